@@ -1,0 +1,85 @@
+// Kmem: the lifetime tracker every simulated kernel object is allocated from
+// (a KASAN-like oracle). kfree() poisons an object instead of releasing its
+// memory, and no memory is reused within a run, so a model bug is reported
+// (use-after-free, double-free, refcount-underflow, leak) and never becomes
+// undefined behaviour of the harness itself.
+//
+// devm allocations belong to a device and die with it (devres_release_all).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/scheduler.h"
+
+namespace xfsim::fakes {
+
+// Base of every tracked object. Model code calls `kmem.check(obj, site)` where
+// the kernel would dereference the object.
+struct KObject {
+  virtual ~KObject() = default;
+  uint32_t kmem_id = 0;
+};
+
+class Kmem {
+ public:
+  explicit Kmem(sim::Scheduler& scheduler) : scheduler_(scheduler) {}
+
+  template <typename T, typename... Args>
+  T* kzalloc(const char* type, std::string name, Args&&... args) {
+    auto object = std::make_unique<T>(std::forward<Args>(args)...);
+    T* raw = object.get();
+    track(std::move(object), type, std::move(name), kNoDevice);
+    return raw;
+  }
+
+  // devm_kzalloc(dev, ...): freed by devres_release_all(dev).
+  template <typename T, typename... Args>
+  T* devm_kzalloc(uint32_t device, const char* type, std::string name, Args&&... args) {
+    auto object = std::make_unique<T>(std::forward<Args>(args)...);
+    T* raw = object.get();
+    track(std::move(object), type, std::move(name), device);
+    return raw;
+  }
+
+  void kfree(KObject* object, const char* site);
+  void devres_release_all(uint32_t device, const char* site);
+  // True when live; reports use-after-free (with where it was freed) if not.
+  bool check(const KObject* object, const char* site);
+  bool live(const KObject* object) const;
+  const std::string& name_of(const KObject* object) const;
+  // Objects still allocated (for the end-of-run leak oracle).
+  std::vector<std::string> live_objects() const;
+  size_t allocated_total() const { return records_.size(); }
+
+  static constexpr uint32_t kNoDevice = 0xffffffffu;
+
+ private:
+  struct Record {
+    std::unique_ptr<KObject> object;
+    const char* type;
+    std::string name;
+    uint32_t device;
+    bool freed = false;
+    uint64_t free_step = 0;
+    std::string free_task;
+    const char* free_site = "";
+  };
+  void track(std::unique_ptr<KObject> object, const char* type, std::string name, uint32_t device);
+
+  sim::Scheduler& scheduler_;
+  std::vector<Record> records_;  // index = kmem_id - 1
+};
+
+// kref: a refcount whose underflow is reported, and whose release runs when it
+// reaches zero (the caller does that, as kref_put's release callback).
+struct Kref {
+  int32_t count = 1;
+  // Returns true when this put dropped the last reference.
+  bool put(sim::Scheduler& scheduler, const char* site, const std::string& what);
+  void get(sim::Scheduler& scheduler, const char* site, const std::string& what);
+};
+
+}  // namespace xfsim::fakes

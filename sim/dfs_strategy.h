@@ -1,0 +1,47 @@
+// DfsStrategy: stateless exhaustive search of schedules with at most K
+// preemptions (Musuvathi & Qadeer, "Iterative context bounding", PLDI 2007).
+// A preemption is choosing another task while the one that ran last is still
+// runnable. Each schedule re-executes from the start, following the stack of
+// choices; after it, the deepest choice with an untried alternative within the
+// bound is advanced. `exhausted()` says the bounded space was covered.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "sim/strategy.h"
+
+namespace xfsim::sim {
+
+class DfsStrategy final : public Strategy {
+ public:
+  explicit DfsStrategy(uint32_t preemption_bound) : bound_(preemption_bound) {}
+  void begin_schedule(uint64_t schedule_index) override;
+  void end_schedule() override;
+  size_t choose(const Decision& decision) override;
+  bool exhausted() const override { return exhausted_; }
+  bool ok() const override { return error_.empty(); }
+  std::string error() const override { return error_; }
+  const char* name() const override { return "dfs"; }
+  uint64_t schedules_started() const { return schedules_; }
+
+ private:
+  struct Frame {
+    std::vector<TaskId> order;  // alternatives: the non-preempting one first
+    uint32_t taken = 0;         // index into order
+    uint32_t preemptions_before = 0;
+    bool previous_runnable = false;
+  };
+  bool is_preemption(const Frame& frame, uint32_t index) const {
+    return frame.previous_runnable && index != 0;
+  }
+
+  uint32_t bound_;
+  std::vector<Frame> frames_;
+  size_t depth_ = 0;  // decisions made in the current schedule
+  uint64_t schedules_ = 0;
+  bool exhausted_ = false;
+  std::string error_;
+};
+
+}  // namespace xfsim::sim

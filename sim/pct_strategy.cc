@@ -1,0 +1,58 @@
+#include "sim/pct_strategy.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace xfsim::sim {
+
+namespace {
+// Initial priorities live above this; change points assign priorities below
+// it, so a demoted task ranks under every task that was never demoted.
+constexpr uint64_t kInitialPriorityBase = 1ULL << 32;
+}  // namespace
+
+PctStrategy::PctStrategy(uint64_t seed, uint32_t depth)
+    : seed_(seed), depth_(depth == 0 ? 1 : depth), prng_(seed) {}
+
+void PctStrategy::begin_schedule(uint64_t schedule_index) {
+  uint64_t x = seed_ ^ (schedule_index * 0x9e3779b97f4a7c15ULL);
+  prng_.reseed(Prng::splitmix64(x));
+  priorities_.clear();
+  change_points_.clear();
+  for (uint32_t i = 1; i < depth_; ++i) change_points_.push_back(prng_.below(steps_estimate_));
+  std::sort(change_points_.begin(), change_points_.end());
+  next_change_ = 0;
+  steps_seen_ = 0;
+}
+
+void PctStrategy::end_schedule() {
+  if (steps_seen_ > 0) steps_estimate_ = std::max<uint64_t>(steps_seen_, 8);
+}
+
+void PctStrategy::on_spawn(TaskId task) {
+  if (priorities_.size() <= task) priorities_.resize(task + 1, 0);
+  // Random distinct priority; the task id breaks (improbable) ties.
+  priorities_[task] = kInitialPriorityBase + (prng_.next() >> 34) * 64 + (task & 63);
+}
+
+size_t PctStrategy::choose(const Decision& decision) {
+  ++steps_seen_;
+  auto best = [&] {
+    size_t index = 0;
+    for (size_t i = 1; i < decision.runnable.size(); ++i) {
+      if (priorities_[decision.runnable[i]] > priorities_[decision.runnable[index]]) index = i;
+    }
+    return index;
+  };
+  size_t pick = best();
+  // At a change point, demote the task that would run, then choose again.
+  while (next_change_ < change_points_.size() && change_points_[next_change_] <= steps_seen_) {
+    priorities_[decision.runnable[pick]] = depth_ - next_change_;  // below every initial one
+    ++next_change_;
+    pick = best();
+  }
+  assert(pick < decision.runnable.size());
+  return pick;
+}
+
+}  // namespace xfsim::sim

@@ -1,0 +1,26 @@
+#include "sim/replay_strategy.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace xfsim::sim {
+
+size_t ReplayStrategy::choose(const Decision& decision) {
+  if (decision.step >= schedule_.size()) {
+    ran_past_end_ = true;
+    return 0;
+  }
+  const uint32_t wanted = schedule_[decision.step];
+  auto it = std::find(decision.runnable.begin(), decision.runnable.end(), wanted);
+  if (it == decision.runnable.end()) {
+    std::string runnable;
+    for (TaskId task : decision.runnable) runnable += fmt::format("{}{}", runnable.empty() ? "" : ",", task);
+    error_ = fmt::format("step {}: the schedule runs task {}, which is not runnable (runnable: {})",
+                         decision.step, wanted, runnable);
+    return 0;
+  }
+  return static_cast<size_t>(it - decision.runnable.begin());
+}
+
+}  // namespace xfsim::sim

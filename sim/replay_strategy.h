@@ -1,0 +1,33 @@
+// ReplayStrategy: follows a recorded schedule (the task chosen at each step).
+// A recorded task that is not runnable when its step comes makes the schedule
+// impossible for this scenario: the strategy stops and says where.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sim/strategy.h"
+
+namespace xfsim::sim {
+
+class ReplayStrategy final : public Strategy {
+ public:
+  // `schedule[i]` is the task that ran step i (every step, including the ones
+  // with a single runnable task, as written in a trace).
+  explicit ReplayStrategy(std::vector<uint32_t> schedule) : schedule_(std::move(schedule)) {}
+  size_t choose(const Decision& decision) override;
+  bool ok() const override { return error_.empty(); }
+  std::string error() const override { return error_; }
+  const char* name() const override { return "replay"; }
+  bool observes_all_steps() const override { return true; }
+  // After the schedule runs out, the lowest runnable task goes (a shortened
+  // schedule stays replayable: this is what minimisation relies on).
+  bool ran_past_end() const { return ran_past_end_; }
+
+ private:
+  std::vector<uint32_t> schedule_;
+  std::string error_;
+  bool ran_past_end_ = false;
+};
+
+}  // namespace xfsim::sim

@@ -1,0 +1,305 @@
+#include "sim/scheduler.h"
+
+#include <algorithm>
+#include <cassert>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "sim/sync.h"
+
+namespace xfsim::sim {
+
+const char* task_kind_name(TaskKind kind) {
+  switch (kind) {
+    case TaskKind::kUser: return "user";
+    case TaskKind::kKthread: return "kthread";
+    case TaskKind::kIrq: return "irq";
+    case TaskKind::kWorker: return "worker";
+    case TaskKind::kBackend: return "backend";
+  }
+  return "?";
+}
+
+const char* run_status_name(RunStatus status) {
+  switch (status) {
+    case RunStatus::kFinished: return "finished";
+    case RunStatus::kViolation: return "violation";
+    case RunStatus::kStepLimit: return "step-limit";
+    case RunStatus::kStrategyError: return "strategy-error";
+  }
+  return "?";
+}
+
+Scheduler::Scheduler(Strategy& strategy, Trace& trace)
+    : strategy_(strategy), trace_(trace), lockdep_(std::make_unique<Lockdep>(*this)) {
+  tasks_.reserve(32);
+  runnable_.reserve(32);
+  timers_.reserve(32);
+}
+
+Scheduler::~Scheduler() { destroy_all(); }
+
+void Scheduler::destroy_all() {
+  // Destroying a root frame destroys the awaited children it owns.
+  for (auto& task : tasks_) {
+    if (task.root) {
+      task.root.destroy();
+      task.root = {};
+    }
+  }
+}
+
+TaskId Scheduler::spawn(std::string name, TaskKind kind, Task<> body, bool daemon) {
+  const auto id = static_cast<TaskId>(tasks_.size());
+  TaskRecord record;
+  record.name = std::move(name);
+  record.kind = kind;
+  record.daemon = daemon;
+  record.root = body.release();
+  record.resume_at = record.root;
+  assert(record.root && "spawn needs a coroutine");
+  tasks_.push_back(std::move(record));
+  trace_.task_names.push_back(tasks_.back().name);
+  trace_.entries.push_back(TraceEntry{TraceEntry::Type::kSpawn, step_, now_ms_, id, 0, 0,
+                                      task_kind_name(kind), tasks_.back().name});
+  strategy_.on_spawn(id);
+  make_runnable(id);
+  return id;
+}
+
+void Scheduler::make_runnable(TaskId task) {
+  auto& record = tasks_[task];
+  assert(record.state != State::kDone);
+  if (record.state == State::kRunnable && record.resume_at && task != current_) {
+    // Already in the set.
+    if (std::binary_search(runnable_.begin(), runnable_.end(), task)) return;
+  }
+  record.state = State::kRunnable;
+  auto it = std::lower_bound(runnable_.begin(), runnable_.end(), task);
+  if (it == runnable_.end() || *it != task) runnable_.insert(it, task);
+}
+
+void Scheduler::make_blocked(TaskId task) {
+  tasks_[task].state = State::kBlocked;
+  auto it = std::lower_bound(runnable_.begin(), runnable_.end(), task);
+  if (it != runnable_.end() && *it == task) runnable_.erase(it);
+}
+
+void Scheduler::suspend_runnable(std::coroutine_handle<> h, const char* site) {
+  auto& record = tasks_[current_];
+  record.resume_at = h;
+  record.site = site;
+}
+
+void Scheduler::BlockAwaiter::await_suspend(std::coroutine_handle<> h) noexcept {
+  Scheduler& s = *scheduler;
+  const TaskId self = s.current_;
+  auto& record = s.tasks_[self];
+  record.resume_at = h;
+  record.site = site;
+  record.waiting_on = queue;
+  record.timed_out = false;
+  queue->add(self);
+  s.make_blocked(self);
+  if (timeout_ms >= 0) {
+    record.has_wait_timer = true;
+    record.wait_timer = s.add_timer(static_cast<uint64_t>(timeout_ms), [&s, self] {
+      auto& waiter = s.tasks_[self];
+      if (waiter.state != State::kBlocked || waiter.waiting_on == nullptr) return;
+      waiter.waiting_on->remove(self);
+      waiter.waiting_on = nullptr;
+      waiter.has_wait_timer = false;
+      waiter.timed_out = true;
+      s.make_runnable(self);
+    });
+  }
+}
+
+bool Scheduler::BlockAwaiter::await_resume() const noexcept {
+  return !scheduler->tasks_[scheduler->current_].timed_out;
+}
+
+void Scheduler::wake_task(TaskId task) {
+  auto& record = tasks_[task];
+  if (record.state != State::kBlocked) return;
+  record.waiting_on = nullptr;
+  if (record.has_wait_timer) {
+    cancel_timer(record.wait_timer);
+    record.has_wait_timer = false;
+  }
+  make_runnable(task);
+}
+
+Scheduler::TimerId Scheduler::add_timer(uint64_t delay_ms, std::function<void()> callback,
+                                        bool keepalive) {
+  const auto id = static_cast<TimerId>(timers_.size());
+  timers_.push_back(TimerSlot{std::move(callback), true, keepalive});
+  if (keepalive) ++keepalive_pending_;
+  timer_heap_.push_back(Timer{now_ms_ + delay_ms, timer_seq_++, id});
+  std::push_heap(timer_heap_.begin(), timer_heap_.end(), [](const Timer& a, const Timer& b) {
+    return a.deadline_ms != b.deadline_ms ? a.deadline_ms > b.deadline_ms : a.seq > b.seq;
+  });
+  return id;
+}
+
+bool Scheduler::cancel_timer(TimerId id) {
+  auto& slot = timers_[id];
+  if (!slot.pending) return false;
+  slot.pending = false;
+  slot.callback = nullptr;
+  if (slot.keepalive) --keepalive_pending_;
+  return true;
+}
+
+bool Scheduler::timer_pending(TimerId id) const { return timers_[id].pending; }
+
+// Advances the clock to the earliest pending timer and fires every timer due
+// then, in the order they were armed. Returns false when none is pending.
+bool Scheduler::fire_next_timers(const RunLimits& limits) {
+  auto later = [](const Timer& a, const Timer& b) {
+    return a.deadline_ms != b.deadline_ms ? a.deadline_ms > b.deadline_ms : a.seq > b.seq;
+  };
+  while (!timer_heap_.empty() && !timers_[timer_heap_.front().id].pending) {
+    std::pop_heap(timer_heap_.begin(), timer_heap_.end(), later);
+    timer_heap_.pop_back();
+  }
+  if (timer_heap_.empty()) return false;
+  const uint64_t deadline = timer_heap_.front().deadline_ms;
+  if (deadline > limits.time_ms_max) return false;
+  assert(deadline >= now_ms_ && "virtual time never goes back");
+  now_ms_ = deadline;
+  while (!timer_heap_.empty() && timer_heap_.front().deadline_ms == deadline) {
+    const TimerId id = timer_heap_.front().id;
+    std::pop_heap(timer_heap_.begin(), timer_heap_.end(), later);
+    timer_heap_.pop_back();
+    auto& slot = timers_[id];
+    if (!slot.pending) continue;
+    slot.pending = false;
+    if (slot.keepalive) --keepalive_pending_;
+    auto callback = std::move(slot.callback);
+    slot.callback = nullptr;
+    callback();
+  }
+  return true;
+}
+
+RunStatus Scheduler::run(const RunLimits& limits) {
+  std::vector<TaskId> options;
+  options.reserve(32);
+  while (true) {
+    if (violation_) return RunStatus::kViolation;
+    if (runnable_.empty()) {
+      bool work_left = false;
+      for (const auto& task : tasks_) {
+        if (!task.daemon && task.state != State::kDone) work_left = true;
+      }
+      if (!work_left && keepalive_pending_ == 0) return RunStatus::kFinished;
+      if (!fire_next_timers(limits)) {
+        finish_stuck();
+        return violation_ ? RunStatus::kViolation : RunStatus::kFinished;
+      }
+      continue;
+    }
+    if (step_ >= limits.steps_max) return RunStatus::kStepLimit;
+
+    options.assign(runnable_.begin(), runnable_.end());
+    const TaskId still_runnable =
+        (previous_ != kNoTask && std::binary_search(options.begin(), options.end(), previous_))
+            ? previous_
+            : kNoTask;
+    size_t choice = 0;
+    if (options.size() > 1 || strategy_.observes_all_steps()) {
+      Decision decision{step_, still_runnable, options,
+                        still_runnable != kNoTask ? tasks_[still_runnable].site : ""};
+      choice = strategy_.choose(decision);
+      if (!strategy_.ok()) {
+        strategy_error_ = strategy_.error();
+        return RunStatus::kStrategyError;
+      }
+      assert(choice < options.size());
+    }
+    const TaskId next = options[choice];
+    auto& record = tasks_[next];
+    trace_.entries.push_back(TraceEntry{TraceEntry::Type::kDecision, step_, now_ms_, next,
+                                        static_cast<uint32_t>(choice),
+                                        static_cast<uint32_t>(options.size()), record.site, {}});
+    ++step_;
+    current_ = next;
+    record.resume_at.resume();
+    current_ = kNoTask;
+    previous_ = next;
+    if (record.root.done()) {
+      record.root.destroy();
+      record.root = {};
+      record.resume_at = {};
+      make_blocked(next);
+      record.state = State::kDone;
+      if (record.atomic_depth != 0) {
+        report("lock-held-at-exit", record.name,
+               fmt::format("task {} ended holding {} spinlock(s)", record.name,
+                           record.atomic_depth));
+      }
+    }
+  }
+}
+
+// Nothing is runnable and no timer can change that: if a task that must end
+// is still blocked, every task is blocked — a deadlock.
+void Scheduler::finish_stuck() {
+  std::string blocked;
+  for (const auto& task : tasks_) {
+    if (task.daemon || task.state == State::kDone) continue;
+    if (!blocked.empty()) blocked += ", ";
+    blocked += fmt::format("{} at {} ({})", task.name, task.site,
+                           task.waiting_on ? task.waiting_on->name() : "?");
+  }
+  if (!blocked.empty()) {
+    report("deadlock", "scheduler", "every task is blocked: " + blocked);
+  }
+}
+
+void Scheduler::report(std::string kind, std::string site, std::string detail) {
+  if (violation_) return;  // the first violation is the one the run is about
+  Violation v;
+  v.kind = std::move(kind);
+  v.site = std::move(site);
+  v.detail = std::move(detail);
+  v.step = step_;
+  v.task = current_ != kNoTask ? tasks_[current_].name : "scheduler";
+  violation_ = std::move(v);
+}
+
+void Scheduler::log(std::string text) {
+  if (!trace_.logging) return;
+  trace_.entries.push_back(TraceEntry{TraceEntry::Type::kLog, step_, now_ms_, current_, 0, 0, "",
+                                      std::move(text)});
+}
+
+const std::string& Scheduler::task_name(TaskId task) const { return tasks_[task].name; }
+
+std::string Scheduler::current_name() const {
+  return current_ != kNoTask ? tasks_[current_].name : std::string("scheduler");
+}
+
+TaskKind Scheduler::current_kind() const {
+  return current_ != kNoTask ? tasks_[current_].kind : TaskKind::kKthread;
+}
+
+bool Scheduler::task_done(TaskId task) const { return tasks_[task].state == State::kDone; }
+
+void Scheduler::enter_atomic() {
+  if (current_ != kNoTask) ++tasks_[current_].atomic_depth;
+}
+void Scheduler::exit_atomic() {
+  if (current_ != kNoTask) {
+    assert(tasks_[current_].atomic_depth > 0);
+    --tasks_[current_].atomic_depth;
+  }
+}
+bool Scheduler::in_atomic() const {
+  if (current_ == kNoTask) return true;  // timer callbacks are softirq context
+  return tasks_[current_].atomic_depth > 0 || tasks_[current_].kind == TaskKind::kIrq;
+}
+
+}  // namespace xfsim::sim

@@ -1,0 +1,174 @@
+// Scheduler: runs the simulated machine's tasks one step at a time on one host
+// thread, asking a Strategy which runnable task goes next at every scheduling
+// point, and keeping the virtual clock, timers, lockdep state and the trace.
+//
+// A task is a kernel or user context (process, kthread, IRQ, worker). It runs
+// until it reaches a scheduling point (`co_await sched.point("site")`), blocks
+// (wait queues, mutexes, spinlocks in sim/sync.h), or ends. Time only moves
+// when nothing is runnable: the clock jumps to the next timer. Nothing here
+// reads the host clock, host randomness, threads or pointer values.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/strategy.h"
+#include "sim/task.h"
+#include "sim/trace.h"
+#include "sim/violation.h"
+
+namespace xfsim::sim {
+
+enum class TaskKind : uint8_t { kUser, kKthread, kIrq, kWorker, kBackend };
+const char* task_kind_name(TaskKind kind);
+
+class WaitQueue;
+class Lockdep;
+
+enum class RunStatus : uint8_t {
+  kFinished,      // every non-daemon task ended; nothing left to do
+  kViolation,     // an oracle fired; see Scheduler::violation()
+  kStepLimit,     // the schedule ran past its step bound (inconclusive)
+  kStrategyError  // replay diverged: the schedule is impossible for this run
+};
+const char* run_status_name(RunStatus status);
+
+struct RunLimits {
+  uint64_t steps_max = 200000;
+  uint64_t time_ms_max = 3600 * 1000;  // virtual time
+};
+
+class Scheduler {
+ public:
+  Scheduler(Strategy& strategy, Trace& trace);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // A daemon task (xenwatch, IRQ threads, kworkers, the backend's event loop)
+  // may stay blocked forever without the run being called stuck.
+  TaskId spawn(std::string name, TaskKind kind, Task<> body, bool daemon = false);
+
+  RunStatus run(const RunLimits& limits);
+
+  // ---- used by model code (awaitables) ----
+  struct PointAwaiter {
+    Scheduler* scheduler;
+    const char* site;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) noexcept { scheduler->suspend_runnable(h, site); }
+    void await_resume() const noexcept {}
+  };
+  // A scheduling point: the kernel could be preempted here, or another CPU
+  // could run. `site` must be a string literal naming the kernel function.
+  PointAwaiter point(const char* site) { return PointAwaiter{this, site}; }
+
+  struct BlockAwaiter {
+    Scheduler* scheduler;
+    WaitQueue* queue;
+    const char* site;
+    int64_t timeout_ms;  // < 0: no timeout
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) noexcept;
+    bool await_resume() const noexcept;  // true: woken; false: timed out
+  };
+  // Blocks the current task on `queue` until woken (or the timeout passes).
+  // A blocking wait while atomic (spinlock held, IRQ context) is reported.
+  BlockAwaiter block_on(WaitQueue& queue, const char* site, int64_t timeout_ms = -1) {
+    return BlockAwaiter{this, &queue, site, timeout_ms};
+  }
+
+  // Timers run in the scheduler between steps (softirq-like); their callbacks
+  // may only wake or spawn tasks. keepalive=false timers (periodic polls) do
+  // not keep a finished run going.
+  using TimerId = uint32_t;
+  TimerId add_timer(uint64_t delay_ms, std::function<void()> callback, bool keepalive = true);
+  bool cancel_timer(TimerId id);  // true if it was pending
+  bool timer_pending(TimerId id) const;
+
+  void wake_task(TaskId task);  // used by WaitQueue
+
+  // Oracles call this; the first report ends the run after the current step.
+  void report(std::string kind, std::string site, std::string detail);
+  bool has_violation() const { return violation_.has_value(); }
+  const std::optional<Violation>& violation() const { return violation_; }
+
+  void log(std::string text);  // printk-like line in the trace
+  bool logging() const { return trace_.logging; }
+
+  uint64_t now_ms() const { return now_ms_; }
+  uint64_t step() const { return step_; }
+  TaskId current() const { return current_; }
+  const std::string& task_name(TaskId task) const;
+  std::string current_name() const;
+  TaskKind current_kind() const;
+  bool task_done(TaskId task) const;
+  size_t task_count() const { return tasks_.size(); }
+  Lockdep& lockdep() { return *lockdep_; }
+  Trace& trace() { return trace_; }
+  const std::string& strategy_error() const { return strategy_error_; }
+
+  // Atomic-context bookkeeping, maintained by SpinLock.
+  void enter_atomic();
+  void exit_atomic();
+  bool in_atomic() const;
+
+ private:
+  enum class State : uint8_t { kRunnable, kBlocked, kDone };
+  struct TaskRecord {
+    std::string name;
+    TaskKind kind;
+    bool daemon;
+    State state = State::kRunnable;
+    std::coroutine_handle<> root;
+    std::coroutine_handle<> resume_at;
+    const char* site = "spawn";
+    WaitQueue* waiting_on = nullptr;
+    TimerId wait_timer = 0;
+    bool has_wait_timer = false;
+    bool timed_out = false;
+    int atomic_depth = 0;
+  };
+  struct Timer {
+    uint64_t deadline_ms;
+    uint64_t seq;
+    TimerId id;
+  };
+  struct TimerSlot {
+    std::function<void()> callback;
+    bool pending = false;
+    bool keepalive = true;
+  };
+
+  void suspend_runnable(std::coroutine_handle<> h, const char* site);
+  void make_runnable(TaskId task);
+  void make_blocked(TaskId task);
+  bool fire_next_timers(const RunLimits& limits);
+  void finish_stuck();
+  void destroy_all();
+
+  Strategy& strategy_;
+  Trace& trace_;
+  std::unique_ptr<Lockdep> lockdep_;
+  std::vector<TaskRecord> tasks_;
+  std::vector<TaskId> runnable_;  // sorted
+  std::vector<Timer> timer_heap_;
+  std::vector<TimerSlot> timers_;
+  uint64_t timer_seq_ = 0;
+  size_t keepalive_pending_ = 0;
+  uint64_t now_ms_ = 0;
+  uint64_t step_ = 0;
+  TaskId current_ = kNoTask;
+  TaskId previous_ = kNoTask;
+  std::optional<Violation> violation_;
+  std::string strategy_error_;
+
+  friend class WaitQueue;
+};
+
+}  // namespace xfsim::sim

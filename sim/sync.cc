@@ -1,0 +1,209 @@
+#include "sim/sync.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include <fmt/format.h>
+
+namespace xfsim::sim {
+
+void WaitQueue::wake_one() {
+  if (waiters_.empty()) return;
+  const TaskId task = waiters_.front();
+  waiters_.erase(waiters_.begin());
+  scheduler_->wake_task(task);
+}
+
+void WaitQueue::wake_all() {
+  auto waiters = std::move(waiters_);
+  waiters_.clear();
+  for (TaskId task : waiters) scheduler_->wake_task(task);
+}
+
+void WaitQueue::remove(TaskId task) {
+  auto it = std::find(waiters_.begin(), waiters_.end(), task);
+  if (it != waiters_.end()) waiters_.erase(it);
+}
+
+void might_sleep(Scheduler& scheduler, const char* site) {
+  if (scheduler.in_atomic()) {
+    scheduler.report("sleep-in-atomic", site,
+                     fmt::format("{} may sleep but {} is in atomic context ({})", site,
+                                 scheduler.current_name(),
+                                 scheduler.current_kind() == TaskKind::kIrq ? "IRQ handler"
+                                                                            : "spinlock held"));
+  }
+}
+
+// ---- completion ----
+
+void Completion::complete() {
+  if (done_ != kCompleteAll) ++done_;
+  queue_.wake_one();
+}
+
+void Completion::complete_all() {
+  done_ = kCompleteAll;
+  queue_.wake_all();
+}
+
+Task<bool> Completion::wait_for_completion_timeout(const char* site, int64_t timeout_ms) {
+  auto& scheduler = queue_.scheduler();
+  might_sleep(scheduler, site);
+  const uint64_t deadline = scheduler.now_ms() + static_cast<uint64_t>(timeout_ms);
+  while (done_ == 0) {
+    const int64_t left = static_cast<int64_t>(deadline) - static_cast<int64_t>(scheduler.now_ms());
+    if (left <= 0) co_return false;
+    co_await queue_.wait(site, left);
+  }
+  if (done_ != kCompleteAll) --done_;
+  co_return true;
+}
+
+Task<> Completion::wait_for_completion(const char* site) {
+  auto& scheduler = queue_.scheduler();
+  might_sleep(scheduler, site);
+  while (done_ == 0) co_await queue_.wait(site);
+  if (done_ != kCompleteAll) --done_;
+}
+
+// ---- lockdep ----
+
+uint32_t Lockdep::class_id(const char* name) {
+  auto [it, inserted] = ids_.emplace(name, static_cast<uint32_t>(names_.size()));
+  if (inserted) {
+    names_.emplace_back(name);
+    edges_.emplace_back();
+  }
+  return it->second;
+}
+
+const std::vector<uint32_t>& Lockdep::held(TaskId task) {
+  if (task >= held_by_task_.size()) held_by_task_.resize(task + 1);
+  return held_by_task_[task];
+}
+
+bool Lockdep::reachable(uint32_t from, uint32_t to) const {
+  std::vector<uint32_t> stack{from};
+  std::vector<bool> seen(names_.size(), false);
+  while (!stack.empty()) {
+    const uint32_t node = stack.back();
+    stack.pop_back();
+    if (node == to) return true;
+    if (seen[node]) continue;
+    seen[node] = true;
+    for (uint32_t next : edges_[node]) stack.push_back(next);
+  }
+  return false;
+}
+
+void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site) {
+  const auto& held_now = held(task);
+  for (uint32_t held_class : held_now) {
+    if (held_class == lock_class) {
+      scheduler_.report("deadlock", site,
+                        fmt::format("{} takes {} recursively", scheduler_.task_name(task),
+                                    names_[lock_class]));
+      return;
+    }
+    if (reachable(lock_class, held_class)) {
+      scheduler_.report("lock-order-inversion", site,
+                        fmt::format("{} takes {} while holding {}, but {} was taken before {} "
+                                    "elsewhere",
+                                    scheduler_.task_name(task), names_[lock_class],
+                                    names_[held_class], names_[lock_class], names_[held_class]));
+      return;
+    }
+  }
+  for (uint32_t held_class : held_now) {
+    auto& out = edges_[held_class];
+    if (std::find(out.begin(), out.end(), lock_class) == out.end()) out.push_back(lock_class);
+  }
+}
+
+void Lockdep::acquired(TaskId task, uint32_t lock_class) {
+  held(task);
+  held_by_task_[task].push_back(lock_class);
+}
+
+void Lockdep::released(TaskId task, uint32_t lock_class) {
+  held(task);
+  auto& stack = held_by_task_[task];
+  auto it = std::find(stack.rbegin(), stack.rend(), lock_class);
+  assert(it != stack.rend() && "releasing a lock class the task does not hold");
+  stack.erase(std::next(it).base());
+}
+
+// ---- mutex ----
+
+Mutex::Mutex(Scheduler& scheduler, const char* lock_class)
+    : scheduler_(scheduler),
+      class_id_(scheduler.lockdep().class_id(lock_class)),
+      queue_(scheduler, lock_class) {}
+
+Task<> Mutex::lock(const char* site) {
+  const TaskId self = scheduler_.current();
+  might_sleep(scheduler_, site);
+  scheduler_.lockdep().before_acquire(self, class_id_, site);
+  co_await scheduler_.point(site);
+  while (owner_ != kNoTask) {
+    if (owner_ == self) {
+      scheduler_.report("deadlock", site,
+                        fmt::format("{} locks mutex {} it already holds",
+                                    scheduler_.task_name(self), queue_.name()));
+      co_await scheduler_.point(site);  // the run ends here
+    }
+    co_await queue_.wait(site);
+  }
+  owner_ = self;
+  scheduler_.lockdep().acquired(self, class_id_);
+}
+
+bool Mutex::trylock() {
+  if (owner_ != kNoTask) return false;
+  owner_ = scheduler_.current();
+  scheduler_.lockdep().acquired(owner_, class_id_);
+  return true;
+}
+
+void Mutex::unlock() {
+  assert(owner_ == scheduler_.current() && "mutex_unlock by a task that does not own it");
+  scheduler_.lockdep().released(owner_, class_id_);
+  owner_ = kNoTask;
+  queue_.wake_one();
+}
+
+// ---- spinlock ----
+
+SpinLock::SpinLock(Scheduler& scheduler, const char* lock_class)
+    : scheduler_(scheduler),
+      class_id_(scheduler.lockdep().class_id(lock_class)),
+      queue_(scheduler, lock_class) {}
+
+Task<> SpinLock::lock(const char* site) {
+  const TaskId self = scheduler_.current();
+  scheduler_.lockdep().before_acquire(self, class_id_, site);
+  co_await scheduler_.point(site);
+  while (owner_ != kNoTask) {
+    if (owner_ == self) {
+      scheduler_.report("deadlock", site,
+                        fmt::format("{} spins on {} it already holds",
+                                    scheduler_.task_name(self), queue_.name()));
+      co_await scheduler_.point(site);
+    }
+    co_await queue_.wait(site);  // spinning, not sleeping
+  }
+  owner_ = self;
+  scheduler_.enter_atomic();
+  scheduler_.lockdep().acquired(self, class_id_);
+}
+
+void SpinLock::unlock() {
+  assert(owner_ == scheduler_.current() && "spin_unlock by a task that does not own it");
+  scheduler_.lockdep().released(owner_, class_id_);
+  scheduler_.exit_atomic();
+  owner_ = kNoTask;
+  queue_.wake_one();
+}
+
+}  // namespace xfsim::sim

@@ -1,0 +1,123 @@
+// Blocking primitives the fakes and the driver model build on, named after the
+// kernel's: wait_queue_head (WaitQueue), struct completion, struct mutex,
+// spinlock_t. Every acquire is a scheduling point (the kernel may be preempted
+// or race with another CPU there) and every lock has a lockdep class:
+//   lock-order-inversion  two classes taken in both orders (possibly by
+//                         different tasks at different times, as lockdep does)
+//   sleep-in-atomic       a sleeping primitive used with a spinlock held or
+//                         from IRQ context
+//   deadlock              reported by the scheduler when every task is blocked
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sim/scheduler.h"
+#include "sim/task.h"
+
+namespace xfsim::sim {
+
+class WaitQueue {
+ public:
+  WaitQueue(Scheduler& scheduler, const char* name) : scheduler_(&scheduler), name_(name) {}
+
+  // wait_event-like: the caller re-checks its condition in a loop.
+  Scheduler::BlockAwaiter wait(const char* site, int64_t timeout_ms = -1) {
+    return scheduler_->block_on(*this, site, timeout_ms);
+  }
+  void wake_one();
+  void wake_all();
+  bool empty() const { return waiters_.empty(); }
+  Scheduler& scheduler() const { return *scheduler_; }
+  const char* name() const { return name_; }
+
+ private:
+  friend class Scheduler;
+  void add(TaskId task) { waiters_.push_back(task); }
+  void remove(TaskId task);
+
+  Scheduler* scheduler_;
+  const char* name_;
+  std::vector<TaskId> waiters_;  // FIFO
+};
+
+// struct completion: complete() wakes one waiter, complete_all() all of them
+// and leaves the completion done for later waiters too.
+class Completion {
+ public:
+  Completion(Scheduler& scheduler, const char* name) : queue_(scheduler, name) {}
+  void complete();
+  void complete_all();
+  void reinit() { done_ = 0; }
+  // wait_for_completion_timeout: true if completed, false on timeout.
+  Task<bool> wait_for_completion_timeout(const char* site, int64_t timeout_ms);
+  Task<> wait_for_completion(const char* site);
+  bool done() const { return done_ > 0; }
+
+ private:
+  WaitQueue queue_;
+  uint32_t done_ = 0;
+  static constexpr uint32_t kCompleteAll = 0x7fffffff;
+};
+
+// Lock classes and the dependency graph between them (lockdep).
+class Lockdep {
+ public:
+  explicit Lockdep(Scheduler& scheduler) : scheduler_(scheduler) {}
+  uint32_t class_id(const char* name);
+  const std::string& class_name(uint32_t id) const { return names_[id]; }
+  // Checks held → acquired edges before `task` takes `lock_class`.
+  void before_acquire(TaskId task, uint32_t lock_class, const char* site);
+  void acquired(TaskId task, uint32_t lock_class);
+  void released(TaskId task, uint32_t lock_class);
+  const std::vector<uint32_t>& held(TaskId task);
+
+ private:
+  bool reachable(uint32_t from, uint32_t to) const;
+  Scheduler& scheduler_;
+  std::map<std::string, uint32_t> ids_;
+  std::vector<std::string> names_;
+  std::vector<std::vector<uint32_t>> edges_;          // class → classes taken after it
+  std::vector<std::vector<uint32_t>> held_by_task_;   // TaskId → held classes (stack)
+};
+
+class Mutex {
+ public:
+  Mutex(Scheduler& scheduler, const char* lock_class);
+  Task<> lock(const char* site);  // mutex_lock: may sleep
+  bool trylock();
+  void unlock();
+  bool is_locked() const { return owner_ != kNoTask; }
+  TaskId owner() const { return owner_; }
+
+ private:
+  Scheduler& scheduler_;
+  uint32_t class_id_;
+  TaskId owner_ = kNoTask;
+  WaitQueue queue_;
+};
+
+// spinlock_t. spin_lock_irqsave also counts: the holder is atomic (may not
+// sleep). A contended spinlock spins (the task waits without sleeping, which
+// is not a sleep-in-atomic).
+class SpinLock {
+ public:
+  SpinLock(Scheduler& scheduler, const char* lock_class);
+  Task<> lock(const char* site);  // spin_lock / spin_lock_irqsave
+  void unlock();                  // spin_unlock / spin_unlock_irqrestore
+  bool is_locked() const { return owner_ != kNoTask; }
+  TaskId owner() const { return owner_; }
+
+ private:
+  Scheduler& scheduler_;
+  uint32_t class_id_;
+  TaskId owner_ = kNoTask;
+  WaitQueue queue_;
+};
+
+// Reported when a sleeping primitive is used in atomic context.
+void might_sleep(Scheduler& scheduler, const char* site);
+
+}  // namespace xfsim::sim

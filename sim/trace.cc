@@ -1,0 +1,44 @@
+#include "sim/trace.h"
+
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+namespace xfsim::sim {
+
+std::vector<uint32_t> Trace::schedule() const {
+  std::vector<uint32_t> tasks;
+  for (const auto& entry : entries) {
+    if (entry.type == TraceEntry::Type::kDecision) tasks.push_back(entry.task);
+  }
+  return tasks;
+}
+
+void Trace::write_jsonl(std::ostream& out) const {
+  for (const auto& entry : entries) {
+    nlohmann::ordered_json line;
+    line["step"] = entry.step;
+    line["t_ms"] = entry.time_ms;
+    switch (entry.type) {
+      case TraceEntry::Type::kDecision:
+        line["task"] = task_names[entry.task];
+        line["task_id"] = entry.task;
+        line["point"] = entry.site;
+        line["choice"] = entry.choice;
+        line["of"] = entry.options;
+        break;
+      case TraceEntry::Type::kSpawn:
+        line["spawn"] = entry.text;
+        line["task_id"] = entry.task;
+        line["context"] = entry.site;
+        break;
+      case TraceEntry::Type::kLog:
+        line["log"] = entry.text;
+        if (entry.task < task_names.size()) line["task"] = task_names[entry.task];
+        break;
+    }
+    out << line.dump() << '\n';
+  }
+}
+
+}  // namespace xfsim::sim

@@ -1,0 +1,41 @@
+// Trace: every scheduling decision of a run (step, task, scheduling point,
+// choice), the model's log lines and the verdict, in order. Written as JSON
+// lines; the first line is a header the harness fills (scenario, variant,
+// seed), so a trace file replays on its own.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace xfsim::sim {
+
+struct TraceEntry {
+  enum class Type : uint8_t { kDecision, kLog, kSpawn };
+  Type type;
+  uint64_t step;
+  uint64_t time_ms;
+  uint32_t task;
+  uint32_t choice;   // index into the sorted runnable set
+  uint32_t options;  // how many tasks were runnable
+  const char* site;  // scheduling point (string literal)
+  std::string text;  // log line, or the spawned task's name
+};
+
+struct Trace {
+  bool logging = true;  // off in fuzz loops; a found schedule is re-run with it on
+  std::vector<TraceEntry> entries;
+  std::vector<std::string> task_names;  // by TaskId
+
+  void clear() {
+    entries.clear();
+    task_names.clear();
+  }
+  // Only the decisions: the schedule, as replay consumes it.
+  std::vector<uint32_t> schedule() const;
+  // JSON lines (no header, no verdict: the harness writes those).
+  void write_jsonl(std::ostream& out) const;
+};
+
+}  // namespace xfsim::sim
