@@ -1,0 +1,471 @@
+// xen_drm_front.c: xenbus driver, backend state machine, DRM driver init /
+// fini / release, display buffers and the request path to the backend.
+#include "driver_core/xen_drm_front.h"
+
+#include <cassert>
+
+#include <fmt/format.h>
+
+namespace xfsim::driver {
+
+XenDrmFront::XenDrmFront(Machine machine, Variant variant)
+    : m_(machine), variant_(std::move(variant)) {}
+
+bool XenDrmFront::enter(drm_device& dev) {
+  if (variant_.is_unplugged_check) return !m_.drm.drm_dev_is_unplugged(dev);
+  return m_.drm.drm_dev_enter(dev);
+}
+
+void XenDrmFront::exit(drm_device& dev) {
+  if (!variant_.is_unplugged_check) m_.drm.drm_dev_exit(dev);
+}
+
+xen_drm_front_drm_info* XenDrmFront::drm_info_of(drm_device& dev) {
+  auto* drm_info = static_cast<xen_drm_front_drm_info*>(dev.dev_private);
+  return m_.kmem.check(drm_info, "dev->dev_private") ? drm_info : nullptr;
+}
+
+// ------------------------------------------------------------ xenbus driver
+
+sim::Task<int> XenDrmFront::xen_drv_probe(XenbusDevice& dev) {
+  xb_dev_ = &dev;
+  dev.bound = true;
+  front_info_ = m_.kmem.devm_kzalloc<xen_drm_front_info>(dev.id, "xen_drm_front_info", dev.nodename);
+  front_info_->xb_dev = &dev;
+  front_info_->io_lock = std::make_unique<sim::SpinLock>(m_.scheduler, "front_info->io_lock");
+  m_.scheduler.log("vdispl: xen_drv_probe");
+  co_return co_await m_.xenbus.xenbus_switch_state(dev, XenbusState::Initialising, "xen_drv_probe");
+}
+
+sim::Task<> XenDrmFront::xenbus_otherend_changed(XenbusDevice& dev) {
+  const XenbusState state = co_await m_.xenbus.xenbus_read_driver_state(dev.otherend + "/state");
+  co_await displback_changed(state);
+}
+
+sim::Task<> XenDrmFront::displback_changed(XenbusState backend_state) {
+  if (!m_.kmem.check(front_info_, "displback_changed")) co_return;
+  XenbusDevice& dev = *xb_dev_;
+  if (m_.scheduler.logging()) {
+    m_.scheduler.log(fmt::format("[drm:displback_changed] Backend state is {}, front is {}",
+                                 xenbus_strstate(backend_state), xenbus_strstate(dev.state)));
+  }
+  switch (backend_state) {
+    case XenbusState::Reconfiguring:
+    case XenbusState::Reconfigured:
+    case XenbusState::Initialised:
+    case XenbusState::Closing:
+      break;
+    case XenbusState::Initialising:
+      if (dev.state == XenbusState::Reconfiguring) break;
+      co_await displback_disconnect();  // recovering after the backend closed unexpectedly
+      break;
+    case XenbusState::InitWait:
+      if (dev.state == XenbusState::Reconfiguring) break;
+      co_await displback_disconnect();
+      if (dev.state != XenbusState::Initialising) break;
+      co_await displback_initwait();
+      break;
+    case XenbusState::Connected:
+      if (dev.state != XenbusState::Initialised) break;
+      co_await displback_connect();
+      break;
+    case XenbusState::Unknown:
+    case XenbusState::Closed:
+      if (dev.state == XenbusState::Closed) break;
+      co_await displback_disconnect();
+      break;
+  }
+}
+
+sim::Task<> XenDrmFront::displback_initwait() {
+  int ret = co_await xen_drm_front_cfg_card();
+  if (ret == 0) ret = co_await xen_drm_front_evtchnl_create_all();
+  if (ret == 0) ret = co_await xen_drm_front_evtchnl_publish_all();
+  if (ret != 0) {
+    co_await m_.xenbus.xenbus_dev_fatal(*xb_dev_, ret, "initializing frontend");
+    co_return;
+  }
+  co_await m_.xenbus.xenbus_switch_state(*xb_dev_, XenbusState::Initialised, "displback_initwait");
+}
+
+sim::Task<> XenDrmFront::displback_connect() {
+  xen_drm_front_evtchnl_set_state(EvtchnlState::CONNECTED);
+  const int ret = co_await xen_drm_drv_init();
+  if (ret != 0) {
+    co_await displback_disconnect();
+    co_await m_.xenbus.xenbus_dev_fatal(*xb_dev_, ret, "connecting backend");
+    co_return;
+  }
+  co_await m_.xenbus.xenbus_switch_state(*xb_dev_, XenbusState::Connected, "displback_connect");
+}
+
+sim::Task<> XenDrmFront::displback_disconnect() {
+  if (front_info_->drm_info == nullptr) co_return;
+  // Wait until we release the DRM driver.
+  co_await m_.xenbus.xenbus_switch_state(*xb_dev_, XenbusState::Reconfiguring, "displback_disconnect");
+  co_await xen_drm_drv_fini(/*from_remove=*/false);
+}
+
+sim::Task<int> XenDrmFront::xen_drm_front_cfg_card() {
+  const std::string& base = xb_dev_->nodename;
+  auto be_alloc = co_await m_.store.read(base + "/be-alloc");
+  front_info_->be_alloc = be_alloc && *be_alloc != "0";
+  if (front_info_->be_alloc) m_.scheduler.log("[drm] Backend can provide display buffers");
+  front_info_->connectors.clear();
+  for (uint32_t i = 0; i < XEN_DRM_FRONT_MAX_CRTCS; ++i) {
+    auto resolution = co_await m_.store.read(fmt::format("{}/{}/resolution", base, i));
+    unsigned width = 0, height = 0;
+    if (!resolution || std::sscanf(resolution->c_str(), "%ux%u", &width, &height) != 2) break;
+    front_info_->connectors.push_back({width, height});
+  }
+  if (front_info_->connectors.empty()) {
+    m_.scheduler.log(fmt::format("No connector(s) configured at {}", base));
+    co_return -ENODEV;
+  }
+  m_.scheduler.log(fmt::format("[drm] Have {} connector(s)", front_info_->connectors.size()));
+  co_return 0;
+}
+
+sim::Task<int> XenDrmFront::xen_drm_drv_init() {
+  m_.scheduler.log("[drm] Creating Xen PV DRM Display Unit");
+  const uint32_t connectors = static_cast<uint32_t>(front_info_->connectors.size());
+  xen_drm_front_drm_info* drm_info =
+      variant_.devm_driver_data
+          ? m_.kmem.devm_kzalloc<xen_drm_front_drm_info>(xb_dev_->id, "xen_drm_front_drm_info", "drm_info")
+          : m_.kmem.kzalloc<xen_drm_front_drm_info>("xen_drm_front_drm_info", fmt::format("drm_info{}", card_));
+  drm_info->front_info = front_info_;
+  drm_info->teardown_lock = std::make_unique<sim::Mutex>(m_.scheduler, "drm_info->teardown_lock");
+  front_info_->drm_info = drm_info;
+  drm_device* dev = m_.drm.drm_dev_alloc(*this, connectors, fmt::format("card{}", card_++));
+  drm_info->drm_dev = dev;
+  dev->dev_private = drm_info;
+  last_dev_ = dev;
+  // xen_drm_front_kms_init: one simple pipe and connector per configured output.
+  drm_info->pipeline.resize(connectors);
+  for (uint32_t i = 0; i < connectors; ++i) {
+    auto& pipeline = drm_info->pipeline[i];
+    pipeline.index = i;
+    pipeline.width = front_info_->connectors[i].width;
+    pipeline.height = front_info_->connectors[i].height;
+    pipeline.pflip_work_done = std::make_unique<sim::WaitQueue>(m_.scheduler, "pflip_to_worker");
+    dev->connectors[i].mode = drm_display_mode{pipeline.width, pipeline.height};
+  }
+  m_.drm.poll_init(*dev);
+  const int ret = co_await m_.drm.drm_dev_register(*dev);
+  if (ret != 0) co_return ret;
+  m_.scheduler.log(fmt::format("[drm] Initialized xendrm-du 1.0.0 20180221 on minor {}", dev->minor));
+  co_return 0;
+}
+
+// Backend disconnect (from_remove=false) or driver removal: unplug the
+// drm_device, which lives on as a zombie while userspace holds it.
+sim::Task<> XenDrmFront::xen_drm_drv_fini(bool from_remove) {
+  xen_drm_front_drm_info* drm_info = front_info_->drm_info;
+  if (drm_info == nullptr) co_return;
+  if (!m_.kmem.check(drm_info, "xen_drm_drv_fini")) co_return;
+  drm_device* dev = drm_info->drm_dev;
+  if (dev == nullptr || m_.drm.drm_dev_is_unplugged(*dev)) co_return;
+  const bool be_alloc = front_info_->be_alloc;
+
+  m_.drm.poll_fini(*dev);
+  // Tell userspace before the device goes: link-status BAD and a uevent.
+  if (!variant_.no_hotplug_uevent) {
+    for (uint32_t pipe = 0; pipe < dev->connectors.size(); ++pipe) {
+      m_.drm.set_link_status(*dev, pipe, LinkStatus::BAD);
+      dev->connectors[pipe].status = ConnectorStatus::disconnected;
+    }
+    m_.drm.hotplug_event(*dev);
+  }
+  co_await m_.drm.drm_dev_unplug(*dev);
+
+  if (variant_.be_alloc_initialising_in_release) {
+    // upstream order: drop the driver's reference first; with no open file
+    // the release callback (and its switch to Initialising) runs right here.
+    co_await m_.drm.drm_dev_put(*dev, "xen_drm_drv_fini");
+    front_info_->drm_info = nullptr;
+    co_await xen_drm_front_evtchnl_free_all();
+    co_await dbuf_free_all("xen_drm_drv_fini");
+    if (!be_alloc && (!from_remove || variant_.remove_switches_initialising)) {
+      co_await m_.xenbus.xenbus_switch_state(*xb_dev_, XenbusState::Initialising, "xen_drm_drv_fini");
+    }
+    co_return;
+  }
+
+  const bool release_storage_now = !(variant_.zombie_with_be_alloc && be_alloc);
+  if (release_storage_now) {
+    // The review's recipe: make backing storage unreachable (PTEs zapped; the
+    // fault handler answers SIGBUS from now on), then release it
+    // synchronously under the mutex that keeps GEM free out.
+    if (!variant_.no_vma_unmap) {
+      for (drm_gem_object* obj : dev->objects) m_.drm.drm_vma_node_unmap(*obj);
+    }
+    if (!variant_.no_teardown_mutex) co_await drm_info->teardown_lock->lock("xen_drm_drv_fini");
+    co_await dbuf_free_all("xen_drm_drv_fini");
+    drm_info->storage_released = true;
+    if (!variant_.no_teardown_mutex) drm_info->teardown_lock->unlock();
+  }
+  front_info_->drm_info = nullptr;
+  co_await xen_drm_front_evtchnl_free_all();
+  if (!variant_.switch_state_in_release && !from_remove) {
+    // Only now may the backend re-initialise (and free what it lent).
+    co_await m_.xenbus.xenbus_switch_state(*xb_dev_, XenbusState::Initialising, "xen_drm_drv_fini");
+  }
+  co_await m_.drm.drm_dev_put(*dev, "xen_drm_drv_fini");
+}
+
+// drm_driver.release: the last reference to the drm_device is gone.
+sim::Task<> XenDrmFront::release(drm_device& dev) {
+  xen_drm_front_drm_info* drm_info = static_cast<xen_drm_front_drm_info*>(dev.dev_private);
+  if (!m_.kmem.check(drm_info, "xen_drm_drv_release")) co_return;
+  co_await xen_drm_front_kms_fini(*drm_info);
+  // drm_atomic_helper_shutdown: disable what is still enabled.
+  for (uint32_t pipe = 0; pipe < dev.pipes.size(); ++pipe) {
+    if (dev.pipes[pipe].enabled) co_await display_disable(dev, pipe);
+  }
+  // drm_mode_config_cleanup: framebuffers still on the pipes go.
+  for (auto& state : dev.pipes) {
+    drm_framebuffer* fb = state.fb;
+    state = drm_pipe_state{};
+    if (fb && fb->refcount.put(m_.scheduler, "drm_mode_config_cleanup", fb->label)) co_await fb_destroy(*fb);
+  }
+  if (variant_.release_uses_front_info) {
+    xen_drm_front_info* front_info = drm_info->front_info;
+    if (m_.kmem.check(front_info, "xen_drm_drv_release") && front_info->be_alloc) {
+      co_await m_.xenbus.xenbus_switch_state(*front_info->xb_dev, XenbusState::Initialising,
+                                             "xen_drm_drv_release");
+    }
+  }
+  if (variant_.zombie_with_be_alloc && !drm_info->storage_released) {
+    co_await dbuf_free_all("xen_drm_drv_release");
+    drm_info->storage_released = true;
+  }
+  if (variant_.switch_state_in_release) {
+    xen_drm_front_info* front_info = drm_info->front_info;
+    if (m_.kmem.check(front_info, "xen_drm_drv_release") && front_info->xb_dev->bound) {
+      co_await m_.xenbus.xenbus_switch_state(*front_info->xb_dev, XenbusState::Initialising,
+                                             "xen_drm_drv_release");
+    }
+  }
+  if (!variant_.devm_driver_data) m_.kmem.kfree(drm_info, "xen_drm_drv_release");
+}
+
+sim::Task<> XenDrmFront::xen_drv_remove() {
+  XenbusDevice& dev = *xb_dev_;
+  co_await m_.xenbus.xenbus_switch_state(dev, XenbusState::Closing, "xen_drv_remove");
+  // Give the backend a chance to go back to InitWait: 100 polls, 10 ms each.
+  sim::WaitQueue sleep(m_.scheduler, "msleep");
+  int to = 100;
+  while (to-- > 0) {
+    const XenbusState state = co_await m_.xenbus.xenbus_read_driver_state(dev.otherend + "/state");
+    if (state == XenbusState::InitWait) break;
+    co_await sleep.wait("msleep", 10);
+  }
+  if (to < 0) {
+    const XenbusState state = co_await m_.xenbus.xenbus_read_driver_state(dev.otherend + "/state");
+    m_.scheduler.log(fmt::format("[drm:xen_drv_remove] *ERROR* Backend state is {} while removing driver",
+                                 xenbus_strstate(state)));
+  }
+  co_await xen_drm_drv_fini(/*from_remove=*/true);
+  // xenbus_frontend_closed
+  co_await m_.xenbus.xenbus_switch_state(dev, XenbusState::Closed, "xenbus_frontend_closed");
+  dev.bound = false;
+  // Event channels of a device that never connected are freed here in
+  // correct; upstream leaves them (they were only freed by fini).
+  if (front_info_->evt_pairs && !variant_.remove_switches_initialising) {
+    co_await xen_drm_front_evtchnl_free_all();
+  }
+  // devres_release_all: front_info (and a devm drm_info) die with the device.
+  m_.kmem.devres_release_all(dev.id, "devres_release_all");
+}
+
+// ------------------------------------------------------------ requests
+
+// be_prepare_req + be_stream_do_io + be_stream_wait_io.
+sim::Task<int> XenDrmFront::be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtchnl,
+                                                     DisplifRequest request, const char* site) {
+  co_await evtchnl.req_io_lock->lock(site);
+  co_await front_info_->io_lock->lock(site);
+  if (last_dev_ != nullptr && m_.kmem.live(last_dev_)) m_.drm.check_backend_access(*last_dev_, site);
+  request.id = evtchnl.evt_next_id++;
+  evtchnl.evt_id = request.id;
+  int ret = 0;
+  if (evtchnl.state != EvtchnlState::CONNECTED) {
+    ret = -EIO;
+  } else if (m_.kmem.check(evtchnl.ring, site)) {
+    evtchnl.completion->reinit();
+    if (evtchnl.ring->push_request(m_.scheduler, request, site)) {
+      evtchnl.ring->push_requests();
+      m_.evtchn.notify_backend(evtchnl.port);
+    } else {
+      ret = -EIO;
+    }
+  }
+  front_info_->io_lock->unlock();
+  if (ret == 0) {
+    sim::Completion* completion = evtchnl.completion.get();
+    const bool done = co_await completion->wait_for_completion_timeout(site, XEN_DRM_FRONT_WAIT_BACK_MS);
+    // The channel may have been freed while we slept (evtchnl_free does
+    // complete_all): reading its status is what the kernel does next.
+    if (!m_.kmem.check(front_info_->evt_pairs, site)) ret = -EIO;
+    else ret = done ? evtchnl.resp_status : -ETIMEDOUT;
+  }
+  evtchnl.req_io_lock->unlock();
+  co_return ret;
+}
+
+xen_drm_front_dbuf* XenDrmFront::dbuf_get(uint64_t cookie) {
+  for (xen_drm_front_dbuf* dbuf : front_info_->dbuf_list) {
+    if (dbuf->dbuf_cookie == cookie) return dbuf;
+  }
+  return nullptr;
+}
+
+// Ends our grants, unmaps the backend's pages (be-alloc), frees the dbuf.
+void XenDrmFront::dbuf_release_storage(xen_drm_front_dbuf& dbuf, const char* site) {
+  for (size_t i = 0; i < dbuf.mapped_pages.size(); ++i) {
+    m_.gnttab.unmap_from(dbuf.mapped_pages[i], dbuf.backend_grefs[i], site);
+  }
+  dbuf.mapped_pages.clear();
+  for (grant_ref_t gref : dbuf.grefs) m_.gnttab.end_foreign_access(gref, site);
+  dbuf.grefs.clear();
+  if (dbuf.directory_gref) {
+    m_.gnttab.end_foreign_access(dbuf.directory_gref, site);
+    m_.shared.directories.erase(dbuf.directory_page);
+    m_.memory.free_page(dbuf.directory_page, site);
+    dbuf.directory_gref = 0;
+  }
+}
+
+sim::Task<> XenDrmFront::dbuf_free(uint64_t cookie, const char* site) {
+  xen_drm_front_dbuf* dbuf = dbuf_get(cookie);
+  if (dbuf == nullptr) co_return;
+  co_await m_.scheduler.point(site);  // list walk and free are not atomic
+  if (!m_.kmem.check(dbuf, site)) co_return;
+  std::erase(front_info_->dbuf_list, dbuf);
+  dbuf_release_storage(*dbuf, site);
+  m_.kmem.kfree(dbuf, site);
+}
+
+sim::Task<> XenDrmFront::dbuf_free_all(const char* site) {
+  std::vector<xen_drm_front_dbuf*> list = front_info_->dbuf_list;
+  for (xen_drm_front_dbuf* dbuf : list) {
+    co_await m_.scheduler.point(site);
+    if (!m_.kmem.check(dbuf, site)) co_return;
+    std::erase(front_info_->dbuf_list, dbuf);
+    dbuf_release_storage(*dbuf, site);
+    m_.kmem.kfree(dbuf, site);
+  }
+}
+
+sim::Task<int> XenDrmFront::xen_drm_front_dbuf_create(uint64_t cookie, uint32_t width, uint32_t height,
+                                                     uint32_t bpp, uint32_t size, xen_gem_object& obj) {
+  const char* site = "xen_drm_front_dbuf_create";
+  if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
+  auto* dbuf = m_.kmem.kzalloc<xen_drm_front_dbuf>("xen_drm_front_dbuf", fmt::format("dbuf-{}", obj.label));
+  dbuf->dbuf_cookie = cookie;
+  front_info_->dbuf_list.push_back(dbuf);  // added before any I/O, as upstream does
+  // xen_front_pgdir_shbuf_alloc: the directory, and (!be_alloc) our pages granted.
+  auto* directory = m_.kmem.kzalloc<PageDirectory>("pgdir", fmt::format("pgdir-{}", obj.label));
+  dbuf->directory = &directory->grefs;
+  dbuf->directory_page = m_.memory.alloc_page(kFrontendDomid, fmt::format("pgdir-{}", obj.label));
+  m_.shared.directories[dbuf->directory_page] = dbuf->directory;
+  dbuf->directory_gref = m_.gnttab.grant_foreign_access(kFrontendDomid, kBackendDomid, dbuf->directory_page, false);
+  if (!obj.be_alloc) {
+    for (uint32_t page : obj.pages) {
+      dbuf->grefs.push_back(m_.gnttab.grant_foreign_access(kFrontendDomid, kBackendDomid, page, false));
+    }
+    directory->grefs = dbuf->grefs;
+  }
+  DisplifRequest request;
+  request.operation = DisplifOp::DBUF_CREATE;
+  request.dbuf_cookie = cookie;
+  request.width = width;
+  request.height = height;
+  request.bpp = bpp;
+  request.buffer_sz = size;
+  request.gref_directory = dbuf->directory_gref;
+  request.flags = obj.be_alloc ? XENDISPL_DBUF_FLG_REQ_ALLOC : 0;
+  auto& evtchnl = front_info_->evt_pairs->pairs[GENERIC_OP_EVT_CHNL].req;
+  int ret = co_await be_stream_do_io_and_wait(evtchnl, request, site);
+  if (ret == 0 && obj.be_alloc) {
+    // xen_front_pgdir_shbuf_map: the backend's grants into our ballooned pages.
+    if (!m_.kmem.check(dbuf, site) || !m_.kmem.check(&obj, site)) co_return -EIO;
+    for (size_t i = 0; i < obj.pages.size() && i < dbuf->directory->size(); ++i) {
+      const grant_ref_t gref = (*dbuf->directory)[i];
+      m_.gnttab.map_into(obj.pages[i], gref, site);
+      dbuf->backend_grefs.push_back(gref);
+      dbuf->mapped_pages.push_back(obj.pages[i]);
+    }
+  }
+  if (ret != 0) co_await dbuf_free(cookie, site);
+  co_return ret;
+}
+
+sim::Task<int> XenDrmFront::xen_drm_front_dbuf_destroy(uint64_t cookie) {
+  const char* site = "xen_drm_front_dbuf_destroy";
+  if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
+  const bool be_alloc = front_info_->be_alloc;
+  // be-alloc: free (unmap the backend's pages) first so the backend may free them.
+  if (be_alloc) co_await dbuf_free(cookie, site);
+  DisplifRequest request;
+  request.operation = DisplifOp::DBUF_DESTROY;
+  request.dbuf_cookie = cookie;
+  auto& evtchnl = front_info_->evt_pairs->pairs[GENERIC_OP_EVT_CHNL].req;
+  const int ret = co_await be_stream_do_io_and_wait(evtchnl, request, site);
+  // !be-alloc: free whatever the backend answered (ends our grants).
+  if (!be_alloc) co_await dbuf_free(cookie, site);
+  co_return ret;
+}
+
+sim::Task<int> XenDrmFront::xen_drm_front_fb_attach(uint64_t dbuf_cookie, uint64_t fb_cookie,
+                                                   uint32_t w, uint32_t h) {
+  const char* site = "xen_drm_front_fb_attach";
+  if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
+  xen_drm_front_dbuf* dbuf = dbuf_get(dbuf_cookie);
+  if (dbuf == nullptr) co_return -EINVAL;
+  dbuf->fb_cookie = fb_cookie;
+  DisplifRequest request;
+  request.operation = DisplifOp::FB_ATTACH;
+  request.dbuf_cookie = dbuf_cookie;
+  request.fb_cookie = fb_cookie;
+  request.width = w;
+  request.height = h;
+  co_return co_await be_stream_do_io_and_wait(front_info_->evt_pairs->pairs[GENERIC_OP_EVT_CHNL].req,
+                                              request, site);
+}
+
+sim::Task<int> XenDrmFront::xen_drm_front_fb_detach(uint64_t fb_cookie) {
+  const char* site = "xen_drm_front_fb_detach";
+  if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
+  DisplifRequest request;
+  request.operation = DisplifOp::FB_DETACH;
+  request.fb_cookie = fb_cookie;
+  co_return co_await be_stream_do_io_and_wait(front_info_->evt_pairs->pairs[GENERIC_OP_EVT_CHNL].req,
+                                              request, site);
+}
+
+sim::Task<int> XenDrmFront::xen_drm_front_mode_set(uint32_t pipe, uint64_t fb_cookie, uint32_t w,
+                                                  uint32_t h, uint32_t bpp) {
+  const char* site = "xen_drm_front_mode_set";
+  if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
+  if (pipe >= front_info_->num_evt_pairs) co_return -EINVAL;
+  DisplifRequest request;
+  request.operation = DisplifOp::SET_CONFIG;
+  request.fb_cookie = fb_cookie;
+  request.width = w;
+  request.height = h;
+  request.bpp = bpp;
+  co_return co_await be_stream_do_io_and_wait(front_info_->evt_pairs->pairs[pipe].req, request, site);
+}
+
+sim::Task<int> XenDrmFront::xen_drm_front_page_flip(uint32_t pipe, uint64_t fb_cookie) {
+  const char* site = "xen_drm_front_page_flip";
+  if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
+  if (pipe >= front_info_->num_evt_pairs) co_return -EINVAL;
+  DisplifRequest request;
+  request.operation = DisplifOp::PG_FLIP;
+  request.fb_cookie = fb_cookie;
+  co_return co_await be_stream_do_io_and_wait(front_info_->evt_pairs->pairs[pipe].req, request, site);
+}
+
+}  // namespace xfsim::driver

@@ -1,0 +1,148 @@
+// xen_drm_front_gem.c and the GEM parts of xen_drm_front.c: dumb buffers,
+// the free callback, mmap and the fault handler.
+#include <fmt/format.h>
+
+#include "driver_core/xen_drm_front.h"
+
+namespace xfsim::driver {
+
+namespace {
+uint64_t dbuf_to_cookie(const drm_gem_object& obj) {
+  // The kernel uses the object's address; xfsim uses its allocation id, which
+  // is as unique and, unlike an address, the same in every run.
+  return 0x1000ULL + obj.kmem_id;
+}
+}  // namespace
+
+// xen_drm_drv_dumb_create. The handle is what publishes the object to
+// userspace (another thread of the same file can use or close it at once), so
+// it is created last, once the object is fully built and the backend knows
+// the buffer; the creation reference is dropped after that.
+sim::Task<int> XenDrmFront::dumb_create(drm_file& file, uint32_t width, uint32_t height, uint32_t bpp,
+                                        uint32_t& handle) {
+  const char* site = "xen_drm_drv_dumb_create";
+  drm_device& dev = *file.dev;
+  const uint32_t pitch = (width * bpp + 7) / 8;
+  const uint32_t size = pitch * height;
+  xen_drm_front_drm_info* drm_info = drm_info_of(dev);
+  if (drm_info == nullptr) co_return -ENODEV;
+  const bool guarded = !variant_.no_enter_in_ioctls;
+  if (guarded && !enter(dev)) co_return -ENODEV;
+
+  // xen_drm_front_gem_create: the object and its pages.
+  auto* obj = m_.kmem.kzalloc<xen_gem_object>("xen_gem_object", "gem");
+  m_.drm.register_object(dev, obj, size);
+  obj->be_alloc = front_info_->be_alloc;
+  for (uint32_t i = 0; i < obj->num_pages; ++i) {
+    obj->pages.push_back(obj->be_alloc ? m_.memory.alloc_ballooned_page(fmt::format("{}.{}", obj->label, i))
+                                       : m_.memory.alloc_page(kFrontendDomid, fmt::format("{}.{}", obj->label, i)));
+  }
+  const uint64_t cookie = dbuf_to_cookie(*obj);
+  int ret = 0;
+
+  if (variant_.publish_before_construct || variant_.unref_before_use) {
+    // v3: drm_gem_dumb_create-style helper publishes first (handle, then the
+    // creation reference dropped), then looks the object up again.
+    ret = co_await m_.drm.drm_gem_handle_create(file, *obj, handle);
+    co_await m_.drm.drm_gem_object_put(*obj, site);
+    drm_gem_object* found = obj;
+    if (variant_.unref_before_use) {
+      found = co_await m_.drm.drm_gem_object_lookup(file, handle);
+      if (found == nullptr) {
+        if (guarded) exit(dev);
+        co_return -ENOENT;
+      }
+      co_await m_.drm.drm_gem_object_put(*found, site);  // the bug: dropped before use
+    }
+    auto& xen_obj = static_cast<xen_gem_object&>(*found);
+    if (!m_.kmem.check(&xen_obj, site)) {
+      if (guarded) exit(dev);
+      co_return -EIO;
+    }
+    ret = co_await xen_drm_front_dbuf_create(cookie, width, height, bpp, size, xen_obj);
+    m_.kmem.check(&xen_obj, site);  // the object is used after DBUF_CREATE too
+    if (guarded) exit(dev);
+    if (ret != 0) m_.scheduler.log(fmt::format("[drm:xen_drm_drv_dumb_create] *ERROR* Failed to create dumb buffer: {}", ret));
+    co_return ret;
+  }
+
+  ret = co_await xen_drm_front_dbuf_create(cookie, width, height, bpp, size, *obj);
+  if (ret == 0) {
+    ret = co_await m_.drm.drm_gem_handle_create(file, *obj, handle);
+    if (ret != 0) co_await xen_drm_front_dbuf_destroy(cookie);
+  }
+  if (guarded) exit(dev);
+  // Drop the creation reference last: the handle owns the object now.
+  co_await m_.drm.drm_gem_object_put(*obj, site);
+  if (ret != 0) m_.scheduler.log(fmt::format("[drm:xen_drm_drv_dumb_create] *ERROR* Failed to create dumb buffer: {}", ret));
+  co_return ret;
+}
+
+// xen_drm_front_gem_object_free: tell the backend inside drm_dev_enter/exit;
+// once unplugged, only local cleanup, under the teardown mutex (fini may be
+// releasing every buffer at the same time).
+sim::Task<> XenDrmFront::gem_free_object(drm_gem_object& base) {
+  const char* site = "xen_drm_front_gem_object_free";
+  auto& obj = static_cast<xen_gem_object&>(base);
+  drm_device& dev = *obj.dev;
+  const uint64_t cookie = dbuf_to_cookie(obj);
+  xen_drm_front_drm_info* drm_info = static_cast<xen_drm_front_drm_info*>(dev.dev_private);
+  if (enter(dev)) {
+    co_await xen_drm_front_dbuf_destroy(cookie);
+    exit(dev);
+  } else if (variant_.gem_free_uses_front_info) {
+    // upstream: dbuf_free(&drm_info->front_info->dbuf_list, cookie)
+    if (m_.kmem.check(drm_info, site) && m_.kmem.check(drm_info->front_info, site)) {
+      co_await dbuf_free(cookie, site);
+    }
+  } else if (m_.kmem.check(drm_info, site)) {
+    if (!variant_.no_teardown_mutex) co_await drm_info->teardown_lock->lock(site);
+    if (!drm_info->storage_released) co_await dbuf_free(cookie, site);
+    if (!variant_.no_teardown_mutex) drm_info->teardown_lock->unlock();
+  }
+  co_await xen_drm_front_gem_free_pages(obj);
+  m_.kmem.kfree(&obj, "drm_gem_object_release");
+}
+
+sim::Task<> XenDrmFront::xen_drm_front_gem_free_pages(xen_gem_object& obj) {
+  co_await m_.scheduler.point("xen_drm_front_gem_free_pages");
+  for (uint32_t page : obj.pages) {
+    const PageFrame& frame = m_.memory.frame(page);
+    if (frame.ballooned && frame.mapped_foreign != kNoPage) {
+      // Still showing a backend page: the grant must be unmapped first.
+      m_.scheduler.report("leak", "free_xenballooned_pages",
+                          fmt::format("{} returned to the balloon while still mapping a backend page", frame.label));
+    }
+    m_.memory.free_page(page, "xen_drm_front_gem_free_pages");
+  }
+}
+
+sim::Task<int> XenDrmFront::gem_mmap(drm_gem_object& base, Vma& vma) {
+  auto& obj = static_cast<xen_gem_object&>(base);
+  if (variant_.mmap_inserts_all_pages) {
+    // upstream: vm_map_pages inserts every page now; there is no .fault.
+    co_await m_.scheduler.point("vm_map_pages");
+    if (!m_.kmem.check(&obj, "vm_map_pages")) co_return -EINVAL;
+    for (uint32_t i = 0; i < obj.pages.size(); ++i) m_.drm.vm_insert_page(vma, i, obj.pages[i]);
+  }
+  co_return 0;
+}
+
+// vm_ops->fault: pages go in one at a time, inside drm_dev_enter/exit; after
+// unplug the answer is SIGBUS.
+sim::Task<int> XenDrmFront::fault(Vma& vma, uint32_t page_index) {
+  auto& obj = static_cast<xen_gem_object&>(*vma.obj);
+  drm_device& dev = *obj.dev;
+  if (variant_.no_sigbus_fault_handler) {
+    co_await m_.scheduler.point("xen_drm_front_gem_fault");
+    m_.drm.vm_insert_page(vma, page_index, obj.pages[page_index]);
+    co_return 0;
+  }
+  if (!enter(dev)) co_return -1;  // VM_FAULT_SIGBUS
+  co_await m_.scheduler.point("xen_drm_front_gem_fault");
+  if (m_.kmem.check(&obj, "xen_drm_front_gem_fault")) m_.drm.vm_insert_page(vma, page_index, obj.pages[page_index]);
+  exit(dev);
+  co_return 0;
+}
+
+}  // namespace xfsim::driver

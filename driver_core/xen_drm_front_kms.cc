@@ -1,0 +1,195 @@
+// xen_drm_front_kms.c: framebuffers, the simple display pipe callbacks, page
+// flips, frame done and its timeout worker, connector detect.
+#include <fmt/format.h>
+
+#include "driver_core/xen_drm_front.h"
+
+namespace xfsim::driver {
+
+namespace {
+uint64_t fb_to_cookie(const drm_framebuffer& fb) { return 0x100000ULL + fb.kmem_id; }
+uint64_t dbuf_cookie_of(const drm_gem_object& obj) { return 0x1000ULL + obj.kmem_id; }
+}  // namespace
+
+sim::Task<int> XenDrmFront::fb_create(drm_file& file, drm_framebuffer& fb) {
+  drm_device& dev = *file.dev;
+  const bool guarded = !variant_.no_enter_in_ioctls;
+  if (guarded && !enter(dev)) co_return -ENODEV;
+  const int ret = co_await xen_drm_front_fb_attach(dbuf_cookie_of(*fb.obj), fb_to_cookie(fb), fb.width, fb.height);
+  if (guarded) exit(dev);
+  if (ret != 0) m_.scheduler.log(fmt::format("[drm:fb_create] *ERROR* Back failed to attach FB {}: {}", fb.label, ret));
+  co_return ret;
+}
+
+sim::Task<> XenDrmFront::fb_destroy(drm_framebuffer& fb) {
+  drm_device& dev = *fb.dev;
+  if (m_.kmem.live(&dev) && enter(dev)) {
+    co_await xen_drm_front_fb_detach(fb_to_cookie(fb));
+    exit(dev);
+  }
+  co_await m_.drm.drm_gem_fb_destroy(fb);
+}
+
+ModeStatus XenDrmFront::pipe_mode_valid(drm_device& dev, uint32_t pipe, const drm_display_mode& mode) {
+  xen_drm_front_drm_info* drm_info = drm_info_of(dev);
+  if (drm_info == nullptr) return ModeStatus::MODE_ERROR;
+  const auto& pipeline = drm_info->pipeline[pipe];
+  if (mode.hdisplay != pipeline.width || mode.vdisplay != pipeline.height) return ModeStatus::MODE_ERROR;
+  return ModeStatus::MODE_OK;
+}
+
+sim::Task<int> XenDrmFront::display_check(drm_device& dev, uint32_t pipe, const drm_pipe_state&) {
+  co_await m_.scheduler.point("display_check");
+  if (!variant_.check_rejects_disconnected) co_return 0;
+  xen_drm_front_drm_info* drm_info = drm_info_of(dev);
+  if (drm_info == nullptr) co_return -EINVAL;
+  co_return drm_info->pipeline[pipe].conn_connected ? 0 : -EINVAL;
+}
+
+// A backend failure is a link problem: link-status BAD and a hotplug uevent,
+// never a rejected commit.
+void XenDrmFront::signal_backend_failure(xen_drm_front_drm_info& drm_info, uint32_t pipe) {
+  drm_info.pipeline[pipe].conn_connected = false;
+  if (variant_.no_hotplug_uevent || variant_.poll_only_error_signalling) return;
+  m_.drm.set_link_status(*drm_info.drm_dev, pipe, LinkStatus::BAD);
+  drm_info.drm_dev->connectors[pipe].status = ConnectorStatus::disconnected;
+  m_.drm.hotplug_event(*drm_info.drm_dev);
+}
+
+sim::Task<> XenDrmFront::display_enable(drm_device& dev, uint32_t pipe, const drm_pipe_state& next) {
+  xen_drm_front_drm_info* drm_info = drm_info_of(dev);
+  if (drm_info == nullptr || !enter(dev)) co_return;
+  const int ret = co_await xen_drm_front_mode_set(pipe, next.fb ? fb_to_cookie(*next.fb) : 0,
+                                                  next.mode.hdisplay, next.mode.vdisplay, 32);
+  if (ret != 0) {
+    m_.scheduler.log(fmt::format("[drm:display_enable] *ERROR* Failed to enable display: {}", ret));
+    signal_backend_failure(*drm_info, pipe);
+  }
+  exit(dev);
+}
+
+sim::Task<> XenDrmFront::display_disable(drm_device& dev, uint32_t pipe) {
+  xen_drm_front_drm_info* drm_info = drm_info_of(dev);
+  if (drm_info == nullptr) co_return;
+  if (enter(dev)) {
+    const int ret = co_await xen_drm_front_mode_set(pipe, 0, 0, 0, 0);
+    if (ret != 0) m_.scheduler.log(fmt::format("[drm:display_disable] *ERROR* Failed to disable display: {}", ret));
+    exit(dev);
+  }
+  drm_info->pipeline[pipe].conn_connected = true;
+  // Release a stalled page-flip event.
+  co_await send_pending_event(*drm_info, pipe);
+}
+
+sim::Task<> XenDrmFront::send_pending_event(xen_drm_front_drm_info& drm_info, uint32_t pipe) {
+  drm_device& dev = *drm_info.drm_dev;
+  co_await dev.event_lock->lock("send_pending_event");
+  drm_pending_vblank_event* event = drm_info.pipeline[pipe].pending_event;
+  drm_info.pipeline[pipe].pending_event = nullptr;
+  if (event) co_await m_.drm.send_vblank_event(dev, event, "send_pending_event");
+  dev.event_lock->unlock();
+}
+
+void XenDrmFront::arm_pflip_worker(xen_drm_front_drm_info& drm_info, uint32_t pipe) {
+  auto& pipeline = drm_info.pipeline[pipe];
+  if (variant_.timeout_in_detect) {
+    pipeline.pflip_timeout = m_.scheduler.now_ms() + FRAME_DONE_TO_MS;
+    return;
+  }
+  if (pipeline.pflip_timer_armed && m_.scheduler.timer_pending(pipeline.pflip_timer)) return;
+  xen_drm_front_drm_info* info = &drm_info;
+  pipeline.pflip_timer_armed = true;
+  pipeline.pflip_timer = m_.scheduler.add_timer(FRAME_DONE_TO_MS, [this, info, pipe] {
+    m_.scheduler.spawn(fmt::format("kworker/pflip_to_worker{}", pipe), sim::TaskKind::kWorker,
+                       pflip_to_worker(info, pipe));
+  });
+}
+
+sim::Task<> XenDrmFront::pflip_to_worker(xen_drm_front_drm_info* drm_info, uint32_t pipe) {
+  if (!m_.kmem.check(drm_info, "pflip_to_worker")) co_return;
+  auto& pipeline = drm_info->pipeline[pipe];
+  pipeline.pflip_work_running = true;
+  m_.scheduler.log("[drm:pflip_to_worker] *ERROR* Frame done timed-out, releasing");
+  co_await send_pending_event(*drm_info, pipe);
+  pipeline.pflip_work_running = false;
+  pipeline.pflip_work_done->wake_all();
+}
+
+sim::Task<> XenDrmFront::display_update(drm_device& dev, uint32_t pipe, const drm_pipe_state& old,
+                                        const drm_pipe_state& next, drm_pending_vblank_event* event) {
+  xen_drm_front_drm_info* drm_info = drm_info_of(dev);
+  if (drm_info == nullptr) co_return;
+  auto& pipeline = drm_info->pipeline[pipe];
+  if (event) {
+    co_await dev.event_lock->lock("display_update");
+    if (pipeline.pending_event) m_.scheduler.log("WARNING: display_update: event already pending");
+    pipeline.pending_event = event;
+    dev.event_lock->unlock();
+  }
+  if (!enter(dev)) {
+    co_await send_pending_event(*drm_info, pipe);
+    co_return;
+  }
+  if (old.fb && next.fb) {
+    // A real flip: arm the frame-done watchdog, then ask the backend.
+    arm_pflip_worker(*drm_info, pipe);
+    const int ret = co_await xen_drm_front_page_flip(pipe, fb_to_cookie(*next.fb));
+    if (ret != 0) {
+      m_.scheduler.log(fmt::format("[drm:display_update] *ERROR* Failed to send page flip request to backend: {}", ret));
+      signal_backend_failure(*drm_info, pipe);
+      co_await send_pending_event(*drm_info, pipe);
+    }
+    exit(dev);
+    co_return;
+  }
+  exit(dev);
+  co_await send_pending_event(*drm_info, pipe);
+}
+
+// From the event IRQ, under io_lock.
+sim::Task<> XenDrmFront::xen_drm_front_on_frame_done(uint32_t pipe, uint64_t fb_cookie) {
+  (void)fb_cookie;  // upstream does not check which fb the event is for
+  xen_drm_front_drm_info* drm_info = front_info_->drm_info;
+  if (drm_info == nullptr) {
+    if (variant_.frame_done_no_null_check) m_.kmem.check(nullptr, "xen_drm_front_on_frame_done");
+    co_return;
+  }
+  if (!m_.kmem.check(drm_info, "xen_drm_front_on_frame_done")) co_return;
+  auto& pipeline = drm_info->pipeline[pipe];
+  if (pipeline.pflip_timer_armed) m_.scheduler.cancel_timer(pipeline.pflip_timer);  // cancel_delayed_work
+  pipeline.pflip_timeout = 0;
+  co_await send_pending_event(*drm_info, pipe);
+}
+
+sim::Task<ConnectorStatus> XenDrmFront::connector_detect(drm_device& dev, uint32_t pipe) {
+  xen_drm_front_drm_info* drm_info = drm_info_of(dev);
+  if (drm_info == nullptr) co_return ConnectorStatus::disconnected;
+  auto& pipeline = drm_info->pipeline[pipe];
+  if (variant_.timeout_in_detect && front_info_ && m_.kmem.live(front_info_)) {
+    co_await front_info_->io_lock->lock("connector_detect");
+    if (pipeline.pflip_timeout && m_.scheduler.now_ms() >= pipeline.pflip_timeout) {
+      m_.scheduler.log("[drm:connector_detect] *ERROR* Frame done event timed-out");
+      pipeline.pflip_timeout = 0;
+      pipeline.conn_connected = false;
+      drm_pending_vblank_event* event = pipeline.pending_event;
+      pipeline.pending_event = nullptr;
+      if (event) co_await m_.drm.send_vblank_event(dev, event, "connector_detect");
+    }
+    front_info_->io_lock->unlock();
+  }
+  if (m_.drm.drm_dev_is_unplugged(dev)) pipeline.conn_connected = false;
+  co_return pipeline.conn_connected ? ConnectorStatus::connected : ConnectorStatus::disconnected;
+}
+
+// From release: no worker may run past this point.
+sim::Task<> XenDrmFront::xen_drm_front_kms_fini(xen_drm_front_drm_info& drm_info) {
+  for (uint32_t pipe = 0; pipe < drm_info.pipeline.size(); ++pipe) {
+    auto& pipeline = drm_info.pipeline[pipe];
+    // cancel_delayed_work_sync
+    if (pipeline.pflip_timer_armed) m_.scheduler.cancel_timer(pipeline.pflip_timer);
+    while (pipeline.pflip_work_running) co_await pipeline.pflip_work_done->wait("cancel_delayed_work_sync");
+    co_await send_pending_event(drm_info, pipe);
+  }
+}
+
+}  // namespace xfsim::driver

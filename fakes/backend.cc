@@ -1,0 +1,331 @@
+#include "fakes/backend.h"
+
+#include <cassert>
+#include <cerrno>
+
+#include <fmt/format.h>
+
+namespace xfsim::fakes {
+
+namespace {
+bool frontend_left(XenbusState state) {
+  return state == XenbusState::Initialising || state == XenbusState::Closing ||
+         state == XenbusState::Closed || state == XenbusState::Unknown;
+}
+}  // namespace
+
+Backend::Backend(sim::Scheduler& scheduler, XenStore& store, GrantTable& gnttab,
+                 EventChannels& evtchn, Memory& memory, SharedPages& shared, BackendConfig config,
+                 std::string frontend_path, std::string backend_path)
+    : scheduler_(scheduler),
+      store_(store),
+      gnttab_(gnttab),
+      evtchn_(evtchn),
+      memory_(memory),
+      shared_(shared),
+      config_(std::move(config)),
+      frontend_path_(std::move(frontend_path)),
+      backend_path_(std::move(backend_path)),
+      wake_(scheduler, "displ_be") {
+  store_.register_remote_watch(frontend_path_ + "/state", [this] { wake_.wake_all(); });
+}
+
+void Backend::arm_script() {
+  for (const BackendAction& action : config_.script) {
+    scheduler_.add_timer(action.at_ms, [this, action] {
+      switch (action.kind) {
+        case BackendAction::Kind::kDisconnect:
+          disconnect_requested_ = true;
+          reconnect_after_disconnect_ = action.reconnect;
+          break;
+        case BackendAction::Kind::kDie:
+          alive_ = false;
+          break;
+        case BackendAction::Kind::kHang:
+          hung_ = true;
+          break;
+        case BackendAction::Kind::kRestart:
+          restart_requested_ = true;
+          if (!alive_) {
+            // The dead instance's task has ended; a new one starts from scratch.
+            alive_ = true;
+            hung_ = false;
+            scheduler_.spawn(fmt::format("displ_be-{}", ++generation_), sim::TaskKind::kBackend,
+                             run(), /*daemon=*/true);
+          }
+          break;
+        case BackendAction::Kind::kUnknownFbEvent:
+          if (connected_ && !channels_.empty()) send_flip_event(0, 0xdeadbeef);
+          break;
+      }
+      wake_.wake_all();
+    });
+  }
+}
+
+sim::Task<> Backend::set_state(XenbusState state) {
+  co_await store_.write(backend_path_ + "/state", std::to_string(static_cast<int>(state)));
+}
+
+sim::Task<XenbusState> Backend::frontend_state() {
+  auto value = co_await store_.read(frontend_path_ + "/state");
+  if (!value || value->empty()) co_return XenbusState::Unknown;
+  co_return static_cast<XenbusState>(std::stoi(*value));
+}
+
+sim::Task<> Backend::run() {
+  // A restarted instance starts from nothing: whatever the old one mapped is
+  // gone with it.
+  release_all("displ_be_restart");
+  restart_requested_ = false;
+  while (true) {
+    co_await set_state(XenbusState::InitWait);
+    // Wait for the frontend to publish its rings and go Initialised.
+    while (true) {
+      if (!alive_ || restart_requested_) break;
+      const XenbusState front = co_await frontend_state();
+      if (front == XenbusState::Initialised) break;
+      co_await wake_.wait("displ_be_wait_frontend");
+    }
+    if (!alive_) co_return;
+    if (restart_requested_) {
+      restart_requested_ = false;
+      release_all("displ_be_restart");
+      continue;
+    }
+    if (!co_await connect()) {
+      co_await set_state(XenbusState::Closing);
+      release_all("displ_be_connect_failed");
+      co_return;
+    }
+    co_await set_state(XenbusState::Connected);
+    connected_ = true;
+    co_await serve();
+    connected_ = false;
+    if (!alive_) {
+      // Death: the domain's mappings go with it; XenStore still says Connected.
+      release_all("domain_destroy");
+      co_return;
+    }
+    if (restart_requested_) {
+      restart_requested_ = false;
+      release_all("displ_be_restart");
+      continue;
+    }
+    if (disconnect_requested_) {
+      co_await set_state(XenbusState::Closing);
+      release_mappings("displ_be_close");
+      co_await set_state(XenbusState::Closed);
+    }
+    // The frontend must free everything before it says Initialising; only
+    // then may the backend free the pages it lent (be-alloc).
+    while (true) {
+      const XenbusState front = co_await frontend_state();
+      if (front == XenbusState::Initialising || front == XenbusState::Closed) break;
+      co_await wake_.wait("displ_be_wait_frontend_reset");
+    }
+    release_all("displ_be_reset");
+    if (disconnect_requested_) {
+      disconnect_requested_ = false;
+      if (!reconnect_after_disconnect_) co_return;
+    }
+    const XenbusState front = co_await frontend_state();
+    if (front == XenbusState::Closed) {
+      co_await set_state(XenbusState::Closed);
+      co_return;
+    }
+  }
+}
+
+sim::Task<bool> Backend::connect() {
+  channels_.clear();
+  auto be_alloc = co_await store_.read(frontend_path_ + "/be-alloc");
+  be_alloc_ = be_alloc && *be_alloc != "0";
+  for (uint32_t i = 0;; ++i) {
+    const std::string base = fmt::format("{}/{}", frontend_path_, i);
+    auto resolution = co_await store_.read(base + "/resolution");
+    if (!resolution) break;
+    auto req_ref = co_await store_.read(base + "/req-ring-ref");
+    auto req_port = co_await store_.read(base + "/req-event-channel");
+    auto evt_ref = co_await store_.read(base + "/evt-ring-ref");
+    auto evt_port = co_await store_.read(base + "/evt-event-channel");
+    if (!req_ref || !req_port || !evt_ref || !evt_port) co_return false;
+    Channel channel;
+    channel.req_gref = static_cast<grant_ref_t>(std::stoul(*req_ref));
+    channel.evt_gref = static_cast<grant_ref_t>(std::stoul(*evt_ref));
+    channel.req_port = static_cast<evtchn_port_t>(std::stoul(*req_port));
+    channel.evt_port = static_cast<evtchn_port_t>(std::stoul(*evt_port));
+    const uint32_t ring_page = gnttab_.map(channel.req_gref, kBackendDomid, "displ_be_map_ring");
+    const uint32_t evt_page = gnttab_.map(channel.evt_gref, kBackendDomid, "displ_be_map_ring");
+    if (ring_page == kNoPage || evt_page == kNoPage || !shared_.rings.count(ring_page) ||
+        !shared_.event_pages.count(evt_page)) {
+      if (ring_page != kNoPage) gnttab_.unmap(channel.req_gref, kBackendDomid, "displ_be_connect");
+      if (evt_page != kNoPage) gnttab_.unmap(channel.evt_gref, kBackendDomid, "displ_be_connect");
+      co_return false;
+    }
+    channel.ring = shared_.rings[ring_page];
+    channel.event_page = shared_.event_pages[evt_page];
+    evtchn_.backend_bind(channel.req_port, [this] {
+      kicked_ = true;
+      wake_.wake_all();
+    });
+    channels_.push_back(channel);
+  }
+  co_return !channels_.empty();
+}
+
+sim::Task<> Backend::serve() {
+  while (alive_ && !restart_requested_ && !disconnect_requested_) {
+    const XenbusState front = co_await frontend_state();
+    if (frontend_left(front)) co_return;
+    kicked_ = false;
+    bool any = false;
+    for (uint32_t c = 0; c < channels_.size(); ++c) {
+      while (alive_ && channels_[c].ring && channels_[c].ring->has_unconsumed_requests()) {
+        const DisplifRequest request = channels_[c].ring->take_request();
+        any = true;
+        co_await handle(c, request);
+      }
+    }
+    if (!any && !kicked_) co_await wake_.wait("displ_be_serve");
+  }
+}
+
+sim::Task<> Backend::handle(uint32_t connector, const DisplifRequest& request) {
+  co_await scheduler_.point("displ_be_handle_request");
+  if (hung_) co_return;  // a hung backend takes requests and never answers
+  int32_t status = 0;
+  switch (request.operation) {
+    case DisplifOp::DBUF_CREATE: {
+      if (buffers_.count(request.dbuf_cookie) || request.dbuf_cookie == 0) {
+        status = -EINVAL;
+        break;
+      }
+      const uint32_t dir_page = gnttab_.map(request.gref_directory, kBackendDomid, "displ_be_dbuf_create");
+      if (dir_page == kNoPage || !shared_.directories.count(dir_page)) {
+        status = -EINVAL;
+        break;
+      }
+      Buffer buffer;
+      buffer.directory_gref = request.gref_directory;
+      std::vector<uint32_t>& grefs = *shared_.directories[dir_page];
+      const uint32_t pages = (request.buffer_sz + 4095) / 4096;
+      if (request.flags & XENDISPL_DBUF_FLG_REQ_ALLOC) {
+        grefs.clear();
+        for (uint32_t i = 0; i < pages; ++i) {
+          const uint32_t page = memory_.alloc_page(kBackendDomid, fmt::format("be-{:x}.{}", request.dbuf_cookie, i));
+          buffer.own_pages.push_back(page);
+          const grant_ref_t gref = gnttab_.grant_foreign_access(kBackendDomid, kFrontendDomid, page, false);
+          buffer.own_grefs.push_back(gref);
+          grefs.push_back(gref);
+        }
+      } else {
+        for (grant_ref_t gref : grefs) {
+          if (gnttab_.map(gref, kBackendDomid, "displ_be_dbuf_create") == kNoPage) status = -EINVAL;
+          else buffer.frontend_grefs.push_back(gref);
+        }
+      }
+      gnttab_.unmap(request.gref_directory, kBackendDomid, "displ_be_dbuf_create");
+      buffers_[request.dbuf_cookie] = std::move(buffer);
+      ++dbufs_created_;
+      break;
+    }
+    case DisplifOp::DBUF_DESTROY:
+      if (!buffers_.count(request.dbuf_cookie)) status = -EINVAL;
+      else destroy_buffer(request.dbuf_cookie, "displ_be_dbuf_destroy");
+      break;
+    case DisplifOp::FB_ATTACH:
+      if (!buffers_.count(request.dbuf_cookie) || fbs_.count(request.fb_cookie)) status = -EINVAL;
+      else fbs_.insert(request.fb_cookie);
+      break;
+    case DisplifOp::FB_DETACH:
+      if (!fbs_.erase(request.fb_cookie)) status = -EINVAL;
+      break;
+    case DisplifOp::SET_CONFIG:
+      if (request.fb_cookie != 0 && !fbs_.count(request.fb_cookie)) status = -EINVAL;
+      break;
+    case DisplifOp::PG_FLIP:
+      if (!fbs_.count(request.fb_cookie)) status = -EINVAL;
+      break;
+  }
+  auto it = config_.answers.find(request.operation);
+  const BackendAnswer answer = it == config_.answers.end() ? BackendAnswer{} : it->second;
+  if (answer.drop) co_return;
+  if (status == 0) status = answer.status;
+  const uint32_t generation = generation_;
+  scheduler_.add_timer(answer.latency_ms, [this, connector, request, status, generation] {
+    if (!alive_ || hung_ || generation != generation_ || connector >= channels_.size()) return;
+    respond(connector, request, status);
+    if (request.operation == DisplifOp::PG_FLIP && status == 0) {
+      const uint64_t cookie = request.fb_cookie;
+      scheduler_.add_timer(config_.flip_event_latency_ms, [this, connector, cookie, generation] {
+        if (alive_ && !hung_ && generation == generation_ && connector < channels_.size()) {
+          send_flip_event(connector, cookie);
+        }
+      });
+    }
+  });
+}
+
+void Backend::respond(uint32_t connector, const DisplifRequest& request, int32_t status) {
+  Channel& channel = channels_[connector];
+  // A ring the frontend already took back (grant ended) is not written.
+  if (channel.ring == nullptr || !gnttab_.active(channel.req_gref)) return;
+  channel.ring->push_response(DisplifResponse{request.id, request.operation, status});
+  evtchn_.notify_frontend(channel.req_port);
+}
+
+void Backend::send_flip_event(uint32_t connector, uint64_t fb_cookie) {
+  Channel& channel = channels_[connector];
+  if (channel.event_page == nullptr || !gnttab_.active(channel.evt_gref)) return;
+  if (channel.event_page->push(DisplifEvent{channel.next_event_id, XENDISPL_EVT_PG_FLIP, fb_cookie})) {
+    ++channel.next_event_id;
+  }
+  evtchn_.notify_frontend(channel.evt_port);
+}
+
+void Backend::destroy_buffer(uint64_t cookie, const char* site) {
+  Buffer& buffer = buffers_[cookie];
+  for (grant_ref_t gref : buffer.frontend_grefs) gnttab_.unmap(gref, kBackendDomid, site);
+  // The pages it lent go back to the backend's allocator: the frontend must
+  // have unmapped them already.
+  for (size_t i = 0; i < buffer.own_pages.size(); ++i) {
+    memory_.free_page(buffer.own_pages[i], site);
+    gnttab_.end_foreign_access(buffer.own_grefs[i], site);
+  }
+  buffers_.erase(cookie);
+}
+
+void Backend::release_mappings(const char* site) {
+  for (auto& [cookie, buffer] : buffers_) {
+    for (grant_ref_t gref : buffer.frontend_grefs) gnttab_.unmap(gref, kBackendDomid, site);
+    buffer.frontend_grefs.clear();
+  }
+  for (Channel& channel : channels_) {
+    evtchn_.backend_unbind(channel.req_port);
+    if (channel.ring) gnttab_.unmap(channel.req_gref, kBackendDomid, site);
+    if (channel.event_page) gnttab_.unmap(channel.evt_gref, kBackendDomid, site);
+    channel.ring = nullptr;
+    channel.event_page = nullptr;
+  }
+  channels_.clear();
+  fbs_.clear();
+  ++generation_;
+}
+
+void Backend::release_all(const char* site) {
+  release_mappings(site);
+  const bool domain_dies = std::string(site) == "domain_destroy";
+  while (!buffers_.empty()) {
+    const uint64_t cookie = buffers_.begin()->first;
+    if (domain_dies) {
+      // Xen keeps a dead domain's pages alive while others map them.
+      for (grant_ref_t gref : buffers_.begin()->second.frontend_grefs) gnttab_.unmap(gref, kBackendDomid, site);
+      buffers_.erase(cookie);
+    } else {
+      destroy_buffer(cookie, site);
+    }
+  }
+}
+
+}  // namespace xfsim::fakes

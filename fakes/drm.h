@@ -1,0 +1,261 @@
+// The DRM core as a driver meets it: drm_device lifetime and unplug
+// (drm_drv.c), drm_file open/close (drm_file.c), GEM objects, handles and
+// mmap (drm_gem.c, drm_vma_manager.c), framebuffers, connectors, atomic
+// commits and vblank events (drm_atomic*.c, drm_vblank.c), hotplug uevents
+// (drm_sysfs.c). Oracles here:
+//   access-after-free    userspace touches a page through a PTE whose backing
+//                        is gone
+//   missing-sigbus       a fault after unplug that does not end in SIGBUS
+//   access-after-unplug  the driver reaches the backend after unplug outside a
+//                        drm_dev_enter/exit section
+//   invalid-mode-accepted an atomic commit with a mode the connector does not
+//                        have succeeds
+//   spurious-check-failure an atomic check that fails although the commit is
+//                        valid (the driver rejects because the backend is gone)
+#pragma once
+
+#include <cerrno>  // Linux errno values, as the kernel's
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fakes/kmem.h"
+#include "fakes/xen.h"
+#include "sim/scheduler.h"
+#include "sim/sync.h"
+
+namespace xfsim::fakes {
+
+
+struct drm_device;
+struct drm_file;
+
+struct drm_display_mode {
+  uint32_t hdisplay = 0, vdisplay = 0;
+  bool operator==(const drm_display_mode&) const = default;
+};
+
+enum class ModeStatus { MODE_OK, MODE_ERROR };
+enum class ConnectorStatus { connected, disconnected };
+enum class LinkStatus { GOOD, BAD };
+
+struct drm_gem_object : KObject {
+  drm_device* dev = nullptr;
+  Kref refcount;
+  uint32_t handle_count = 0;
+  size_t size = 0;
+  uint32_t num_pages = 0;
+  std::string label;  // "gem0", stable across runs
+  bool mmap_offset_created = false;
+};
+
+struct drm_framebuffer : KObject {
+  drm_device* dev = nullptr;
+  Kref refcount;
+  uint32_t id = 0;
+  drm_file* owner = nullptr;
+  drm_gem_object* obj = nullptr;  // fb->obj[0]; the fb holds a reference
+  uint32_t width = 0, height = 0, bpp = 32;
+  std::string label;
+};
+
+struct drm_pending_vblank_event : KObject {
+  drm_file* file = nullptr;  // NULL once the file is closed
+  uint64_t user_data = 0;
+};
+
+struct drm_connector {
+  ConnectorStatus status = ConnectorStatus::connected;
+  LinkStatus link_status = LinkStatus::GOOD;
+  drm_display_mode mode;  // the single mode the connector offers
+};
+
+// One simple display pipe (CRTC + plane + encoder) per connector.
+struct drm_pipe_state {
+  bool enabled = false;
+  drm_framebuffer* fb = nullptr;
+  drm_display_mode mode;
+};
+
+struct drm_atomic_request {
+  uint32_t pipe = 0;
+  uint32_t fb_id = 0;  // 0: disable
+  std::optional<drm_display_mode> mode;
+  bool page_flip_event = false;
+  uint64_t user_data = 0;
+};
+
+// The hooks a driver fills in (struct drm_driver, drm_simple_display_pipe_funcs,
+// drm_connector_helper_funcs, vm_operations_struct).
+struct DrmDriver {
+  virtual ~DrmDriver() = default;
+  virtual sim::Task<> release(drm_device& dev) = 0;
+  virtual sim::Task<> gem_free_object(drm_gem_object& obj) = 0;
+  virtual sim::Task<int> dumb_create(drm_file& file, uint32_t width, uint32_t height, uint32_t bpp,
+                                     uint32_t& handle) = 0;
+  virtual sim::Task<int> gem_mmap(drm_gem_object& obj, struct Vma& vma) = 0;
+  // vm_ops->fault; a driver without one gets SIGBUS from the core mm.
+  virtual bool has_fault_handler() const = 0;
+  virtual sim::Task<int> fault(Vma& vma, uint32_t page_index) = 0;  // 0 ok, <0 SIGBUS
+  virtual sim::Task<int> fb_create(drm_file& file, drm_framebuffer& fb) = 0;
+  virtual sim::Task<> fb_destroy(drm_framebuffer& fb) = 0;
+  virtual bool pipe_mode_valid_set() const = 0;
+  virtual ModeStatus pipe_mode_valid(drm_device& dev, uint32_t pipe, const drm_display_mode& mode) = 0;
+  virtual sim::Task<int> display_check(drm_device& dev, uint32_t pipe, const drm_pipe_state& next) = 0;
+  virtual sim::Task<> display_enable(drm_device& dev, uint32_t pipe, const drm_pipe_state& next) = 0;
+  virtual sim::Task<> display_disable(drm_device& dev, uint32_t pipe) = 0;
+  virtual sim::Task<> display_update(drm_device& dev, uint32_t pipe, const drm_pipe_state& old,
+                                     const drm_pipe_state& next, drm_pending_vblank_event* event) = 0;
+  virtual sim::Task<ConnectorStatus> connector_detect(drm_device& dev, uint32_t pipe) = 0;
+};
+
+struct Vma : KObject {
+  drm_file* file = nullptr;
+  drm_gem_object* obj = nullptr;   // the vma holds a GEM reference (drm_gem_vm_open)
+  std::vector<uint32_t> ptes;      // page frame per page, kNoPage when not present
+  bool unmapped = false;
+  std::string label;
+};
+
+struct Uevent {
+  std::string action;  // add, remove, change
+  int minor;
+};
+
+class DrmCore;
+
+struct drm_device : KObject {
+  DrmCore* core = nullptr;
+  DrmDriver* driver = nullptr;
+  Kref ref;
+  bool registered = false;
+  bool unplugged = false;
+  int minor = -1;
+  KObject* dev_private = nullptr;
+  uint32_t open_count = 0;
+  std::vector<drm_connector> connectors;
+  std::vector<drm_pipe_state> pipes;
+  std::vector<uint32_t> srcu_readers_by_task;
+  uint32_t srcu_readers = 0;
+  std::unique_ptr<sim::WaitQueue> srcu_wait;
+  std::unique_ptr<sim::SpinLock> event_lock;
+  std::unique_ptr<sim::Mutex> mode_config_mutex;
+  std::vector<drm_gem_object*> objects;  // every GEM object of the device (vma manager)
+  bool poll_enabled = false;
+  sim::Scheduler::TimerId poll_timer = 0;
+  std::string label;
+};
+
+struct drm_file : KObject {
+  drm_device* dev = nullptr;
+  std::map<uint32_t, drm_gem_object*> object_idr;  // handle → object
+  std::map<uint32_t, drm_framebuffer*> fbs;
+  std::vector<drm_pending_vblank_event*> events;   // delivered, not yet read
+  std::unique_ptr<sim::WaitQueue> event_wait;
+  std::unique_ptr<sim::SpinLock> table_lock;
+  std::vector<Vma*> vmas;
+  std::vector<drm_pending_vblank_event*> undelivered;  // created for this file, still in the driver
+  uint32_t refs = 1;  // the fd, plus one per live mmap (vma->vm_file)
+  bool closed = false;
+  std::string label;
+};
+
+class DrmCore {
+ public:
+  DrmCore(sim::Scheduler& scheduler, Kmem& kmem, Memory& memory);
+
+  // ---- driver side (drm_drv.c) ----
+  drm_device* drm_dev_alloc(DrmDriver& driver, uint32_t connectors, const std::string& label);
+  sim::Task<int> drm_dev_register(drm_device& dev);
+  // drm_dev_unplug: marks unplugged, waits for drm_dev_enter sections
+  // (synchronize_srcu), unregisters, and (as since v5.14) zaps every CPU
+  // mapping of the device.
+  sim::Task<> drm_dev_unplug(drm_device& dev);
+  void drm_dev_get(drm_device& dev, const char* site);
+  sim::Task<> drm_dev_put(drm_device& dev, const char* site);
+  bool drm_dev_enter(drm_device& dev);
+  void drm_dev_exit(drm_device& dev);
+  bool drm_dev_is_unplugged(const drm_device& dev) const { return dev.unplugged; }
+  bool in_dev_enter(const drm_device& dev) const;
+
+  // drm_kms_helper_hotplug_event / drm_connector_set_link_status_property.
+  void hotplug_event(drm_device& dev);
+  void set_link_status(drm_device& dev, uint32_t pipe, LinkStatus status);
+  // drm_kms_helper_poll_init / _fini: connector_detect every 10 s.
+  void poll_init(drm_device& dev);
+  void poll_fini(drm_device& dev);
+  // drm_crtc_send_vblank_event.
+  sim::Task<> send_vblank_event(drm_device& dev, drm_pending_vblank_event* event, const char* site);
+
+  // ---- GEM (drm_gem.c) ----
+  drm_gem_object* register_object(drm_device& dev, drm_gem_object* obj, size_t size);
+  sim::Task<int> drm_gem_handle_create(drm_file& file, drm_gem_object& obj, uint32_t& handle);
+  sim::Task<drm_gem_object*> drm_gem_object_lookup(drm_file& file, uint32_t handle);
+  void drm_gem_object_get(drm_gem_object& obj, const char* site);
+  sim::Task<> drm_gem_object_put(drm_gem_object& obj, const char* site);
+  // drm_vma_node_unmap: zap every PTE of the object in every process.
+  void drm_vma_node_unmap(drm_gem_object& obj);
+  // vm_insert_page from a fault handler or an mmap callback.
+  void vm_insert_page(Vma& vma, uint32_t index, uint32_t page);
+  // Backend I/O guard: call before the driver sends anything to the backend.
+  void check_backend_access(drm_device& dev, const char* site);
+
+  // ---- userspace entry points (the ioctls) ----
+  sim::Task<drm_file*> drm_open(drm_device& dev, const std::string& label);
+  // close(fd): drm_release runs once the fd and every mapping are gone.
+  sim::Task<> close(drm_file& file);
+  // drm_gem_fb_destroy: drops the fb's GEM reference and frees it.
+  sim::Task<> drm_gem_fb_destroy(drm_framebuffer& fb);
+  drm_pending_vblank_event* take_event_for(drm_file& file);
+  sim::Task<int> mode_create_dumb(drm_file& file, uint32_t w, uint32_t h, uint32_t bpp, uint32_t& handle);
+  sim::Task<int> gem_close(drm_file& file, uint32_t handle);
+  sim::Task<int> gem_mmap(drm_file& file, uint32_t handle, Vma*& out);
+  sim::Task<int> munmap(Vma& vma);
+  // A userspace access to page `index` of the mapping: 0, or -1 for SIGBUS.
+  sim::Task<int> touch(Vma& vma, uint32_t index);
+  sim::Task<int> addfb(drm_file& file, uint32_t handle, uint32_t w, uint32_t h, uint32_t& fb_id);
+  sim::Task<int> rmfb(drm_file& file, uint32_t fb_id);
+  sim::Task<int> atomic_commit(drm_file& file, const drm_atomic_request& request);
+  // drm_read: waits for a vblank event up to `bound_ms`; false on timeout.
+  sim::Task<bool> read_event(drm_file& file, int64_t bound_ms);
+
+  // ---- udev ----
+  std::vector<Uevent>& uevents() { return uevents_; }
+  sim::WaitQueue& uevent_wait() { return uevent_wait_; }
+  drm_device* registered_device() const;  // the newest registered card
+  sim::WaitQueue& register_wait() { return register_wait_; }
+
+  sim::Scheduler& scheduler() { return scheduler_; }
+  Kmem& kmem() { return kmem_; }
+  Memory& memory() { return memory_; }
+
+ private:
+  sim::Task<> fb_put(drm_framebuffer& fb, const char* site);
+  sim::Task<int> drm_gem_handle_delete(drm_file& file, uint32_t handle);
+  sim::Task<> vma_close(Vma& vma);
+  sim::Task<> drm_release(drm_file& file);
+  sim::Task<> file_put(drm_file& file);
+  sim::Task<> poll_work(drm_device& dev);
+  void arm_poll(drm_device& dev);
+  std::vector<Vma*> vmas_;
+  bool ioctl_unplugged(drm_file& file);
+
+  sim::Scheduler& scheduler_;
+  Kmem& kmem_;
+  Memory& memory_;
+  std::vector<drm_device*> devices_;
+  std::vector<Uevent> uevents_;
+  sim::WaitQueue uevent_wait_;
+  sim::WaitQueue register_wait_;
+  int next_minor_ = 0;
+  uint32_t next_fb_id_ = 1;
+  uint32_t next_label_ = 0;
+};
+
+DrmDriver& driver_of(drm_device& dev);
+
+}  // namespace xfsim::fakes

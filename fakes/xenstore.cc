@@ -1,0 +1,189 @@
+#include "fakes/xenstore.h"
+
+#include <cassert>
+
+#include <fmt/format.h>
+
+namespace xfsim::fakes {
+
+const char* xenbus_strstate(XenbusState state) {
+  switch (state) {
+    case XenbusState::Unknown: return "Unknown";
+    case XenbusState::Initialising: return "Initialising";
+    case XenbusState::InitWait: return "InitWait";
+    case XenbusState::Initialised: return "Initialised";
+    case XenbusState::Connected: return "Connected";
+    case XenbusState::Closing: return "Closing";
+    case XenbusState::Closed: return "Closed";
+    case XenbusState::Reconfiguring: return "Reconfiguring";
+    case XenbusState::Reconfigured: return "Reconfigured";
+  }
+  return "Invalid";
+}
+
+// Frontend transitions of the xenbus protocol (xenbus.h's state comments and
+// the frontends in drivers/xen/). Closing only goes on to Closed: a frontend
+// that is closing must finish closing before it initialises again.
+bool xenbus_transition_allowed(XenbusState from, XenbusState to) {
+  using S = XenbusState;
+  if (to == S::Closing || to == S::Closed) return from != S::Closed || to == S::Closed;
+  switch (from) {
+    case S::Unknown: return to == S::Initialising;
+    case S::Initialising: return to == S::InitWait || to == S::Initialised || to == S::Connected;
+    case S::InitWait: return to == S::Initialised || to == S::Connected;
+    case S::Initialised: return to == S::Connected || to == S::Initialising;
+    case S::Connected: return to == S::Reconfiguring || to == S::Initialising;
+    case S::Reconfiguring: return to == S::Reconfigured || to == S::Initialising;
+    case S::Reconfigured: return to == S::Connected;
+    case S::Closing: return false;
+    case S::Closed: return to == S::Initialising;
+  }
+  return false;
+}
+
+XenStore::XenStore(sim::Scheduler& scheduler)
+    : scheduler_(scheduler), xenwatch_wait_(scheduler, "xenwatch") {}
+
+sim::Task<std::optional<std::string>> XenStore::read(const std::string& path) {
+  co_await scheduler_.point("xenbus_read");
+  auto it = nodes_.find(path);
+  if (it == nodes_.end()) co_return std::nullopt;
+  co_return it->second;
+}
+
+sim::Task<> XenStore::write(const std::string& path, const std::string& value) {
+  co_await scheduler_.point("xenbus_write");
+  nodes_[path] = value;
+  fire(path);
+}
+
+sim::Task<> XenStore::remove(const std::string& path) {
+  co_await scheduler_.point("xenbus_rm");
+  auto it = nodes_.lower_bound(path);
+  while (it != nodes_.end() &&
+         (it->first == path || it->first.compare(0, path.size() + 1, path + "/") == 0)) {
+    it = nodes_.erase(it);
+  }
+  fire(path);
+}
+
+sim::Task<std::vector<std::string>> XenStore::directory(const std::string& path) {
+  co_await scheduler_.point("xenbus_directory");
+  std::vector<std::string> children;
+  const std::string prefix = path + "/";
+  for (auto it = nodes_.lower_bound(prefix); it != nodes_.end(); ++it) {
+    if (it->first.compare(0, prefix.size(), prefix) != 0) break;
+    std::string child = it->first.substr(prefix.size());
+    child = child.substr(0, child.find('/'));
+    if (children.empty() || children.back() != child) children.push_back(child);
+  }
+  co_return children;
+}
+
+XenStore::WatchId XenStore::register_watch(const std::string& path, std::string owner,
+                                           WatchCallback callback) {
+  const auto id = static_cast<WatchId>(watches_.size());
+  watches_.push_back(Watch{path, std::move(owner), std::move(callback), true});
+  pending_.emplace_back(id, path);  // xenstored fires a new watch once
+  xenwatch_wait_.wake_one();
+  return id;
+}
+
+void XenStore::unregister_watch(WatchId id) {
+  watches_[id].active = false;
+  // Events already queued for it are dropped, as unregister_xenbus_watch does.
+  std::erase_if(pending_, [id](const auto& event) { return event.first == id; });
+}
+
+size_t XenStore::active_watches() const {
+  size_t count = 0;
+  for (const auto& watch : watches_) count += watch.active ? 1 : 0;
+  return count;
+}
+
+std::vector<std::string> XenStore::active_watch_owners() const {
+  std::vector<std::string> owners;
+  for (const auto& watch : watches_) {
+    if (watch.active) owners.push_back(watch.owner + " on " + watch.path);
+  }
+  return owners;
+}
+
+void XenStore::register_remote_watch(const std::string& path, std::function<void()> on_change) {
+  remote_watches_.emplace_back(path, std::move(on_change));
+}
+
+void XenStore::fire(const std::string& path) {
+  for (const auto& [watched, on_change] : remote_watches_) {
+    if (path == watched || path.compare(0, watched.size() + 1, watched + "/") == 0) on_change();
+  }
+  for (WatchId id = 0; id < watches_.size(); ++id) {
+    const auto& watch = watches_[id];
+    if (!watch.active) continue;
+    const bool under = path == watch.path ||
+                       path.compare(0, watch.path.size() + 1, watch.path + "/") == 0 ||
+                       watch.path.compare(0, path.size() + 1, path + "/") == 0;
+    if (under) pending_.emplace_back(id, path);
+  }
+  xenwatch_wait_.wake_one();
+}
+
+std::optional<std::string> XenStore::peek(const std::string& path) const {
+  auto it = nodes_.find(path);
+  if (it == nodes_.end()) return std::nullopt;
+  return it->second;
+}
+
+void XenStore::poke(const std::string& path, const std::string& value) { nodes_[path] = value; }
+
+// One kthread runs every watch callback, in the order the events happened:
+// a slow callback (displback_changed waiting on the backend) delays all
+// later xenbus events, as on a real system.
+sim::Task<> XenStore::xenwatch_thread() {
+  while (true) {
+    while (pending_.empty()) co_await xenwatch_wait_.wait("xenwatch_thread");
+    auto [id, path] = pending_.front();
+    pending_.pop_front();
+    if (!watches_[id].active) continue;
+    co_await scheduler_.point("xenwatch_thread");
+    auto callback = watches_[id].callback;  // the watch may be unregistered inside
+    co_await callback(path);
+  }
+}
+
+sim::Task<int> Xenbus::xenbus_switch_state(XenbusDevice& dev, XenbusState state,
+                                           const char* site) {
+  if (dev.state == state) co_return 0;
+  if (!xenbus_transition_allowed(dev.state, state)) {
+    scheduler_.report("illegal-xenbus-transition", site,
+                      fmt::format("{}: frontend {} -> {} is not a xenbus transition", site,
+                                  xenbus_strstate(dev.state), xenbus_strstate(state)));
+  }
+  if (scheduler_.logging()) {
+    scheduler_.log(fmt::format("xenbus: {} frontend {} -> {}", dev.nodename,
+                               xenbus_strstate(dev.state), xenbus_strstate(state)));
+  }
+  dev.state = state;
+  co_await store_.write(dev.nodename + "/state", std::to_string(static_cast<int>(state)));
+  co_return 0;
+}
+
+sim::Task<> Xenbus::xenbus_dev_fatal(XenbusDevice& dev, int err, const std::string& msg) {
+  scheduler_.log(fmt::format("vdispl vdispl-{}: {} {}", dev.id, -err, msg));
+  co_await store_.write("error/" + dev.nodename + "/error", fmt::format("{} {}", -err, msg));
+  co_await xenbus_switch_state(dev, XenbusState::Closing, "xenbus_dev_fatal");
+}
+
+sim::Task<XenbusState> Xenbus::xenbus_read_driver_state(const std::string& path) {
+  auto value = co_await store_.read(path);
+  if (!value) co_return XenbusState::Unknown;
+  int number = 0;
+  for (char c : *value) {
+    if (c < '0' || c > '9') co_return XenbusState::Unknown;
+    number = number * 10 + (c - '0');
+  }
+  if (number > 8) co_return XenbusState::Unknown;
+  co_return static_cast<XenbusState>(number);
+}
+
+}  // namespace xfsim::fakes
