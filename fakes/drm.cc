@@ -176,6 +176,7 @@ drm_gem_object* DrmCore::register_object(drm_device& dev, drm_gem_object* obj, s
   obj->size = size;
   obj->num_pages = static_cast<uint32_t>((size + 4095) / 4096);
   obj->label = fmt::format("gem{}", next_label_++);
+  kmem_.rename(obj, obj->label);
   dev.objects.push_back(obj);
   return obj;
 }

@@ -211,6 +211,8 @@ class DrmCore {
   // drm_gem_fb_destroy: drops the fb's GEM reference and frees it.
   sim::Task<> drm_gem_fb_destroy(drm_framebuffer& fb);
   drm_pending_vblank_event* take_event_for(drm_file& file);
+  // fput for a reference taken by userspace (an ioctl in progress).
+  sim::Task<> file_put_public(drm_file& file) { return file_put(file); }
   sim::Task<int> mode_create_dumb(drm_file& file, uint32_t w, uint32_t h, uint32_t bpp, uint32_t& handle);
   sim::Task<int> gem_close(drm_file& file, uint32_t handle);
   sim::Task<int> gem_mmap(drm_file& file, uint32_t handle, Vma*& out);

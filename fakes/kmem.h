@@ -45,6 +45,7 @@ class Kmem {
   }
 
   void kfree(KObject* object, const char* site);
+  void rename(const KObject* object, std::string name) { records_[object->kmem_id - 1].name = std::move(name); }
   void devres_release_all(uint32_t device, const char* site);
   // True when live; reports use-after-free (with where it was freed) if not.
   bool check(const KObject* object, const char* site);

@@ -55,6 +55,9 @@ class Scheduler {
   TaskId spawn(std::string name, TaskKind kind, Task<> body, bool daemon = false);
 
   RunStatus run(const RunLimits& limits);
+  // Destroys every task's frames; the world that owns the fakes calls it
+  // before the fakes go, so no frame outlives what it points at.
+  void shutdown() { destroy_all(); }
 
   // ---- used by model code (awaitables) ----
   struct PointAwaiter {

@@ -1,0 +1,56 @@
+// Userspace actors: a compositor, its other threads, a hostile client. Each
+// actor is a user-context task running its scenario steps as system calls on
+// the DRM core. Threads of one process share its file and its names.
+// `hung-wait` is reported here: a wait userspace depends on (the display
+// coming back, a page-flip event, a uevent) that passes its bound.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fakes/drm.h"
+#include "harness/scenario.h"
+#include "sim/scheduler.h"
+#include "sim/sync.h"
+
+namespace xfsim::harness {
+
+// Bounds userspace waits with: the driver's own timeouts plus slack.
+inline constexpr int64_t kDefaultFlipWaitMs = 3100 + 500;     // FRAME_DONE_TO_MS + slack
+inline constexpr int64_t kDefaultUeventWaitMs = 3100 + 500;
+inline constexpr int64_t kDefaultDeviceWaitMs = 10000;
+
+struct Process {
+  std::string name;
+  fakes::drm_file* file = nullptr;
+  int last_minor = -1;
+  std::map<std::string, uint32_t> handles;
+  std::map<std::string, fakes::Vma*> maps;
+  std::map<std::string, uint32_t> fbs;
+  size_t uevent_cursor = 0;
+  bool dead = false;     // killed by SIGBUS
+  uint32_t threads_running = 0;
+  std::unique_ptr<sim::WaitQueue> changed;  // threads waiting for the fd or for each other
+};
+
+class Userspace {
+ public:
+  Userspace(sim::Scheduler& scheduler, fakes::DrmCore& drm) : scheduler_(scheduler), drm_(drm) {}
+  void spawn_actors(const std::vector<Actor>& actors);
+  // Processes that have exited (all their files and mappings gone).
+  bool all_exited() const;
+
+ private:
+  sim::Task<> actor_main(const Actor* actor, Process* process, bool main_thread);
+  sim::Task<> run_step(const UserStep& step, Process& process);
+  sim::Task<> process_exit(Process& process);
+  void hung_wait(const std::string& what, int64_t bound_ms);
+
+  sim::Scheduler& scheduler_;
+  fakes::DrmCore& drm_;
+  std::vector<std::unique_ptr<Process>> processes_;
+};
+
+}  // namespace xfsim::harness

@@ -1,0 +1,144 @@
+#include "harness/world.h"
+
+#include <fmt/format.h>
+
+#include "driver_core/xen_drm_front.h"
+#include "fakes/backend.h"
+#include "fakes/displif.h"
+#include "fakes/drm.h"
+#include "fakes/kmem.h"
+#include "fakes/xen.h"
+#include "fakes/xenstore.h"
+#include "harness/userspace.h"
+
+namespace xfsim::harness {
+
+using namespace xfsim::fakes;
+
+std::string RunResult::verdict() const {
+  switch (status) {
+    case sim::RunStatus::kViolation: return violation->kind;
+    case sim::RunStatus::kStepLimit: return "step-limit";
+    case sim::RunStatus::kStrategyError: return "impossible-schedule";
+    case sim::RunStatus::kFinished: return "clean";
+  }
+  return "clean";
+}
+
+namespace {
+
+constexpr const char* kFrontend = "device/vdispl/0";
+constexpr const char* kBackend = "backend/vdispl/0/0";
+
+struct World {
+  sim::Scheduler scheduler;
+  Kmem kmem;
+  Memory memory;
+  XenStore store;
+  Xenbus xenbus;
+  GrantTable gnttab;
+  EventChannels evtchn;
+  SharedPages shared;
+  DrmCore drm;
+  driver::XenDrmFront front;
+  Backend backend;
+  Userspace userspace;
+  XenbusDevice xb_dev;
+  XenStore::WatchId otherend_watch = 0;
+  bool removed = false;
+
+  World(const Scenario& s, const driver::Variant& variant, sim::Strategy& strategy, sim::Trace& trace)
+      : scheduler(strategy, trace),
+        kmem(scheduler),
+        memory(scheduler),
+        store(scheduler),
+        xenbus(scheduler, store),
+        gnttab(scheduler, memory),
+        evtchn(scheduler),
+        drm(scheduler, kmem, memory),
+        front(driver::Machine{scheduler, kmem, memory, store, xenbus, gnttab, evtchn, shared, drm}, variant),
+        backend(scheduler, store, gnttab, evtchn, memory, shared, s.backend, kFrontend, kBackend),
+        userspace(scheduler, drm) {
+    // What the toolstack writes before the guest sees the device.
+    store.poke(std::string(kFrontend) + "/state", "1");
+    store.poke(std::string(kFrontend) + "/backend", kBackend);
+    store.poke(std::string(kFrontend) + "/backend-id", "0");
+    store.poke(std::string(kFrontend) + "/be-alloc", s.be_alloc ? "1" : "0");
+    for (size_t i = 0; i < s.connectors.size(); ++i) {
+      store.poke(fmt::format("{}/{}/resolution", kFrontend, i), fmt::format("{}x{}", s.connectors[i].first, s.connectors[i].second));
+      store.poke(fmt::format("{}/{}/unique-id", kFrontend, i), fmt::format("{}", i));
+    }
+    store.poke(std::string(kBackend) + "/state", "1");
+    xb_dev.id = 0;
+    xb_dev.nodename = kFrontend;
+    xb_dev.otherend = kBackend;
+  }
+
+  ~World() { scheduler.shutdown(); }
+
+  // xenbus_dev_probe: the driver's probe, then the otherend watch.
+  sim::Task<> probe() {
+    co_await front.xen_drv_probe(xb_dev);
+    otherend_watch = store.register_watch(xb_dev.otherend + "/state", "xenbus_otherend_changed",
+                                          [this](const std::string&) { return front.xenbus_otherend_changed(xb_dev); });
+  }
+
+  // xenbus_dev_remove: the watch goes first, then the driver's remove.
+  sim::Task<> remove() {
+    co_await scheduler.point("xenbus_dev_remove");
+    store.unregister_watch(otherend_watch);
+    co_await front.xen_drv_remove();
+    removed = true;
+  }
+
+  // End-of-run leak oracle: once the driver is removed and every process is
+  // gone, nothing the frontend allocated may remain.
+  void check_leaks() {
+    if (!removed || !userspace.all_exited() || scheduler.has_violation()) return;
+    std::vector<std::string> leaks = kmem.live_objects();
+    for (const auto& grant : gnttab.active_grants()) {
+      if (grant.find("domain 1 to") != std::string::npos) leaks.push_back(grant);
+    }
+    for (const auto& port : evtchn.allocated_ports()) leaks.push_back(port);
+    for (const auto& watch : store.active_watch_owners()) leaks.push_back("watch " + watch);
+    if (leaks.empty()) return;
+    std::string list;
+    for (size_t i = 0; i < leaks.size() && i < 8; ++i) list += (i ? ", " : "") + leaks[i];
+    if (leaks.size() > 8) list += fmt::format(", ... ({} in all)", leaks.size());
+    scheduler.report("leak", "end of run", "still allocated after remove and exit: " + list);
+  }
+};
+
+}  // namespace
+
+RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim::Strategy& strategy,
+                   sim::Trace& trace) {
+  auto world = std::make_unique<World>(scenario, variant, strategy, trace);
+  World& w = *world;
+  w.scheduler.spawn("xenwatch", sim::TaskKind::kKthread, w.store.xenwatch_thread(), /*daemon=*/true);
+  w.scheduler.spawn("xenbus_probe", sim::TaskKind::kKthread, w.probe());
+  w.scheduler.spawn("displ_be", sim::TaskKind::kBackend, w.backend.run(), /*daemon=*/true);
+  w.backend.arm_script();
+  for (const HostAction& action : scenario.host) {
+    World* world_ptr = &w;
+    w.scheduler.add_timer(action.at_ms, [world_ptr] {
+      world_ptr->scheduler.spawn("xenbus_remove", sim::TaskKind::kKthread, world_ptr->remove());
+    });
+  }
+  w.userspace.spawn_actors(scenario.actors);
+  sim::RunLimits limits;
+  limits.steps_max = scenario.schedule.steps_max;
+  RunResult result;
+  result.status = w.scheduler.run(limits);
+  if (result.status == sim::RunStatus::kFinished) {
+    w.check_leaks();
+    if (w.scheduler.has_violation()) result.status = sim::RunStatus::kViolation;
+  }
+  result.violation = w.scheduler.violation();
+  result.strategy_error = w.scheduler.strategy_error();
+  result.steps = w.scheduler.step();
+  result.time_ms = w.scheduler.now_ms();
+  return result;
+}
+
+}  // namespace xfsim::harness

@@ -1,0 +1,34 @@
+// World: one simulated machine built from a scenario — the fakes, the driver
+// in the chosen variant, the backend, userspace — run for one schedule.
+// Built fresh for every schedule, so schedules share nothing.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "driver_core/variant.h"
+#include "harness/scenario.h"
+#include "sim/scheduler.h"
+#include "sim/strategy.h"
+#include "sim/trace.h"
+#include "sim/violation.h"
+
+namespace xfsim::harness {
+
+struct RunResult {
+  sim::RunStatus status = sim::RunStatus::kFinished;
+  std::optional<sim::Violation> violation;
+  std::string strategy_error;
+  uint64_t steps = 0;
+  uint64_t time_ms = 0;
+  // "clean", a violation kind, "step-limit" or "impossible-schedule".
+  std::string verdict() const;
+};
+
+// Runs one schedule of `scenario` with `variant`; `trace` receives every
+// decision (and log lines when trace.logging).
+RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim::Strategy& strategy,
+                   sim::Trace& trace);
+
+}  // namespace xfsim::harness
