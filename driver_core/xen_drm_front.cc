@@ -283,9 +283,22 @@ sim::Task<> XenDrmFront::xen_drv_remove() {
 // be_prepare_req + be_stream_do_io + be_stream_wait_io.
 sim::Task<int> XenDrmFront::be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtchnl,
                                                      DisplifRequest request, const char* site) {
+  // The caller computed &evt_pairs[i] before sleeping; fini may have freed
+  // the array since (the kernel would touch freed memory here).
+  EvtPairs* pairs = front_info_->evt_pairs;
+  if (last_dev_ != nullptr && m_.kmem.live(last_dev_)) m_.drm.check_backend_access(*last_dev_, site);
   co_await evtchnl.req_io_lock->lock(site);
+  if (pairs == nullptr || !m_.kmem.check(pairs, site)) {
+    evtchnl.req_io_lock->unlock();
+    co_return -EIO;
+  }
   co_await front_info_->io_lock->lock(site);
   if (last_dev_ != nullptr && m_.kmem.live(last_dev_)) m_.drm.check_backend_access(*last_dev_, site);
+  if (!m_.kmem.check(pairs, site)) {
+    front_info_->io_lock->unlock();
+    evtchnl.req_io_lock->unlock();
+    co_return -EIO;
+  }
   request.id = evtchnl.evt_next_id++;
   evtchnl.evt_id = request.id;
   int ret = 0;
@@ -306,7 +319,7 @@ sim::Task<int> XenDrmFront::be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtc
     const bool done = co_await completion->wait_for_completion_timeout(site, XEN_DRM_FRONT_WAIT_BACK_MS);
     // The channel may have been freed while we slept (evtchnl_free does
     // complete_all): reading its status is what the kernel does next.
-    if (!m_.kmem.check(front_info_->evt_pairs, site)) ret = -EIO;
+    if (!m_.kmem.check(pairs, site)) ret = -EIO;
     else ret = done ? evtchnl.resp_status : -ETIMEDOUT;
   }
   evtchnl.req_io_lock->unlock();
@@ -326,12 +339,16 @@ void XenDrmFront::dbuf_release_storage(xen_drm_front_dbuf& dbuf, const char* sit
     m_.gnttab.unmap_from(dbuf.mapped_pages[i], dbuf.backend_grefs[i], site);
   }
   dbuf.mapped_pages.clear();
-  for (grant_ref_t gref : dbuf.grefs) m_.gnttab.end_foreign_access(gref, site);
+  for (grant_ref_t gref : dbuf.grefs) {
+    if (variant_.immediate_grant_end) m_.gnttab.end_foreign_access(gref, site);
+    else m_.gnttab.end_foreign_access_deferred(gref, site);
+  }
   dbuf.grefs.clear();
   if (dbuf.directory_gref) {
     m_.gnttab.end_foreign_access(dbuf.directory_gref, site);
     m_.shared.directories.erase(dbuf.directory_page);
     m_.memory.free_page(dbuf.directory_page, site);
+    m_.kmem.kfree(dbuf.directory_object, site);
     dbuf.directory_gref = 0;
   }
 }
@@ -366,6 +383,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_dbuf_create(uint64_t cookie, uint32_t 
   front_info_->dbuf_list.push_back(dbuf);  // added before any I/O, as upstream does
   // xen_front_pgdir_shbuf_alloc: the directory, and (!be_alloc) our pages granted.
   auto* directory = m_.kmem.kzalloc<PageDirectory>("pgdir", fmt::format("pgdir-{}", obj.label));
+  dbuf->directory_object = directory;
   dbuf->directory = &directory->grefs;
   dbuf->directory_page = m_.memory.alloc_page(kFrontendDomid, fmt::format("pgdir-{}", obj.label));
   m_.shared.directories[dbuf->directory_page] = dbuf->directory;

@@ -80,6 +80,7 @@ struct xen_drm_front_info : KObject {
 struct xen_drm_front_dbuf : KObject {
   uint64_t dbuf_cookie = 0;
   uint64_t fb_cookie = 0;
+  struct PageDirectory* directory_object = nullptr;
   std::vector<uint32_t>* directory = nullptr;  // the page directory's content
   uint32_t directory_page = kNoPage;
   grant_ref_t directory_gref = 0;

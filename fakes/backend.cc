@@ -116,6 +116,11 @@ sim::Task<> Backend::run() {
       co_await set_state(XenbusState::Closing);
       release_mappings("displ_be_close");
       co_await set_state(XenbusState::Closed);
+    } else {
+      // The frontend is going away (remove, or it re-initialises): unmap its
+      // rings and buffers now, and say so, as displ_be does.
+      release_mappings("displ_be_frontend_closing");
+      co_await set_state(XenbusState::InitWait);
     }
     // The frontend must free everything before it says Initialising; only
     // then may the backend free the pages it lent (be-alloc).

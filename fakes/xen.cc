@@ -88,6 +88,14 @@ void GrantTable::end_foreign_access(grant_ref_t ref, const char* site) {
   grant.active = false;
 }
 
+void GrantTable::end_foreign_access_deferred(grant_ref_t ref, const char* site) {
+  if (ref >= 1 && ref <= grants_.size() && grants_[ref - 1].active && grants_[ref - 1].maps > 0) {
+    grants_[ref - 1].end_deferred = true;
+    return;
+  }
+  end_foreign_access(ref, site);
+}
+
 uint32_t GrantTable::map(grant_ref_t ref, int mapper, const char* site) {
   if (ref < 1 || ref > grants_.size() || !grants_[ref - 1].active ||
       grants_[ref - 1].grantee != mapper) {
@@ -110,6 +118,7 @@ void GrantTable::unmap(grant_ref_t ref, int mapper, const char* site) {
   }
   --grant.maps;
   --memory_.frame(grant.page).grant_mapped_by_other;
+  if (grant.maps == 0 && grant.end_deferred) grant.active = false;
 }
 
 void GrantTable::map_into(uint32_t ballooned_page, grant_ref_t ref, const char* site) {

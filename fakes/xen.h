@@ -65,6 +65,9 @@ class GrantTable {
   grant_ref_t grant_foreign_access(int granter, int grantee, uint32_t page, bool readonly);
   // gnttab_end_foreign_access.
   void end_foreign_access(grant_ref_t ref, const char* site);
+  // Since XSA-396 (Linux 5.17): a grant still mapped is ended once the other
+  // side unmaps it, and its page kept until then — no violation.
+  void end_foreign_access_deferred(grant_ref_t ref, const char* site);
   // The other domain maps/unmaps a grant (gnttab_map_refs / gnttab_unmap_refs);
   // returns the granted page, or kNoPage if the grant is not valid.
   uint32_t map(grant_ref_t ref, int mapper, const char* site);
@@ -84,6 +87,7 @@ class GrantTable {
     bool readonly;
     bool active;
     uint32_t maps;
+    bool end_deferred = false;
   };
   sim::Scheduler& scheduler_;
   Memory& memory_;

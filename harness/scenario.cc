@@ -95,6 +95,7 @@ UserStep parse_step(const nlohmann::json& j) {
   if (j.contains("mode")) step.mode = std::make_pair(j["mode"].at("width").get<uint32_t>(), j["mode"].at("height").get<uint32_t>());
   if (j.contains("bound_ms")) step.bound_ms = j.at("bound_ms").get<int64_t>();
   step.ms = j.value("ms", uint64_t{0});
+  if (j.contains("until_ms")) step.until_ms = j.at("until_ms").get<uint64_t>();
   return step;
 }
 

@@ -31,6 +31,7 @@ struct UserStep {
   std::optional<std::pair<uint32_t, uint32_t>> mode;
   std::optional<int64_t> bound_ms;
   uint64_t ms = 0;
+  std::optional<uint64_t> until_ms;  // sleep: wake at this virtual time
 };
 
 struct Actor {

@@ -71,7 +71,11 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
   };
   if (op == "sleep") {
     sim::WaitQueue never(scheduler_, "nanosleep");
-    co_await never.wait("nanosleep", static_cast<int64_t>(step.ms));
+    // until_ms lines an action up with a scripted backend event at the same
+    // virtual instant, where the scheduler decides the order.
+    const int64_t ms = step.until_ms ? static_cast<int64_t>(*step.until_ms) - static_cast<int64_t>(scheduler_.now_ms())
+                                     : static_cast<int64_t>(step.ms);
+    if (ms > 0) co_await never.wait("nanosleep", ms);
     co_return;
   }
   if (op == "wait_device") {
