@@ -36,8 +36,10 @@ struct Variant {
   bool remove_switches_initialising = false;  // fini from remove writes Initialising
   bool poll_only_error_signalling = false;    // failures only seen by the 10 s poll
   bool frame_done_no_null_check = false;  // on_frame_done uses front_info->drm_info unchecked
-  bool gem_free_uses_front_info = false;
-  bool immediate_grant_end = false;       // pre-XSA-396 gnttab_end_foreign_access  // unplugged GEM free walks front_info->dbuf_list
+  bool gem_free_uses_front_info = false;  // unplugged GEM free walks front_info->dbuf_list
+  // Ending a grant the backend still maps is reported (a stand-in for the
+  // pre-XSA-396 hazard of the page being freed under the backend).
+  bool immediate_grant_end = false;
 };
 
 // Every variant, `correct` and `upstream` first. Order is the listing order.

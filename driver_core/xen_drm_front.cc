@@ -147,7 +147,9 @@ sim::Task<int> XenDrmFront::xen_drm_drv_init() {
     pipeline.index = i;
     pipeline.width = front_info_->connectors[i].width;
     pipeline.height = front_info_->connectors[i].height;
-    pipeline.pflip_work_done = std::make_unique<sim::WaitQueue>(m_.scheduler, "pflip_to_worker");
+    pipeline.pflip_to_worker = std::make_unique<sim::DelayedWork>(
+        m_.scheduler, fmt::format("kworker/pflip_to_worker{}", i),
+        [this, drm_info, i] { return pflip_to_worker(drm_info, i); });
     dev->connectors[i].mode = drm_display_mode{pipeline.width, pipeline.height};
   }
   m_.drm.poll_init(*dev);
@@ -167,7 +169,7 @@ sim::Task<> XenDrmFront::xen_drm_drv_fini(bool from_remove) {
   if (dev == nullptr || m_.drm.drm_dev_is_unplugged(*dev)) co_return;
   const bool be_alloc = front_info_->be_alloc;
 
-  m_.drm.poll_fini(*dev);
+  co_await m_.drm.poll_fini(*dev);
   // Tell userspace before the device goes: link-status BAD and a uevent.
   if (!variant_.no_hotplug_uevent) {
     for (uint32_t pipe = 0; pipe < dev->connectors.size(); ++pipe) {
@@ -326,6 +328,14 @@ sim::Task<int> XenDrmFront::be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtc
   co_return ret;
 }
 
+// Buffer and framebuffer operations go on channel 0, SET_CONFIG and PG_FLIP
+// on the connector's own; no channels (not connected, or freed): -EIO.
+sim::Task<int> XenDrmFront::send_request(uint32_t channel, const DisplifRequest& request, const char* site) {
+  if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
+  if (channel >= front_info_->num_evt_pairs) co_return -EINVAL;
+  co_return co_await be_stream_do_io_and_wait(front_info_->evt_pairs->pairs[channel].req, request, site);
+}
+
 xen_drm_front_dbuf* XenDrmFront::dbuf_get(uint64_t cookie) {
   for (xen_drm_front_dbuf* dbuf : front_info_->dbuf_list) {
     if (dbuf->dbuf_cookie == cookie) return dbuf;
@@ -403,8 +413,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_dbuf_create(uint64_t cookie, uint32_t 
   request.buffer_sz = size;
   request.gref_directory = dbuf->directory_gref;
   request.flags = obj.be_alloc ? XENDISPL_DBUF_FLG_REQ_ALLOC : 0;
-  auto& evtchnl = front_info_->evt_pairs->pairs[GENERIC_OP_EVT_CHNL].req;
-  int ret = co_await be_stream_do_io_and_wait(evtchnl, request, site);
+  int ret = co_await send_request(GENERIC_OP_EVT_CHNL, request, site);
   if (ret == 0 && obj.be_alloc) {
     // xen_front_pgdir_shbuf_map: the backend's grants into our ballooned pages.
     if (!m_.kmem.check(dbuf, site) || !m_.kmem.check(&obj, site)) co_return -EIO;
@@ -428,8 +437,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_dbuf_destroy(uint64_t cookie) {
   DisplifRequest request;
   request.operation = DisplifOp::DBUF_DESTROY;
   request.dbuf_cookie = cookie;
-  auto& evtchnl = front_info_->evt_pairs->pairs[GENERIC_OP_EVT_CHNL].req;
-  const int ret = co_await be_stream_do_io_and_wait(evtchnl, request, site);
+  const int ret = co_await send_request(GENERIC_OP_EVT_CHNL, request, site);
   // !be-alloc: free whatever the backend answered (ends our grants).
   if (!be_alloc) co_await dbuf_free(cookie, site);
   co_return ret;
@@ -448,42 +456,32 @@ sim::Task<int> XenDrmFront::xen_drm_front_fb_attach(uint64_t dbuf_cookie, uint64
   request.fb_cookie = fb_cookie;
   request.width = w;
   request.height = h;
-  co_return co_await be_stream_do_io_and_wait(front_info_->evt_pairs->pairs[GENERIC_OP_EVT_CHNL].req,
-                                              request, site);
+  co_return co_await send_request(GENERIC_OP_EVT_CHNL, request, site);
 }
 
 sim::Task<int> XenDrmFront::xen_drm_front_fb_detach(uint64_t fb_cookie) {
-  const char* site = "xen_drm_front_fb_detach";
-  if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
   DisplifRequest request;
   request.operation = DisplifOp::FB_DETACH;
   request.fb_cookie = fb_cookie;
-  co_return co_await be_stream_do_io_and_wait(front_info_->evt_pairs->pairs[GENERIC_OP_EVT_CHNL].req,
-                                              request, site);
+  co_return co_await send_request(GENERIC_OP_EVT_CHNL, request, "xen_drm_front_fb_detach");
 }
 
 sim::Task<int> XenDrmFront::xen_drm_front_mode_set(uint32_t pipe, uint64_t fb_cookie, uint32_t w,
                                                   uint32_t h, uint32_t bpp) {
-  const char* site = "xen_drm_front_mode_set";
-  if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
-  if (pipe >= front_info_->num_evt_pairs) co_return -EINVAL;
   DisplifRequest request;
   request.operation = DisplifOp::SET_CONFIG;
   request.fb_cookie = fb_cookie;
   request.width = w;
   request.height = h;
   request.bpp = bpp;
-  co_return co_await be_stream_do_io_and_wait(front_info_->evt_pairs->pairs[pipe].req, request, site);
+  co_return co_await send_request(pipe, request, "xen_drm_front_mode_set");
 }
 
 sim::Task<int> XenDrmFront::xen_drm_front_page_flip(uint32_t pipe, uint64_t fb_cookie) {
-  const char* site = "xen_drm_front_page_flip";
-  if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
-  if (pipe >= front_info_->num_evt_pairs) co_return -EINVAL;
   DisplifRequest request;
   request.operation = DisplifOp::PG_FLIP;
   request.fb_cookie = fb_cookie;
-  co_return co_await be_stream_do_io_and_wait(front_info_->evt_pairs->pairs[pipe].req, request, site);
+  co_return co_await send_request(pipe, request, "xen_drm_front_page_flip");
 }
 
 }  // namespace xfsim::driver

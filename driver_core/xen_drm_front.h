@@ -17,6 +17,7 @@
 #include "fakes/xenstore.h"
 #include "sim/scheduler.h"
 #include "sim/sync.h"
+#include "sim/workqueue.h"
 
 namespace xfsim::driver {
 
@@ -99,11 +100,8 @@ struct xen_drm_front_drm_pipeline {
   uint32_t width = 0, height = 0;
   drm_pending_vblank_event* pending_event = nullptr;
   bool conn_connected = true;
-  sim::Scheduler::TimerId pflip_timer = 0;
-  bool pflip_timer_armed = false;
-  bool pflip_work_running = false;
+  std::unique_ptr<sim::DelayedWork> pflip_to_worker;  // the frame-done watchdog
   uint64_t pflip_timeout = 0;  // timeout_in_detect: jiffies of the deadline, 0 when idle
-  std::unique_ptr<sim::WaitQueue> pflip_work_done;
 };
 
 // struct xen_drm_front_drm_info: the drm_device's dev_private.
@@ -174,6 +172,7 @@ class XenDrmFront final : public DrmDriver {
   sim::Task<int> xen_drm_drv_init();
   sim::Task<> xen_drm_drv_fini(bool from_remove);
   sim::Task<int> xen_drm_front_cfg_card();
+  sim::Task<int> send_request(uint32_t channel, const DisplifRequest& request, const char* site);
   sim::Task<int> be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtchnl, DisplifRequest request,
                                           const char* site);
   sim::Task<int> xen_drm_front_dbuf_create(uint64_t cookie, uint32_t width, uint32_t height,
@@ -200,7 +199,6 @@ class XenDrmFront final : public DrmDriver {
   // xen_drm_front_kms.c
   sim::Task<> xen_drm_front_on_frame_done(uint32_t pipe, uint64_t fb_cookie);
   sim::Task<> send_pending_event(xen_drm_front_drm_info& drm_info, uint32_t pipe);
-  void arm_pflip_worker(xen_drm_front_drm_info& drm_info, uint32_t pipe);
   sim::Task<> pflip_to_worker(xen_drm_front_drm_info* drm_info, uint32_t pipe);
   sim::Task<> xen_drm_front_kms_fini(xen_drm_front_drm_info& drm_info);
   void signal_backend_failure(xen_drm_front_drm_info& drm_info, uint32_t pipe);

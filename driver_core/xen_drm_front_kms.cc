@@ -90,29 +90,10 @@ sim::Task<> XenDrmFront::send_pending_event(xen_drm_front_drm_info& drm_info, ui
   dev.event_lock->unlock();
 }
 
-void XenDrmFront::arm_pflip_worker(xen_drm_front_drm_info& drm_info, uint32_t pipe) {
-  auto& pipeline = drm_info.pipeline[pipe];
-  if (variant_.timeout_in_detect) {
-    pipeline.pflip_timeout = m_.scheduler.now_ms() + FRAME_DONE_TO_MS;
-    return;
-  }
-  if (pipeline.pflip_timer_armed && m_.scheduler.timer_pending(pipeline.pflip_timer)) return;
-  xen_drm_front_drm_info* info = &drm_info;
-  pipeline.pflip_timer_armed = true;
-  pipeline.pflip_timer = m_.scheduler.add_timer(FRAME_DONE_TO_MS, [this, info, pipe] {
-    m_.scheduler.spawn(fmt::format("kworker/pflip_to_worker{}", pipe), sim::TaskKind::kWorker,
-                       pflip_to_worker(info, pipe));
-  });
-}
-
 sim::Task<> XenDrmFront::pflip_to_worker(xen_drm_front_drm_info* drm_info, uint32_t pipe) {
   if (!m_.kmem.check(drm_info, "pflip_to_worker")) co_return;
-  auto& pipeline = drm_info->pipeline[pipe];
-  pipeline.pflip_work_running = true;
   m_.scheduler.log("[drm:pflip_to_worker] *ERROR* Frame done timed-out, releasing");
   co_await send_pending_event(*drm_info, pipe);
-  pipeline.pflip_work_running = false;
-  pipeline.pflip_work_done->wake_all();
 }
 
 sim::Task<> XenDrmFront::display_update(drm_device& dev, uint32_t pipe, const drm_pipe_state& old,
@@ -132,7 +113,8 @@ sim::Task<> XenDrmFront::display_update(drm_device& dev, uint32_t pipe, const dr
   }
   if (old.fb && next.fb) {
     // A real flip: arm the frame-done watchdog, then ask the backend.
-    arm_pflip_worker(*drm_info, pipe);
+    if (variant_.timeout_in_detect) pipeline.pflip_timeout = m_.scheduler.now_ms() + FRAME_DONE_TO_MS;
+    else pipeline.pflip_to_worker->schedule(FRAME_DONE_TO_MS);
     const int ret = co_await xen_drm_front_page_flip(pipe, fb_to_cookie(*next.fb));
     if (ret != 0) {
       m_.scheduler.log(fmt::format("[drm:display_update] *ERROR* Failed to send page flip request to backend: {}", ret));
@@ -156,7 +138,7 @@ sim::Task<> XenDrmFront::xen_drm_front_on_frame_done(uint32_t pipe, uint64_t fb_
   }
   if (!m_.kmem.check(drm_info, "xen_drm_front_on_frame_done")) co_return;
   auto& pipeline = drm_info->pipeline[pipe];
-  if (pipeline.pflip_timer_armed) m_.scheduler.cancel_timer(pipeline.pflip_timer);  // cancel_delayed_work
+  pipeline.pflip_to_worker->cancel();  // cancel_delayed_work: the IRQ cannot wait
   pipeline.pflip_timeout = 0;
   co_await send_pending_event(*drm_info, pipe);
 }
@@ -185,9 +167,7 @@ sim::Task<ConnectorStatus> XenDrmFront::connector_detect(drm_device& dev, uint32
 sim::Task<> XenDrmFront::xen_drm_front_kms_fini(xen_drm_front_drm_info& drm_info) {
   for (uint32_t pipe = 0; pipe < drm_info.pipeline.size(); ++pipe) {
     auto& pipeline = drm_info.pipeline[pipe];
-    // cancel_delayed_work_sync
-    if (pipeline.pflip_timer_armed) m_.scheduler.cancel_timer(pipeline.pflip_timer);
-    while (pipeline.pflip_work_running) co_await pipeline.pflip_work_done->wait("cancel_delayed_work_sync");
+    co_await pipeline.pflip_to_worker->cancel_sync("xen_drm_front_kms_fini");
     co_await send_pending_event(drm_info, pipe);
   }
 }

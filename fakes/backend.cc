@@ -104,7 +104,7 @@ sim::Task<> Backend::run() {
     connected_ = false;
     if (!alive_) {
       // Death: the domain's mappings go with it; XenStore still says Connected.
-      release_all("domain_destroy");
+      release_all("domain_destroy", /*domain_dies=*/true);
       co_return;
     }
     if (restart_requested_) {
@@ -318,14 +318,11 @@ void Backend::release_mappings(const char* site) {
   ++generation_;
 }
 
-void Backend::release_all(const char* site) {
+void Backend::release_all(const char* site, bool domain_dies) {
   release_mappings(site);
-  const bool domain_dies = std::string(site) == "domain_destroy";
   while (!buffers_.empty()) {
     const uint64_t cookie = buffers_.begin()->first;
     if (domain_dies) {
-      // Xen keeps a dead domain's pages alive while others map them.
-      for (grant_ref_t gref : buffers_.begin()->second.frontend_grefs) gnttab_.unmap(gref, kBackendDomid, site);
       buffers_.erase(cookie);
     } else {
       destroy_buffer(cookie, site);

@@ -75,7 +75,9 @@ class Backend {
   // Rings, event channels and the frontend's grants (on Closing, death).
   void release_mappings(const char* site);
   // The above, plus the pages lent with be-alloc (once the frontend reset).
-  void release_all(const char* site);
+  // When the backend domain dies, Xen keeps its lent pages alive while the
+  // frontend maps them, so they are dropped, not freed.
+  void release_all(const char* site, bool domain_dies = false);
   void destroy_buffer(uint64_t cookie, const char* site);
   sim::Task<> set_state(XenbusState state);
   sim::Task<XenbusState> frontend_state();

@@ -104,7 +104,7 @@ sim::Task<> DrmCore::drm_dev_put(drm_device& dev, const char* site) {
   if (!dev.ref.put(scheduler_, site, dev.label)) co_return;
   // drm_dev_release: the driver's release callback, then the core frees.
   co_await dev.driver->release(dev);
-  poll_fini(dev);
+  co_await poll_fini(dev);
   kmem_.kfree(&dev, "drm_dev_release");
 }
 
@@ -119,24 +119,16 @@ void DrmCore::set_link_status(drm_device& dev, uint32_t pipe, LinkStatus status)
 
 void DrmCore::poll_init(drm_device& dev) {
   dev.poll_enabled = true;
-  arm_poll(dev);
-}
-
-void DrmCore::arm_poll(drm_device& dev) {
   drm_device* device = &dev;
-  dev.poll_timer = scheduler_.add_timer(
-      kOutputPollPeriodMs,
-      [this, device] {
-        if (!device->poll_enabled) return;
-        scheduler_.spawn("kworker/output_poll", sim::TaskKind::kWorker, poll_work(*device));
-      },
-      /*keepalive=*/false);
+  dev.output_poll_work = std::make_unique<sim::DelayedWork>(
+      scheduler_, "kworker/output_poll", [this, device] { return poll_work(*device); }, /*keepalive=*/false);
+  dev.output_poll_work->schedule(kOutputPollPeriodMs);
 }
 
-void DrmCore::poll_fini(drm_device& dev) {
-  if (!dev.poll_enabled) return;
+sim::Task<> DrmCore::poll_fini(drm_device& dev) {
+  if (!dev.poll_enabled) co_return;
   dev.poll_enabled = false;
-  scheduler_.cancel_timer(dev.poll_timer);
+  co_await dev.output_poll_work->cancel_sync("drm_kms_helper_poll_fini");
 }
 
 // output_poll_execute: detect every connector, send a uevent on any change.
@@ -151,7 +143,7 @@ sim::Task<> DrmCore::poll_work(drm_device& dev) {
     changed |= now != before;
   }
   if (changed) hotplug_event(dev);
-  if (dev.poll_enabled) arm_poll(dev);
+  if (dev.poll_enabled) dev.output_poll_work->schedule(kOutputPollPeriodMs);
 }
 
 sim::Task<> DrmCore::send_vblank_event(drm_device& dev, drm_pending_vblank_event* event,

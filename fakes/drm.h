@@ -27,6 +27,7 @@
 #include "fakes/xen.h"
 #include "sim/scheduler.h"
 #include "sim/sync.h"
+#include "sim/workqueue.h"
 
 namespace xfsim::fakes {
 
@@ -146,7 +147,7 @@ struct drm_device : KObject {
   std::unique_ptr<sim::Mutex> mode_config_mutex;
   std::vector<drm_gem_object*> objects;  // every GEM object of the device (vma manager)
   bool poll_enabled = false;
-  sim::Scheduler::TimerId poll_timer = 0;
+  std::unique_ptr<sim::DelayedWork> output_poll_work;
   std::string label;
 };
 
@@ -172,8 +173,8 @@ class DrmCore {
   drm_device* drm_dev_alloc(DrmDriver& driver, uint32_t connectors, const std::string& label);
   sim::Task<int> drm_dev_register(drm_device& dev);
   // drm_dev_unplug: marks unplugged, waits for drm_dev_enter sections
-  // (synchronize_srcu), unregisters, and (as since v5.14) zaps every CPU
-  // mapping of the device.
+  // (synchronize_srcu), unregisters, and (unlike cores since v5.14) leaves
+  // CPU mappings alone: zapping them is the driver's job.
   sim::Task<> drm_dev_unplug(drm_device& dev);
   void drm_dev_get(drm_device& dev, const char* site);
   sim::Task<> drm_dev_put(drm_device& dev, const char* site);
@@ -187,7 +188,7 @@ class DrmCore {
   void set_link_status(drm_device& dev, uint32_t pipe, LinkStatus status);
   // drm_kms_helper_poll_init / _fini: connector_detect every 10 s.
   void poll_init(drm_device& dev);
-  void poll_fini(drm_device& dev);
+  sim::Task<> poll_fini(drm_device& dev);
   // drm_crtc_send_vblank_event.
   sim::Task<> send_vblank_event(drm_device& dev, drm_pending_vblank_event* event, const char* site);
 
@@ -242,7 +243,6 @@ class DrmCore {
   sim::Task<> drm_release(drm_file& file);
   sim::Task<> file_put(drm_file& file);
   sim::Task<> poll_work(drm_device& dev);
-  void arm_poll(drm_device& dev);
   std::vector<Vma*> vmas_;
   bool ioctl_unplugged(drm_file& file);
 

@@ -133,10 +133,10 @@ void GrantTable::unmap_from(uint32_t ballooned_page, grant_ref_t ref, const char
   frame.mapped_foreign = kNoPage;
 }
 
-std::vector<std::string> GrantTable::active_grants() const {
+std::vector<std::string> GrantTable::active_grants(int granter) const {
   std::vector<std::string> out;
   for (size_t i = 0; i < grants_.size(); ++i) {
-    if (grants_[i].active) {
+    if (grants_[i].active && grants_[i].granter == granter) {
       out.push_back(fmt::format("gref {} (domain {} to {}, page {})", i + 1, grants_[i].granter,
                                 grants_[i].grantee, memory_.frame(grants_[i].page).label));
     }

@@ -74,7 +74,8 @@ class GrantTable {
   void unmap(grant_ref_t ref, int mapper, const char* site);
   bool active(grant_ref_t ref) const;
   uint32_t page_of(grant_ref_t ref) const { return grants_.at(ref).page; }
-  std::vector<std::string> active_grants() const;
+  // Grants `granter` still has active (the leak oracle asks for the frontend's).
+  std::vector<std::string> active_grants(int granter) const;
   // Ballooned frontend pages showing backend grants.
   void map_into(uint32_t ballooned_page, grant_ref_t ref, const char* site);
   void unmap_from(uint32_t ballooned_page, grant_ref_t ref, const char* site);

@@ -96,9 +96,7 @@ struct World {
   void check_leaks() {
     if (!removed || !userspace.all_exited() || scheduler.has_violation()) return;
     std::vector<std::string> leaks = kmem.live_objects();
-    for (const auto& grant : gnttab.active_grants()) {
-      if (grant.find("domain 1 to") != std::string::npos) leaks.push_back(grant);
-    }
+    for (const auto& grant : gnttab.active_grants(kFrontendDomid)) leaks.push_back(grant);
     for (const auto& port : evtchn.allocated_ports()) leaks.push_back(port);
     for (const auto& watch : store.active_watch_owners()) leaks.push_back("watch " + watch);
     if (leaks.empty()) return;

@@ -71,10 +71,6 @@ TaskId Scheduler::spawn(std::string name, TaskKind kind, Task<> body, bool daemo
 void Scheduler::make_runnable(TaskId task) {
   auto& record = tasks_[task];
   assert(record.state != State::kDone);
-  if (record.state == State::kRunnable && record.resume_at && task != current_) {
-    // Already in the set.
-    if (std::binary_search(runnable_.begin(), runnable_.end(), task)) return;
-  }
   record.state = State::kRunnable;
   auto it = std::lower_bound(runnable_.begin(), runnable_.end(), task);
   if (it == runnable_.end() || *it != task) runnable_.insert(it, task);
@@ -185,8 +181,6 @@ bool Scheduler::fire_next_timers(const RunLimits& limits) {
 }
 
 RunStatus Scheduler::run(const RunLimits& limits) {
-  std::vector<TaskId> options;
-  options.reserve(32);
   while (true) {
     if (violation_) return RunStatus::kViolation;
     if (runnable_.empty()) {
@@ -203,7 +197,7 @@ RunStatus Scheduler::run(const RunLimits& limits) {
     }
     if (step_ >= limits.steps_max) return RunStatus::kStepLimit;
 
-    options.assign(runnable_.begin(), runnable_.end());
+    const std::vector<TaskId>& options = runnable_;  // unchanged until the chosen task resumes
     const TaskId still_runnable =
         (previous_ != kNoTask && std::binary_search(options.begin(), options.end(), previous_))
             ? previous_

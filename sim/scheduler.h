@@ -81,7 +81,8 @@ class Scheduler {
     bool await_resume() const noexcept;  // true: woken; false: timed out
   };
   // Blocks the current task on `queue` until woken (or the timeout passes).
-  // A blocking wait while atomic (spinlock held, IRQ context) is reported.
+  // Not itself a sleep check: sleeping primitives call might_sleep() first,
+  // while an IRQ thread's idle wait or a contended spinlock may block here.
   BlockAwaiter block_on(WaitQueue& queue, const char* site, int64_t timeout_ms = -1) {
     return BlockAwaiter{this, &queue, site, timeout_ms};
   }

@@ -1,0 +1,52 @@
+#include "sim/workqueue.h"
+
+#include <cassert>
+
+namespace xfsim::sim {
+
+DelayedWork::DelayedWork(Scheduler& scheduler, std::string worker_name, Fn fn, bool keepalive)
+    : scheduler_(scheduler),
+      worker_name_(std::move(worker_name)),
+      fn_(std::move(fn)),
+      keepalive_(keepalive),
+      done_(scheduler, "cancel_delayed_work_sync") {}
+
+bool DelayedWork::schedule(uint64_t delay_ms) {
+  if (pending()) return false;
+  timer_armed_ = true;
+  timer_ = scheduler_.add_timer(
+      delay_ms,
+      [this] {
+        timer_armed_ = false;
+        queued_ = true;
+        scheduler_.spawn(worker_name_, TaskKind::kWorker, run(++generation_));
+      },
+      keepalive_);
+  return true;
+}
+
+bool DelayedWork::cancel() {
+  const bool was_pending = pending();
+  if (timer_armed_) scheduler_.cancel_timer(timer_);
+  timer_armed_ = false;
+  queued_ = false;  // a worker spawned for it finds nothing to do
+  return was_pending;
+}
+
+Task<> DelayedWork::cancel_sync(const char* site) {
+  might_sleep(scheduler_, site);
+  cancel();
+  while (running_) co_await done_.wait(site);
+}
+
+Task<> DelayedWork::run(uint64_t generation) {
+  if (!queued_ || generation != generation_) co_return;  // cancelled (or requeued) before it ran
+  queued_ = false;
+  assert(!running_ && "one delayed work runs on one worker at a time");
+  running_ = true;
+  co_await fn_();
+  running_ = false;
+  done_.wake_all();
+}
+
+}  // namespace xfsim::sim
