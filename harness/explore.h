@@ -28,18 +28,27 @@ struct CampaignOptions {
   uint64_t offset = 0;            // first schedule index
   uint64_t shard_index = 0, shard_count = 1;
   bool stop_at_first = true;
-  std::function<void(uint64_t done, size_t distinct)> progress;
+  // Perturb the scenario's timings per schedule (backend script, host
+  // actions, latencies, sleeps), derived from (seed, schedule index).
+  bool mutate_timing = false;
+  std::vector<uint32_t> decisions;  // strategy "replay"
+  // Called once per distinct (kind, site), as soon as it is found.
+  std::function<void(const struct Finding&)> on_finding;
+  // Called every 256 schedules.
+  std::function<void(uint64_t done, size_t distinct_violations, uint64_t distinct_interleavings)> progress;
 };
 
 struct Finding {
   RunResult result;
   uint64_t schedule_index = 0;
   std::vector<uint32_t> schedule;
+  nlohmann::json scenario;  // the scenario as run (with mutated timings)
 };
 
 struct CampaignResult {
   uint64_t schedules_run = 0;
   bool exhausted = false;  // dfs covered its bounded space
+  uint64_t distinct_interleavings = 0;  // estimated, in constant memory
   std::vector<Finding> findings;  // distinct (kind, site), in order found
   std::optional<Finding> first() const {
     if (findings.empty()) return std::nullopt;
@@ -47,8 +56,9 @@ struct CampaignResult {
   }
 };
 
-std::unique_ptr<sim::Strategy> make_strategy(const std::string& name, uint64_t seed, uint32_t depth,
-                                             uint32_t preemption_bound);
+std::unique_ptr<sim::Strategy> make_strategy(const CampaignOptions& options);
+// The same scenario with its timings perturbed (deterministic in `salt`).
+nlohmann::json mutate_timing(const nlohmann::json& scenario, uint64_t salt);
 CampaignResult explore(const Scenario& scenario, const driver::Variant& variant, const CampaignOptions& options);
 // The scenario's own schedule block as campaign options.
 CampaignOptions options_from(const Scenario& scenario);

@@ -1,8 +1,12 @@
 // xfsim: the command line. Exit codes: 0 the verdict is what the scenario
 // expects, 1 it is not, 2 bad input (the file, the place and the problem are
 // named on stderr).
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <cctype>
 #include <filesystem>
 #include <iostream>
 
@@ -11,6 +15,7 @@
 
 #include "driver_core/variant.h"
 #include "harness/explore.h"
+#include "harness/minimize.h"
 #include "harness/oracles.h"
 #include "harness/scenario.h"
 #include "harness/trace_file.h"
@@ -94,7 +99,7 @@ int cmd_run(const std::string& path, std::optional<uint64_t> seed, std::string v
     index = finding->schedule_index;
   } else {
     // Clean: keep the trace of the first schedule as the record of the run.
-    auto strategy_once = make_strategy(options.strategy, options.seed, options.depth, options.preemption_bound);
+    auto strategy_once = make_strategy(options);
     strategy_once->begin_schedule(options.offset);
     sim::Trace trace;
     trace.logging = false;
@@ -172,6 +177,96 @@ int cmd_check(const std::string& path) {
   return failures == 0 ? 0 : 1;
 }
 
+std::string slug(const std::string& text) {
+  std::string out;
+  for (char c : text) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+  return out;
+}
+
+// Writes the exact trace and the minimised scenario of one finding.
+void write_finding(const std::string& dir, const Scenario& scenario, const driver::Variant& variant,
+                   const CampaignOptions& options, const Finding& finding, bool minimise) {
+  Scenario as_run = parse_scenario(finding.scenario, scenario.path, /*validate=*/false);
+  as_run.path = scenario.path;
+  const std::string base = slug(finding.result.verdict() + "@" + (finding.result.violation ? finding.result.violation->site : ""));
+  const std::string trace_path = (fs::path(dir) / (base + ".trace.jsonl")).string();
+  RunResult replayed;
+  write_file_atomically(trace_path, full_trace(as_run, variant, finding.schedule,
+                                               TraceOrigin{variant.name, options.strategy, options.seed, finding.schedule_index}, &replayed));
+  Reproducer reproducer{finding.scenario, finding.schedule, finding.result};
+  std::string sizes;
+  if (minimise) {
+    const Minimized m = minimize(reproducer, variant);
+    reproducer = m.reproducer;
+    sizes = fmt::format(" minimised: actions {} -> {}, decisions {} -> {}, preemptions {} -> {} ({} runs)", m.before.actions,
+                        m.after.actions, m.before.decisions, m.after.decisions, m.before.preemptions, m.after.preemptions, m.runs);
+  }
+  const std::string scenario_path = (fs::path(dir) / (base + ".json")).string();
+  write_file_atomically(scenario_path, reproducer_scenario(reproducer, variant.name, scenario.name + "-" + base).dump(2) + "\n");
+  std::cerr << fmt::format("\nfound {} at schedule {}: {}\n  trace:    {}\n  scenario: {}\n{}", finding.result.verdict(),
+                           finding.schedule_index, describe(finding.result), trace_path, scenario_path,
+                           sizes.empty() ? "" : " " + sizes + "\n");
+}
+
+int cmd_fuzz(const std::string& path, CampaignOptions options, std::string variant_name, std::string out_dir, bool minimise) {
+  Scenario scenario = load_scenario(user_path(path));
+  scenario.path = path;
+  if (variant_name.empty()) variant_name = scenario.variant;
+  const driver::Variant& variant = variant_or_fail(variant_name);
+  out_dir = user_path(out_dir);
+  fs::create_directories(out_dir);
+  options.stop_at_first = false;
+  const bool terminal = isatty(STDERR_FILENO);
+  const auto start = std::chrono::steady_clock::now();
+  auto last = start;
+  options.progress = [&](uint64_t done, size_t violations, uint64_t interleavings) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!terminal && now - last < std::chrono::seconds(5)) return;
+    last = now;
+    const double seconds = std::chrono::duration<double>(now - start).count();
+    std::cerr << fmt::format("{}schedules {} ({:.0f}/s), distinct violations {}, distinct interleavings ~{}{}",
+                             terminal ? "\r" : "", done, done / std::max(seconds, 1e-9), violations, interleavings,
+                             terminal ? "   " : "\n")
+              << std::flush;
+  };
+  options.on_finding = [&](const Finding& finding) { write_finding(out_dir, scenario, variant, options, finding, minimise); };
+  std::cout << fmt::format("fuzzing {} under {}: {} seed {} schedules {}..{}{}\n", scenario.name, variant.name, options.strategy,
+                           options.seed, options.offset, options.offset + options.schedules - 1,
+                           options.mutate_timing ? ", timings mutated" : "");
+  const CampaignResult campaign = explore(scenario, variant, options);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cerr << (terminal ? "\n" : "");
+  std::cout << fmt::format("schedules run: {} in {:.1f} s ({:.0f}/s){}\ndistinct interleavings: ~{}\ndistinct violations: {}\n",
+                           campaign.schedules_run, seconds, campaign.schedules_run / std::max(seconds, 1e-9),
+                           campaign.exhausted ? ", bounded space exhausted" : "", campaign.distinct_interleavings,
+                           campaign.findings.size());
+  for (const auto& f : campaign.findings) std::cout << fmt::format("  {} (schedule {})\n", describe(f.result), f.schedule_index);
+  std::cout << fmt::format("resume with: --seed {} --offset {}\n", options.seed, options.offset + options.schedules);
+  std::cout << "verdict: " << (campaign.findings.empty() ? std::string("clean") : campaign.findings.front().result.verdict()) << std::endl;
+  return campaign.findings.empty() ? 0 : 1;
+}
+
+int cmd_minimize(const std::string& trace_path, const std::string& out_path) {
+  const TraceFile file = read_trace_file(user_path(trace_path));
+  const driver::Variant& variant = variant_or_fail(file.origin.variant);
+  Scenario scenario = parse_scenario(file.scenario, trace_path + " (embedded scenario)");
+  sim::ReplayStrategy replay(file.schedule);
+  sim::Trace trace;
+  trace.logging = false;
+  const RunResult result = run_once(scenario, variant, replay, trace);
+  if (!result.violation) {
+    std::cerr << fmt::format("{}: the trace ends {}, not in a violation: nothing to minimise\n", trace_path, result.verdict());
+    return 2;
+  }
+  const Minimized m = minimize(Reproducer{file.scenario, file.schedule, result}, variant);
+  write_file_atomically(user_path(out_path), reproducer_scenario(m.reproducer, variant.name, scenario.name + "-min").dump(2) + "\n");
+  std::cout << fmt::format("before: {} actions, {} decisions, {} preemptions\nafter:  {} actions, {} decisions, {} preemptions\n"
+                           "({} runs)\nscenario: {}\nverdict: {}\n",
+                           m.before.actions, m.before.decisions, m.before.preemptions, m.after.actions, m.after.decisions,
+                           m.after.preemptions, m.runs, out_path, describe(m.reproducer.result));
+  return m.reproducer.result.verdict() == result.verdict() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -193,6 +288,28 @@ int main(int argc, char** argv) {
   auto* replay = app.add_subcommand("replay", "replay a trace and check its verdict");
   replay->add_option("TRACE", replay_path, "trace file written by run or fuzz")->required();
 
+  CampaignOptions fuzz_options;
+  fuzz_options.schedules = 10000;
+  std::string fuzz_path, fuzz_out = "xfsim-findings", fuzz_variant;
+  bool fuzz_fixed_timing = false, fuzz_no_minimize = false;
+  auto* fuzz = app.add_subcommand("fuzz", "explore many schedules (and timings); write each distinct violation");
+  fuzz->add_option("SCENARIO", fuzz_path, "scenario JSON file")->required();
+  fuzz->add_option("--strategy", fuzz_options.strategy, "random, pct or dfs")->check(CLI::IsMember({"random", "pct", "dfs"}));
+  fuzz->add_option("--schedules", fuzz_options.schedules, "how many schedules");
+  fuzz->add_option("--seed", fuzz_options.seed, "campaign seed");
+  fuzz->add_option("--offset", fuzz_options.offset, "first schedule index (resume a campaign)");
+  fuzz->add_option("--depth", fuzz_options.depth, "pct: bug depth d (d-1 priority change points)");
+  fuzz->add_option("--preemption-bound", fuzz_options.preemption_bound, "dfs: at most K preemptions");
+  fuzz->add_option("--variant", fuzz_variant, "driver variant (default: the scenario's)");
+  fuzz->add_option("--out", fuzz_out, "where traces and minimised scenarios go");
+  fuzz->add_flag("--fixed-timing", fuzz_fixed_timing, "do not perturb the scenario's timings");
+  fuzz->add_flag("--no-minimize", fuzz_no_minimize, "write findings as found, unminimised");
+
+  std::string minimize_trace, minimize_out;
+  auto* minimize_cmd = app.add_subcommand("minimize", "shrink a violating trace into a small replayable scenario");
+  minimize_cmd->add_option("TRACE", minimize_trace, "trace file ending in a violation")->required();
+  minimize_cmd->add_option("--out", minimize_out, "scenario JSON to write")->required();
+
   std::string check_path;
   auto* check = app.add_subcommand("check", "run a scenario under every variant it records a verdict for");
   check->add_option("SCENARIO", check_path, "scenario JSON file")->required();
@@ -205,6 +322,11 @@ int main(int argc, char** argv) {
     if (*run) return cmd_run(scenario_path, seed, variant_name, trace_path, strategy, schedules);
     if (*replay) return cmd_replay(replay_path);
     if (*check) return cmd_check(check_path);
+    if (*fuzz) {
+      fuzz_options.mutate_timing = !fuzz_fixed_timing && fuzz_options.strategy != "dfs";
+      return cmd_fuzz(fuzz_path, fuzz_options, fuzz_variant, fuzz_out, !fuzz_no_minimize);
+    }
+    if (*minimize_cmd) return cmd_minimize(minimize_trace, minimize_out);
     if (*variants) {
       for (const auto& v : driver::all_variants()) std::cout << fmt::format("{:28} {}\n", v.name, v.summary);
       return 0;

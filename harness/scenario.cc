@@ -178,8 +178,8 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& path)
   }
 }
 
-Scenario parse_scenario(const nlohmann::json& document, const std::string& path) {
-  validate(document, path);
+Scenario parse_scenario(const nlohmann::json& document, const std::string& path, bool validate_schema) {
+  if (validate_schema) validate(document, path);
   Scenario s;
   s.path = path;
   s.source = document;
@@ -237,6 +237,10 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& path)
     s.schedule.depth = sch.value("depth", 3u);
     s.schedule.preemption_bound = sch.value("preemption_bound", 2u);
     s.schedule.steps_max = sch.value("steps_max", uint64_t{100000});
+    if (sch.contains("decisions")) s.schedule.decisions = sch["decisions"].get<std::vector<uint32_t>>();
+    if (s.schedule.strategy == "replay" && !sch.contains("decisions")) {
+      throw ScenarioError(fmt::format("{}: at /schedule: strategy \"replay\" needs \"decisions\"", path));
+    }
   }
   s.expect_verdict = document["expect"].at("verdict").get<std::string>();
   if (document["expect"].contains("by_variant")) {

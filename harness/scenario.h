@@ -53,6 +53,9 @@ struct Schedule {
   uint32_t depth = 3;
   uint32_t preemption_bound = 2;
   uint64_t steps_max = 100000;
+  // strategy "replay": the task run at each step (a minimised reproducer);
+  // where it no longer fits, replay goes on without preempting.
+  std::vector<uint32_t> decisions;
 };
 
 struct Scenario {
@@ -74,7 +77,9 @@ struct Scenario {
   std::optional<std::string> expected_for(const std::string& variant_name) const;
 };
 
-Scenario parse_scenario(const nlohmann::json& document, const std::string& path);
+// `validate` = false skips the schema (for documents xfsim itself derived
+// from a validated one: timing mutations and minimisation candidates).
+Scenario parse_scenario(const nlohmann::json& document, const std::string& path, bool validate = true);
 Scenario load_scenario(const std::string& path);  // reads, parses, validates
 // Parses JSON text; syntax errors are reported as "<path>:<line>:<column>: ...".
 nlohmann::json parse_json_text(const std::string& text, const std::string& path);

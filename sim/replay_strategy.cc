@@ -6,14 +6,22 @@
 
 namespace xfsim::sim {
 
+namespace {
+size_t non_preemptive(const Decision& decision) {
+  auto it = std::find(decision.runnable.begin(), decision.runnable.end(), decision.previous);
+  return it == decision.runnable.end() ? 0 : static_cast<size_t>(it - decision.runnable.begin());
+}
+}  // namespace
+
 size_t ReplayStrategy::choose(const Decision& decision) {
   if (decision.step >= schedule_.size()) {
     ran_past_end_ = true;
-    return 0;
+    return non_preemptive(decision);
   }
   const uint32_t wanted = schedule_[decision.step];
   auto it = std::find(decision.runnable.begin(), decision.runnable.end(), wanted);
   if (it == decision.runnable.end()) {
+    if (mode_ == Mode::kLenient) return non_preemptive(decision);
     std::string runnable;
     for (TaskId task : decision.runnable) runnable += fmt::format("{}{}", runnable.empty() ? "" : ",", task);
     error_ = fmt::format("step {}: the schedule runs task {}, which is not runnable (runnable: {})",

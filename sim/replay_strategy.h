@@ -14,18 +14,25 @@ class ReplayStrategy final : public Strategy {
  public:
   // `schedule[i]` is the task that ran step i (every step, including the ones
   // with a single runnable task, as written in a trace).
-  explicit ReplayStrategy(std::vector<uint32_t> schedule) : schedule_(std::move(schedule)) {}
+  // Strict replay (traces) stops at the first step that does not fit.
+  // Lenient replay (minimisation) takes the previous task, else the lowest
+  // runnable one, where the schedule does not fit, and goes on.
+  enum class Mode { kStrict, kLenient };
+  explicit ReplayStrategy(std::vector<uint32_t> schedule, Mode mode = Mode::kStrict)
+      : schedule_(std::move(schedule)), mode_(mode) {}
   size_t choose(const Decision& decision) override;
   bool ok() const override { return error_.empty(); }
   std::string error() const override { return error_; }
   const char* name() const override { return "replay"; }
   bool observes_all_steps() const override { return true; }
-  // After the schedule runs out, the lowest runnable task goes (a shortened
-  // schedule stays replayable: this is what minimisation relies on).
+  // After the schedule runs out, the previous task goes on if it can, else the
+  // lowest runnable one (no preemption): a shortened schedule stays
+  // replayable, which is what minimisation relies on.
   bool ran_past_end() const { return ran_past_end_; }
 
  private:
   std::vector<uint32_t> schedule_;
+  Mode mode_;
   std::string error_;
   bool ran_past_end_ = false;
 };

@@ -61,7 +61,7 @@ TaskId Scheduler::spawn(std::string name, TaskKind kind, Task<> body, bool daemo
   assert(record.root && "spawn needs a coroutine");
   tasks_.push_back(std::move(record));
   trace_.task_names.push_back(tasks_.back().name);
-  trace_.entries.push_back(TraceEntry{TraceEntry::Type::kSpawn, step_, now_ms_, id, 0, 0,
+  trace_.entries.push_back(TraceEntry{TraceEntry::Type::kSpawn, step_, now_ms_, id, 0, 0, false,
                                       task_kind_name(kind), tasks_.back().name});
   strategy_.on_spawn(id);
   make_runnable(id);
@@ -217,7 +217,9 @@ RunStatus Scheduler::run(const RunLimits& limits) {
     auto& record = tasks_[next];
     trace_.entries.push_back(TraceEntry{TraceEntry::Type::kDecision, step_, now_ms_, next,
                                         static_cast<uint32_t>(choice),
-                                        static_cast<uint32_t>(options.size()), record.site, {}});
+                                        static_cast<uint32_t>(options.size()),
+                                        still_runnable != kNoTask && next != still_runnable,
+                                        record.site, {}});
     ++step_;
     current_ = next;
     record.resume_at.resume();
@@ -266,7 +268,7 @@ void Scheduler::report(std::string kind, std::string site, std::string detail) {
 
 void Scheduler::log(std::string text) {
   if (!trace_.logging) return;
-  trace_.entries.push_back(TraceEntry{TraceEntry::Type::kLog, step_, now_ms_, current_, 0, 0, "",
+  trace_.entries.push_back(TraceEntry{TraceEntry::Type::kLog, step_, now_ms_, current_, 0, 0, false, "",
                                       std::move(text)});
 }
 

@@ -14,6 +14,22 @@ std::vector<uint32_t> Trace::schedule() const {
   return tasks;
 }
 
+uint64_t Trace::preemptions() const {
+  uint64_t count = 0;
+  for (const auto& entry : entries) count += entry.type == TraceEntry::Type::kDecision && entry.preemption;
+  return count;
+}
+
+uint64_t Trace::interleaving_hash() const {
+  uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a over (task, point name)
+  for (const auto& entry : entries) {
+    if (entry.type != TraceEntry::Type::kDecision) continue;
+    hash = (hash ^ entry.task) * 0x100000001b3ULL;
+    for (const char* c = entry.site; *c; ++c) hash = (hash ^ static_cast<unsigned char>(*c)) * 0x100000001b3ULL;
+  }
+  return hash;
+}
+
 void Trace::write_jsonl(std::ostream& out) const {
   for (const auto& entry : entries) {
     nlohmann::ordered_json line;
@@ -26,6 +42,7 @@ void Trace::write_jsonl(std::ostream& out) const {
         line["point"] = entry.site;
         line["choice"] = entry.choice;
         line["of"] = entry.options;
+        if (entry.preemption) line["preemption"] = true;
         break;
       case TraceEntry::Type::kSpawn:
         line["spawn"] = entry.text;

@@ -19,6 +19,7 @@ struct TraceEntry {
   uint32_t task;
   uint32_t choice;   // index into the sorted runnable set
   uint32_t options;  // how many tasks were runnable
+  bool preemption;   // chose another task while the previous one could go on
   const char* site;  // scheduling point (string literal)
   std::string text;  // log line, or the spawned task's name
 };
@@ -34,6 +35,9 @@ struct Trace {
   }
   // Only the decisions: the schedule, as replay consumes it.
   std::vector<uint32_t> schedule() const;
+  uint64_t preemptions() const;
+  // A 64-bit digest of the interleaving (task and point of every step).
+  uint64_t interleaving_hash() const;
   // JSON lines (no header, no verdict: the harness writes those).
   void write_jsonl(std::ostream& out) const;
 };
