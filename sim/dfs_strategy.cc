@@ -35,6 +35,7 @@ size_t DfsStrategy::choose(const Decision& decision) {
   if (frame.previous_runnable) frame.order.push_back(decision.previous);
   for (TaskId task : decision.runnable) {
     if (task != decision.previous) frame.order.push_back(task);
+    if (!frame.previous_runnable && !branch_on_block_) break;  // the lowest goes; no branch
   }
   frame.preemptions_before =
       frames_.empty() || depth_ == 0

@@ -4,6 +4,14 @@
 // runnable. Each schedule re-executes from the start, following the stack of
 // choices; after it, the deepest choice with an untried alternative within the
 // bound is advanced. `exhausted()` says the bounded space was covered.
+//
+// Switches that are not preemptions (the running task blocked or ended) are
+// free in iterative context bounding, which makes the space exponential in
+// the number of blocking points. By default they are not branched on: the
+// lowest runnable task goes next, and the search covers every placement of
+// up to K preemptions — O((steps * tasks)^K) schedules. A different order at
+// a blocking point is still reachable by preempting just before it.
+// branch_on_block = true gives the full (exponential) space.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +23,8 @@ namespace xfsim::sim {
 
 class DfsStrategy final : public Strategy {
  public:
-  explicit DfsStrategy(uint32_t preemption_bound) : bound_(preemption_bound) {}
+  explicit DfsStrategy(uint32_t preemption_bound, bool branch_on_block = false)
+      : bound_(preemption_bound), branch_on_block_(branch_on_block) {}
   void begin_schedule(uint64_t schedule_index) override;
   void end_schedule() override;
   size_t choose(const Decision& decision) override;
@@ -37,6 +46,7 @@ class DfsStrategy final : public Strategy {
   }
 
   uint32_t bound_;
+  bool branch_on_block_;
   std::vector<Frame> frames_;
   size_t depth_ = 0;  // decisions made in the current schedule
   uint64_t schedules_ = 0;

@@ -165,7 +165,7 @@ TEST(Lockdep, SleepInAtomicFiresUnderSpinlockAndNotOutside) {
 
 TEST(Dfs, CoversAllInterleavingsOfTwoTasksWithinTheBound) {
   std::set<std::vector<std::string>> seen;
-  DfsStrategy dfs(10);
+  DfsStrategy dfs(10, /*branch_on_block=*/true);
   uint64_t schedules = 0;
   while (!dfs.exhausted()) {
     dfs.begin_schedule(schedules++);
@@ -180,7 +180,7 @@ TEST(Dfs, CoversAllInterleavingsOfTwoTasksWithinTheBound) {
 
 TEST(Dfs, PreemptionBoundZeroRunsEachTaskToItsEnd) {
   std::set<std::vector<std::string>> seen;
-  DfsStrategy dfs(0);
+  DfsStrategy dfs(0, /*branch_on_block=*/true);
   uint64_t schedules = 0;
   while (!dfs.exhausted()) {
     dfs.begin_schedule(schedules++);
@@ -188,6 +188,23 @@ TEST(Dfs, PreemptionBoundZeroRunsEachTaskToItsEnd) {
     dfs.end_schedule();
   }
   EXPECT_EQ(seen.size(), 2u);  // a then b, or b then a
+}
+
+TEST(Dfs, WithoutBranchingOnBlocksBoundZeroIsOneScheduleAndBoundOneAddsEachPreemption) {
+  for (uint32_t bound : {0u, 1u}) {
+    std::set<std::vector<std::string>> seen;
+    DfsStrategy dfs(bound);
+    uint64_t schedules = 0;
+    while (!dfs.exhausted()) {
+      dfs.begin_schedule(schedules++);
+      seen.insert(interleave(dfs));
+      dfs.end_schedule();
+      ASSERT_LT(schedules, 1000u);
+    }
+    // Bound 0: a runs to its end, then b. Bound 1: one preemption of a after
+    // each of its 0..2 appends (b then finishes first), i.e. 4 logs in all.
+    EXPECT_EQ(seen.size(), bound == 0 ? 1u : 4u) << "bound " << bound;
+  }
 }
 
 TEST(Pct, DeterministicPerSeedAndScheduleIndex) {
