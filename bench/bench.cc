@@ -1,7 +1,10 @@
-// bazel run //:bench — figures, never a timed test. The host clock is read
-// here only, outside the simulated world.
+// bazel run //:bench [-- --million] — figures, never a timed test. The host
+// clock is read here only, outside the simulated world.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -13,21 +16,37 @@
 using namespace xfsim;
 using namespace xfsim::harness;
 
-int main(int argc, char** argv) {
-  const uint64_t schedules = argc > 1 ? std::stoull(argv[1]) : 5000;
-  const Scenario standard = load_scenario("scenarios/lifecycle/standard.json");
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+long max_rss_kib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+void throughput(const Scenario& standard) {
   CampaignOptions options;
   options.strategy = "random";
-  options.schedules = schedules;
+  options.schedules = 50000;
   options.stop_at_first = false;
   const auto start = std::chrono::steady_clock::now();
   const CampaignResult campaign = explore(standard, *driver::find_variant("correct"), options);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cout << fmt::format("standard scenario, correct, random: {} schedules in {:.2f} s = {:.0f} schedules/s (one core), {} violations\n",
+  const double seconds = seconds_since(start);
+  std::cout << fmt::format("throughput: standard lifecycle, correct, random: {} schedules in {:.2f} s = {:.0f} schedules/s on one core ({} violations)\n",
                            campaign.schedules_run, seconds, campaign.schedules_run / seconds, campaign.findings.size());
+}
+
+void first_detection() {
+  std::cout << "schedules to first detection (20 seeds; 'n/f' = not found within 5000):\n";
+  std::cout << fmt::format("  {:28} {:>16} {:>16} {:>14}\n", "variant", "random med/worst", "pct med/worst", "dfs K=2 first");
   for (const auto& variant : driver::all_variants()) {
     if (variant.name == "correct" || variant.name == "upstream") continue;
     const Scenario s = load_scenario("scenarios/bugs/" + variant.name + ".json");
+    std::string cells;
     for (const char* strategy : {"random", "pct"}) {
       std::vector<uint64_t> needed;
       for (uint64_t seed = 1; seed <= 20; ++seed) {
@@ -37,11 +56,66 @@ int main(int argc, char** argv) {
         o.depth = 3;
         o.schedules = 5000;
         const CampaignResult r = explore(s, variant, o);
-        needed.push_back(r.first() ? r.schedules_run : 5001);
+        needed.push_back(r.first() ? r.schedules_run : 0);
       }
-      std::sort(needed.begin(), needed.end());
-      std::cout << fmt::format("{:28} {:6} schedules to first detection: median {} worst {} (20 seeds; 5001 = not found in 5000)\n",
-                               variant.name, strategy, needed[needed.size() / 2], needed.back());
+      const auto not_found = static_cast<size_t>(std::count(needed.begin(), needed.end(), 0));
+      std::sort(needed.begin(), needed.end(), [](uint64_t a, uint64_t b) { return (a ? a : ~0ULL) < (b ? b : ~0ULL); });
+      const uint64_t median = needed[needed.size() / 2], worst = needed.back();
+      cells += fmt::format(" {:>16}", fmt::format("{}/{}", median ? std::to_string(median) : "n/f",
+                                                   not_found ? "n/f" : std::to_string(worst)));
     }
+    CampaignOptions d;
+    d.strategy = "dfs";
+    d.preemption_bound = 2;
+    d.schedules = 1000000;
+    const CampaignResult r = explore(s, variant, d);
+    cells += fmt::format(" {:>14}", r.first() ? std::to_string(r.schedules_run) : "n/f");
+    std::cout << fmt::format("  {:28}{}\n", variant.name, cells);
   }
+}
+
+void dfs_cover(const Scenario& standard) {
+  CampaignOptions options;
+  options.strategy = "dfs";
+  options.preemption_bound = 2;
+  options.schedules = 10000000;
+  options.stop_at_first = false;
+  const auto start = std::chrono::steady_clock::now();
+  const CampaignResult campaign = explore(standard, *driver::find_variant("correct"), options);
+  std::cout << fmt::format("dfs preemption bound 2 on the standard lifecycle: {} schedules, {} in {:.1f} s, {} violations\n",
+                           campaign.schedules_run, campaign.exhausted ? "space exhausted" : "NOT exhausted",
+                           seconds_since(start), campaign.findings.size());
+}
+
+void memory(const Scenario& standard, uint64_t total) {
+  std::cout << fmt::format("memory over a {}-schedule campaign (random, timings mutated, standard lifecycle):\n", total);
+  CampaignOptions options;
+  options.strategy = "random";
+  options.schedules = total;
+  options.stop_at_first = false;
+  options.mutate_timing = true;
+  uint64_t next_report = 1000;
+  const auto start = std::chrono::steady_clock::now();
+  options.progress = [&](uint64_t done, size_t, uint64_t) {
+    if (done < next_report) return;
+    next_report *= 10;
+    std::cout << fmt::format("  after {:>8} schedules: max RSS {} MiB ({:.0f} s)\n", done, max_rss_kib() / 1024, seconds_since(start))
+              << std::flush;
+  };
+  const CampaignResult campaign = explore(standard, *driver::find_variant("correct"), options);
+  std::cout << fmt::format("  after {:>8} schedules: max RSS {} MiB ({:.0f} s), {} violations, ~{} distinct interleavings\n",
+                           campaign.schedules_run, max_rss_kib() / 1024, seconds_since(start), campaign.findings.size(),
+                           campaign.distinct_interleavings);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool million = argc > 1 && std::strcmp(argv[1], "--million") == 0;
+  const Scenario standard = load_scenario("scenarios/lifecycle/standard.json");
+  std::cout << "xfsim bench (one thread)\n";
+  throughput(standard);
+  dfs_cover(standard);
+  first_detection();
+  memory(standard, million ? 1000000 : 100000);
 }

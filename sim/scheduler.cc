@@ -215,7 +215,7 @@ RunStatus Scheduler::run(const RunLimits& limits) {
     }
     const TaskId next = options[choice];
     auto& record = tasks_[next];
-    trace_.entries.push_back(TraceEntry{TraceEntry::Type::kDecision, step_, now_ms_, next,
+    trace_.record_decision(TraceEntry{TraceEntry::Type::kDecision, step_, now_ms_, next,
                                         static_cast<uint32_t>(choice),
                                         static_cast<uint32_t>(options.size()),
                                         still_runnable != kNoTask && next != still_runnable,

@@ -73,7 +73,8 @@ uint32_t Lockdep::class_id(const char* name) {
   auto [it, inserted] = ids_.emplace(name, static_cast<uint32_t>(names_.size()));
   if (inserted) {
     names_.emplace_back(name);
-    edges_.emplace_back();
+    assert(names_.size() <= kMaxClasses && "lockdep: raise kMaxClasses");
+    reach_.push_back(0);
   }
   return it->second;
 }
@@ -84,17 +85,17 @@ const std::vector<uint32_t>& Lockdep::held(TaskId task) {
 }
 
 bool Lockdep::reachable(uint32_t from, uint32_t to) const {
-  std::vector<uint32_t> stack{from};
-  std::vector<bool> seen(names_.size(), false);
-  while (!stack.empty()) {
-    const uint32_t node = stack.back();
-    stack.pop_back();
-    if (node == to) return true;
-    if (seen[node]) continue;
-    seen[node] = true;
-    for (uint32_t next : edges_[node]) stack.push_back(next);
+  return from == to || (reach_[from] >> to) & 1;
+}
+
+void Lockdep::add_edge(uint32_t from, uint32_t to) {
+  if ((reach_[from] >> to) & 1) return;
+  // Transitive closure, kept up to date: whatever reaches `from` now also
+  // reaches `to` and everything `to` reaches.
+  const uint64_t gained = (uint64_t{1} << to) | reach_[to];
+  for (uint32_t x = 0; x < reach_.size(); ++x) {
+    if (x == from || ((reach_[x] >> from) & 1)) reach_[x] |= gained;
   }
-  return false;
 }
 
 void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site) {
@@ -115,10 +116,7 @@ void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site)
       return;
     }
   }
-  for (uint32_t held_class : held_now) {
-    auto& out = edges_[held_class];
-    if (std::find(out.begin(), out.end(), lock_class) == out.end()) out.push_back(lock_class);
-  }
+  for (uint32_t held_class : held_now) add_edge(held_class, lock_class);
 }
 
 void Lockdep::acquired(TaskId task, uint32_t lock_class) {

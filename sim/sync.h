@@ -76,10 +76,12 @@ class Lockdep {
 
  private:
   bool reachable(uint32_t from, uint32_t to) const;
+  void add_edge(uint32_t from, uint32_t to);
+  static constexpr size_t kMaxClasses = 64;
   Scheduler& scheduler_;
   std::map<std::string, uint32_t> ids_;
   std::vector<std::string> names_;
-  std::vector<std::vector<uint32_t>> edges_;          // class → classes taken after it
+  std::vector<uint64_t> reach_;  // class → bitset of classes ever taken after it (transitively)
   std::vector<std::vector<uint32_t>> held_by_task_;   // TaskId → held classes (stack)
 };
 

@@ -15,6 +15,8 @@
 
 #include <cassert>
 #include <coroutine>
+#include <cstddef>
+#include <new>
 #include <cstdlib>
 #include <utility>
 
@@ -22,7 +24,47 @@ namespace xfsim::sim {
 
 namespace detail {
 
+// Coroutine frames are allocated and freed by the hundred per schedule; a
+// per-thread free list per 64-byte size class takes that off malloc. Frames
+// larger than the largest class go to the global heap.
+class FramePool {
+ public:
+  static void* allocate(std::size_t size) {
+    const std::size_t cls = (size + kGranule - 1) / kGranule;
+    if (cls >= kClasses) return ::operator new(size);
+    Node*& head = heads()[cls];
+    if (head == nullptr) return ::operator new(cls * kGranule);
+    Node* node = head;
+    head = node->next;
+    return node;
+  }
+  static void release(void* pointer, std::size_t size) {
+    const std::size_t cls = (size + kGranule - 1) / kGranule;
+    if (cls >= kClasses) {
+      ::operator delete(pointer);
+      return;
+    }
+    Node* node = static_cast<Node*>(pointer);
+    node->next = heads()[cls];
+    heads()[cls] = node;
+  }
+
+ private:
+  struct Node {
+    Node* next;
+  };
+  static constexpr std::size_t kGranule = 64;
+  static constexpr std::size_t kClasses = 64;  // frames up to 4 KiB
+  static Node** heads() {
+    thread_local Node* lists[kClasses] = {};
+    return lists;
+  }
+};
+
 struct PromiseBase {
+  static void* operator new(std::size_t size) { return FramePool::allocate(size); }
+  static void operator delete(void* pointer, std::size_t size) { FramePool::release(pointer, size); }
+
   std::coroutine_handle<> continuation;
 
   std::suspend_always initial_suspend() noexcept { return {}; }

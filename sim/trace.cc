@@ -20,16 +20,6 @@ uint64_t Trace::preemptions() const {
   return count;
 }
 
-uint64_t Trace::interleaving_hash() const {
-  uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a over (task, point name)
-  for (const auto& entry : entries) {
-    if (entry.type != TraceEntry::Type::kDecision) continue;
-    hash = (hash ^ entry.task) * 0x100000001b3ULL;
-    for (const char* c = entry.site; *c; ++c) hash = (hash ^ static_cast<unsigned char>(*c)) * 0x100000001b3ULL;
-  }
-  return hash;
-}
-
 void Trace::write_jsonl(std::ostream& out) const {
   for (const auto& entry : entries) {
     nlohmann::ordered_json line;

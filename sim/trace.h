@@ -28,16 +28,25 @@ struct Trace {
   bool logging = true;  // off in fuzz loops; a found schedule is re-run with it on
   std::vector<TraceEntry> entries;
   std::vector<std::string> task_names;  // by TaskId
+  uint64_t schedule_hash = kScheduleHashSeed;  // updated with every decision
+  static constexpr uint64_t kScheduleHashSeed = 0x9e3779b97f4a7c15ULL;
+
+  void record_decision(const TraceEntry& entry) {
+    entries.push_back(entry);
+    schedule_hash = (schedule_hash ^ entry.task) * 0xff51afd7ed558ccdULL;
+    schedule_hash ^= schedule_hash >> 29;
+  }
 
   void clear() {
     entries.clear();
     task_names.clear();
+    schedule_hash = kScheduleHashSeed;
   }
   // Only the decisions: the schedule, as replay consumes it.
   std::vector<uint32_t> schedule() const;
   uint64_t preemptions() const;
-  // A 64-bit digest of the interleaving (task and point of every step).
-  uint64_t interleaving_hash() const;
+  // A 64-bit digest of the interleaving (the task run at every step).
+  uint64_t interleaving_hash() const { return schedule_hash; }
   // JSON lines (no header, no verdict: the harness writes those).
   void write_jsonl(std::ostream& out) const;
 };
