@@ -7,6 +7,7 @@
 #include "fakes/displif.h"
 #include "fakes/drm.h"
 #include "fakes/kmem.h"
+#include "fakes/leak_check.h"
 #include "fakes/xen.h"
 #include "fakes/xenstore.h"
 #include "harness/userspace.h"
@@ -95,15 +96,7 @@ struct World {
   // gone, nothing the frontend allocated may remain.
   void check_leaks() {
     if (!removed || !userspace.all_exited() || scheduler.has_violation()) return;
-    std::vector<std::string> leaks = kmem.live_objects();
-    for (const auto& grant : gnttab.active_grants(kFrontendDomid)) leaks.push_back(grant);
-    for (const auto& port : evtchn.allocated_ports()) leaks.push_back(port);
-    for (const auto& watch : store.active_watch_owners()) leaks.push_back("watch " + watch);
-    if (leaks.empty()) return;
-    std::string list;
-    for (size_t i = 0; i < leaks.size() && i < 8; ++i) list += (i ? ", " : "") + leaks[i];
-    if (leaks.size() > 8) list += fmt::format(", ... ({} in all)", leaks.size());
-    scheduler.report("leak", "end of run", "still allocated after remove and exit: " + list);
+    report_leaks(scheduler, kmem, gnttab, evtchn, store);
   }
 };
 
