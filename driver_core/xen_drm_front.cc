@@ -336,6 +336,14 @@ sim::Task<int> XenDrmFront::send_request(uint32_t channel, const DisplifRequest&
   co_return co_await be_stream_do_io_and_wait(front_info_->evt_pairs->pairs[channel].req, request, site);
 }
 
+// The backend may still map a grant the frontend gives up (a hung or slow
+// backend, a remove racing its connect): since XSA-396 the kernel ends it once
+// unmapped. `immediate_grant_end` models the older behaviour.
+void XenDrmFront::gnttab_end_foreign_access(grant_ref_t gref, const char* site) {
+  if (variant_.immediate_grant_end) m_.gnttab.end_foreign_access(gref, site);
+  else m_.gnttab.end_foreign_access_deferred(gref, site);
+}
+
 xen_drm_front_dbuf* XenDrmFront::dbuf_get(uint64_t cookie) {
   for (xen_drm_front_dbuf* dbuf : front_info_->dbuf_list) {
     if (dbuf->dbuf_cookie == cookie) return dbuf;
@@ -349,13 +357,10 @@ void XenDrmFront::dbuf_release_storage(xen_drm_front_dbuf& dbuf, const char* sit
     m_.gnttab.unmap_from(dbuf.mapped_pages[i], dbuf.backend_grefs[i], site);
   }
   dbuf.mapped_pages.clear();
-  for (grant_ref_t gref : dbuf.grefs) {
-    if (variant_.immediate_grant_end) m_.gnttab.end_foreign_access(gref, site);
-    else m_.gnttab.end_foreign_access_deferred(gref, site);
-  }
+  for (grant_ref_t gref : dbuf.grefs) gnttab_end_foreign_access(gref, site);
   dbuf.grefs.clear();
   if (dbuf.directory_gref) {
-    m_.gnttab.end_foreign_access(dbuf.directory_gref, site);
+    gnttab_end_foreign_access(dbuf.directory_gref, site);
     m_.shared.directories.erase(dbuf.directory_page);
     m_.memory.free_page(dbuf.directory_page, site);
     m_.kmem.kfree(dbuf.directory_object, site);

@@ -77,7 +77,7 @@ sim::Task<> XenDrmFront::evtchnl_free(xen_drm_front_evtchnl& evtchnl) {
   if (evtchnl.port) m_.evtchn.free(evtchnl.port, "xenbus_free_evtchn");
   evtchnl.port = 0;
   if (evtchnl.gref) {
-    m_.gnttab.end_foreign_access(evtchnl.gref, "evtchnl_free");
+    gnttab_end_foreign_access(evtchnl.gref, "evtchnl_free");
     evtchnl.gref = 0;
     m_.shared.rings.erase(evtchnl.page);
     m_.shared.event_pages.erase(evtchnl.page);

@@ -45,14 +45,12 @@ void Backend::arm_script() {
           hung_ = true;
           break;
         case BackendAction::Kind::kRestart:
+          // A new instance: it starts from nothing. If the old task still
+          // runs (its death not yet noticed) it becomes the new instance.
           restart_requested_ = true;
-          if (!alive_) {
-            // The dead instance's task has ended; a new one starts from scratch.
-            alive_ = true;
-            hung_ = false;
-            scheduler_.spawn(fmt::format("displ_be-{}", ++generation_), sim::TaskKind::kBackend,
-                             run(), /*daemon=*/true);
-          }
+          alive_ = true;
+          hung_ = false;
+          if (!task_running_) start();
           break;
         case BackendAction::Kind::kUnknownFbEvent:
           if (connected_ && !channels_.empty()) send_flip_event(0, 0xdeadbeef);
@@ -73,10 +71,21 @@ sim::Task<XenbusState> Backend::frontend_state() {
   co_return static_cast<XenbusState>(std::stoi(*value));
 }
 
+void Backend::start() {
+  task_running_ = true;  // from now: a second restart must not start another
+  scheduler_.spawn(instances_++ == 0 ? std::string("displ_be") : fmt::format("displ_be-{}", instances_ - 1),
+                   sim::TaskKind::kBackend, run(), /*daemon=*/true);
+}
+
 sim::Task<> Backend::run() {
+  struct Running {
+    bool& flag;
+    explicit Running(bool& f) : flag(f) { flag = true; }
+    ~Running() { flag = false; }
+  } running(task_running_);
   // A restarted instance starts from nothing: whatever the old one mapped is
   // gone with it.
-  release_all("displ_be_restart");
+  release_all("displ_be_restart", /*instance_gone=*/true);
   restart_requested_ = false;
   while (true) {
     co_await set_state(XenbusState::InitWait);
@@ -90,7 +99,7 @@ sim::Task<> Backend::run() {
     if (!alive_) co_return;
     if (restart_requested_) {
       restart_requested_ = false;
-      release_all("displ_be_restart");
+      release_all("displ_be_restart", /*instance_gone=*/true);
       continue;
     }
     if (!co_await connect()) {
@@ -104,12 +113,12 @@ sim::Task<> Backend::run() {
     connected_ = false;
     if (!alive_) {
       // Death: the domain's mappings go with it; XenStore still says Connected.
-      release_all("domain_destroy", /*domain_dies=*/true);
+      release_all("domain_destroy", /*instance_gone=*/true);
       co_return;
     }
     if (restart_requested_) {
       restart_requested_ = false;
-      release_all("displ_be_restart");
+      release_all("displ_be_restart", /*instance_gone=*/true);
       continue;
     }
     if (disconnect_requested_) {
@@ -318,11 +327,11 @@ void Backend::release_mappings(const char* site) {
   ++generation_;
 }
 
-void Backend::release_all(const char* site, bool domain_dies) {
+void Backend::release_all(const char* site, bool instance_gone) {
   release_mappings(site);
   while (!buffers_.empty()) {
     const uint64_t cookie = buffers_.begin()->first;
-    if (domain_dies) {
+    if (instance_gone) {
       buffers_.erase(cookie);
     } else {
       destroy_buffer(cookie, site);

@@ -45,8 +45,8 @@ class Backend {
   Backend(sim::Scheduler& scheduler, XenStore& store, GrantTable& gnttab, EventChannels& evtchn,
           Memory& memory, SharedPages& shared, BackendConfig config, std::string frontend_path,
           std::string backend_path);
-  // The backend's main loop (a daemon task) and its scripted actions.
-  sim::Task<> run();
+  // Spawns the backend's main loop (a daemon task); arm_script its actions.
+  void start();
   void arm_script();
   // How many DBUF_CREATE requests the backend accepted (for tests).
   uint32_t dbufs_created() const { return dbufs_created_; }
@@ -67,6 +67,7 @@ class Backend {
     grant_ref_t directory_gref = 0;
   };
 
+  sim::Task<> run();
   sim::Task<bool> connect();
   sim::Task<> serve();
   sim::Task<> handle(uint32_t connector, const DisplifRequest& request);
@@ -75,9 +76,10 @@ class Backend {
   // Rings, event channels and the frontend's grants (on Closing, death).
   void release_mappings(const char* site);
   // The above, plus the pages lent with be-alloc (once the frontend reset).
-  // When the backend domain dies, Xen keeps its lent pages alive while the
-  // frontend maps them, so they are dropped, not freed.
-  void release_all(const char* site, bool domain_dies = false);
+  // When the backend instance is gone (its domain died, or the process was
+  // restarted), the pages it lent stay alive while the frontend maps them
+  // (Xen / gntalloc keep them until unmapped): they are dropped, not freed.
+  void release_all(const char* site, bool instance_gone = false);
   void destroy_buffer(uint64_t cookie, const char* site);
   sim::Task<> set_state(XenbusState state);
   sim::Task<XenbusState> frontend_state();
@@ -93,6 +95,7 @@ class Backend {
   sim::WaitQueue wake_;
   bool kicked_ = false;
   bool alive_ = true;
+  bool task_running_ = false;  // the backend's task is between start and end
   bool hung_ = false;
   bool connected_ = false;
   bool disconnect_requested_ = false;
@@ -104,6 +107,7 @@ class Backend {
   std::set<uint64_t> fbs_;
   uint32_t dbufs_created_ = 0;
   uint32_t generation_ = 0;
+  uint32_t instances_ = 0;
 };
 
 }  // namespace xfsim::fakes

@@ -42,7 +42,7 @@ bool xenbus_transition_allowed(XenbusState from, XenbusState to) {
 }
 
 XenStore::XenStore(sim::Scheduler& scheduler)
-    : scheduler_(scheduler), xenwatch_wait_(scheduler, "xenwatch") {}
+    : scheduler_(scheduler), xenwatch_wait_(scheduler, "xenwatch"), xenwatch_mutex_(scheduler, "xenwatch_mutex") {}
 
 sim::Task<std::optional<std::string>> XenStore::read(const std::string& path) {
   co_await scheduler_.point("xenbus_read");
@@ -89,10 +89,14 @@ XenStore::WatchId XenStore::register_watch(const std::string& path, std::string 
   return id;
 }
 
-void XenStore::unregister_watch(WatchId id) {
+sim::Task<> XenStore::unregister_watch(WatchId id) {
   watches_[id].active = false;
   // Events already queued for it are dropped, as unregister_xenbus_watch does.
   std::erase_if(pending_, [id](const auto& event) { return event.first == id; });
+  if (scheduler_.current() != xenwatch_task_) {
+    co_await xenwatch_mutex_.lock("unregister_xenbus_watch");
+    xenwatch_mutex_.unlock();
+  }
 }
 
 size_t XenStore::active_watches() const {
@@ -140,14 +144,19 @@ void XenStore::poke(const std::string& path, const std::string& value) { nodes_[
 // a slow callback (displback_changed waiting on the backend) delays all
 // later xenbus events, as on a real system.
 sim::Task<> XenStore::xenwatch_thread() {
+  xenwatch_task_ = scheduler_.current();
   while (true) {
     while (pending_.empty()) co_await xenwatch_wait_.wait("xenwatch_thread");
-    auto [id, path] = pending_.front();
-    pending_.pop_front();
-    if (!watches_[id].active) continue;
-    co_await scheduler_.point("xenwatch_thread");
-    auto callback = watches_[id].callback;  // the watch may be unregistered inside
-    co_await callback(path);
+    co_await xenwatch_mutex_.lock("xenwatch_thread");
+    if (!pending_.empty()) {
+      auto [id, path] = pending_.front();
+      pending_.pop_front();
+      if (watches_[id].active) {
+        auto callback = watches_[id].callback;  // the watch may be unregistered inside
+        co_await callback(path);
+      }
+    }
+    xenwatch_mutex_.unlock();
   }
 }
 

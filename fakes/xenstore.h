@@ -51,7 +51,10 @@ class XenStore {
   // register_xenbus_watch: fires once at registration (as xenstored does) and
   // on every later write/remove at or under `path`.
   WatchId register_watch(const std::string& path, std::string owner, WatchCallback callback);
-  void unregister_watch(WatchId id);
+  // unregister_xenbus_watch: no later event is delivered, and a callback
+  // already running finishes first (the caller takes xenwatch_mutex, which
+  // the xenwatch thread holds across each callback).
+  sim::Task<> unregister_watch(WatchId id);
   // Another domain's watch (the backend's): delivered at once by its own
   // xenstore connection, not by this domain's xenwatch thread.
   void register_remote_watch(const std::string& path, std::function<void()> on_change);
@@ -81,6 +84,8 @@ class XenStore {
   std::deque<std::pair<WatchId, std::string>> pending_;
   std::vector<std::pair<std::string, std::function<void()>>> remote_watches_;
   sim::WaitQueue xenwatch_wait_;
+  sim::Mutex xenwatch_mutex_;
+  sim::TaskId xenwatch_task_ = sim::kNoTask;
 };
 
 // struct xenbus_device (the frontend's view of one PV device).

@@ -50,10 +50,8 @@ struct CampaignResult {
   bool exhausted = false;  // dfs covered its bounded space
   uint64_t distinct_interleavings = 0;  // estimated, in constant memory
   std::vector<Finding> findings;  // distinct (kind, site), in order found
-  std::optional<Finding> first() const {
-    if (findings.empty()) return std::nullopt;
-    return findings.front();
-  }
+  // The first violation found, or nullptr for a clean campaign.
+  const Finding* first() const { return findings.empty() ? nullptr : &findings.front(); }
 };
 
 std::unique_ptr<sim::Strategy> make_strategy(const CampaignOptions& options);

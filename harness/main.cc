@@ -94,7 +94,7 @@ int cmd_run(const std::string& path, std::optional<uint64_t> seed, std::string v
   const CampaignResult campaign = explore(scenario, variant, options);
   std::vector<uint32_t> schedule;
   uint64_t index = options.offset;
-  if (auto finding = campaign.first()) {
+  if (const Finding* finding = campaign.first()) {
     schedule = finding->schedule;
     index = finding->schedule_index;
   } else {
@@ -154,7 +154,7 @@ int cmd_check(const std::string& path) {
     RunResult result;
     std::vector<uint32_t> schedule;
     uint64_t index = 0;
-    if (auto finding = campaign.first()) {
+    if (const Finding* finding = campaign.first()) {
       result = finding->result;
       schedule = finding->schedule;
       index = finding->schedule_index;

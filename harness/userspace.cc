@@ -4,6 +4,13 @@
 
 namespace xfsim::harness {
 
+fakes::Vma* Process::latest_map(const std::string& buffer) const {
+  for (auto it = maps.rbegin(); it != maps.rend(); ++it) {
+    if (it->first == buffer) return it->second;
+  }
+  return nullptr;
+}
+
 void Userspace::spawn_actors(const std::vector<Actor>& actors) {
   std::map<std::string, Process*> by_name;
   for (const Actor& actor : actors) {
@@ -44,6 +51,7 @@ sim::Task<> Userspace::actor_main(const Actor* actor, Process* process, bool mai
     process->dead = false;  // recovered: the script carries on
   }
   --process->threads_running;
+  if (main_thread) process->main_finished = true;
   process->changed->wake_all();
   if (main_thread) {
     // exit_group: wait for the other threads, then the kernel closes every
@@ -93,7 +101,8 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
     }
   }
   if (op == "wait_open") {
-    while (process.file == nullptr && process.threads_running > 0) co_await process.changed->wait("wait_open");
+    // Until the main thread has opened the card once (or will never do so).
+    while (process.opens == 0 && !process.main_finished) co_await process.changed->wait("wait_open");
     co_return;
   }
   if (op == "open") {
@@ -102,6 +111,7 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
     fakes::drm_file* file = co_await drm_.drm_open(*dev, process.name);
     if (file == nullptr) co_return log_result(-ENODEV);
     process.file = file;
+    ++process.opens;
     process.last_minor = dev->minor;
     process.changed->wake_all();
     co_return;
@@ -146,21 +156,18 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
     auto it = process.handles.find(step.buffer);
     fakes::Vma* vma = nullptr;
     ret = it == process.handles.end() ? -ENOENT : co_await drm_.gem_mmap(*file, it->second, vma);
-    if (ret == 0) process.maps[step.buffer] = vma;
+    if (ret == 0) process.maps.emplace_back(step.buffer, vma);
   } else if (op == "touch") {
-    auto it = process.maps.find(step.buffer);
-    if (it != process.maps.end()) {
-      ret = co_await drm_.touch(*it->second, step.page);
+    if (fakes::Vma* vma = process.latest_map(step.buffer)) {
+      ret = co_await drm_.touch(*vma, step.page);
       if (ret == -1) {
         if (scheduler_.logging()) scheduler_.log(fmt::format("{}: SIGBUS touching {}", scheduler_.current_name(), step.buffer));
         process.dead = true;
       }
     }
   } else if (op == "munmap") {
-    auto it = process.maps.find(step.buffer);
-    if (it != process.maps.end()) {
-      fakes::Vma* vma = it->second;
-      process.maps.erase(it);
+    if (fakes::Vma* vma = process.latest_map(step.buffer)) {
+      std::erase_if(process.maps, [vma](const auto& entry) { return entry.second == vma; });
       ret = co_await drm_.munmap(*vma);
     }
   } else if (op == "add_fb") {
@@ -190,10 +197,15 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
       }
     }
     ret = co_await drm_.atomic_commit(*file, request);
+    if (ret == 0 && request.page_flip_event) ++process.events_owed;
   } else if (op == "wait_flip") {
-    const int64_t bound = step.bound_ms.value_or(kDefaultFlipWaitMs);
-    const bool got = co_await drm_.read_event(*file, bound);
-    if (!got) hung_wait("a page-flip event", bound);
+    // Only an event of a commit that succeeded is owed to userspace.
+    if (process.events_owed > 0) {
+      const int64_t bound = step.bound_ms.value_or(kDefaultFlipWaitMs);
+      const bool got = co_await drm_.read_event(*file, bound);
+      if (!got) hung_wait("a page-flip event", bound);
+      else --process.events_owed;
+    }
   } else if (op == "close") {
     process.file = nullptr;
     ret = 0;

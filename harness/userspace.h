@@ -27,11 +27,16 @@ struct Process {
   fakes::drm_file* file = nullptr;
   int last_minor = -1;
   std::map<std::string, uint32_t> handles;
-  std::map<std::string, fakes::Vma*> maps;
+  // Every live mapping, oldest first; a buffer mapped twice has two.
+  std::vector<std::pair<std::string, fakes::Vma*>> maps;
+  fakes::Vma* latest_map(const std::string& buffer) const;
   std::map<std::string, uint32_t> fbs;
   size_t uevent_cursor = 0;
   bool dead = false;     // killed by SIGBUS
   uint32_t threads_running = 0;
+  uint32_t opens = 0;          // how often the process opened the card
+  uint32_t events_owed = 0;    // page-flip events of commits that succeeded, not yet read
+  bool main_finished = false;  // its main thread ran its last step
   std::unique_ptr<sim::WaitQueue> changed;  // threads waiting for the fd or for each other
 };
 

@@ -46,6 +46,7 @@ struct World {
   Userspace userspace;
   XenbusDevice xb_dev;
   XenStore::WatchId otherend_watch = 0;
+  sim::Mutex device_lock{scheduler, "device->mutex"};
   bool removed = false;
 
   World(const Scenario& s, const driver::Variant& variant, sim::Strategy& strategy, sim::Trace& trace)
@@ -78,18 +79,26 @@ struct World {
   ~World() { scheduler.shutdown(); }
 
   // xenbus_dev_probe: the driver's probe, then the otherend watch.
+  // xenbus_dev_probe. The driver core holds the device lock across probe
+  // and remove, so a remove waits for a probe in progress.
   sim::Task<> probe() {
+    co_await device_lock.lock("device_lock");
     co_await front.xen_drv_probe(xb_dev);
     otherend_watch = store.register_watch(xb_dev.otherend + "/state", "xenbus_otherend_changed",
                                           [this](const std::string&) { return front.xenbus_otherend_changed(xb_dev); });
+    device_lock.unlock();
   }
 
-  // xenbus_dev_remove: the watch goes first, then the driver's remove.
+  // xenbus_dev_remove: the watch goes first, then the driver's remove. A
+  // device already unbound has no driver to remove.
   sim::Task<> remove() {
-    co_await scheduler.point("xenbus_dev_remove");
-    store.unregister_watch(otherend_watch);
-    co_await front.xen_drv_remove();
-    removed = true;
+    co_await device_lock.lock("device_lock");
+    if (!removed) {
+      co_await store.unregister_watch(otherend_watch);
+      co_await front.xen_drv_remove();
+      removed = true;
+    }
+    device_lock.unlock();
   }
 
   // End-of-run leak oracle: once the driver is removed and every process is
@@ -108,7 +117,7 @@ RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim
   World& w = *world;
   w.scheduler.spawn("xenwatch", sim::TaskKind::kKthread, w.store.xenwatch_thread(), /*daemon=*/true);
   w.scheduler.spawn("xenbus_probe", sim::TaskKind::kKthread, w.probe());
-  w.scheduler.spawn("displ_be", sim::TaskKind::kBackend, w.backend.run(), /*daemon=*/true);
+  w.backend.start();
   w.backend.arm_script();
   for (const HostAction& action : scenario.host) {
     World* world_ptr = &w;
