@@ -33,7 +33,7 @@ sim::Task<int> XenDrmFront::xen_drv_probe(XenbusDevice& dev) {
   front_info_ = m_.kmem.devm_kzalloc<xen_drm_front_info>(dev.id, "xen_drm_front_info", dev.nodename);
   front_info_->xb_dev = &dev;
   front_info_->io_lock = std::make_unique<sim::SpinLock>(m_.scheduler, "front_info->io_lock");
-  m_.scheduler.log("vdispl: xen_drv_probe");
+  m_.scheduler.logf("vdispl: xen_drv_probe");
   co_return co_await m_.xenbus.xenbus_switch_state(dev, XenbusState::Initialising, "xen_drv_probe");
 }
 
@@ -45,10 +45,8 @@ sim::Task<> XenDrmFront::xenbus_otherend_changed(XenbusDevice& dev) {
 sim::Task<> XenDrmFront::displback_changed(XenbusState backend_state) {
   if (!m_.kmem.check(front_info_, "displback_changed")) co_return;
   XenbusDevice& dev = *xb_dev_;
-  if (m_.scheduler.logging()) {
-    m_.scheduler.log(fmt::format("[drm:displback_changed] Backend state is {}, front is {}",
-                                 xenbus_strstate(backend_state), xenbus_strstate(dev.state)));
-  }
+  m_.scheduler.logf("[drm:displback_changed] Backend state is {}, front is {}", xenbus_strstate(backend_state),
+                    xenbus_strstate(dev.state));
   switch (backend_state) {
     case XenbusState::Reconfiguring:
     case XenbusState::Reconfigured:
@@ -110,7 +108,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_cfg_card() {
   const std::string& base = xb_dev_->nodename;
   auto be_alloc = co_await m_.store.read(base + "/be-alloc");
   front_info_->be_alloc = be_alloc && *be_alloc != "0";
-  if (front_info_->be_alloc) m_.scheduler.log("[drm] Backend can provide display buffers");
+  if (front_info_->be_alloc) m_.scheduler.logf("[drm] Backend can provide display buffers");
   front_info_->connectors.clear();
   for (uint32_t i = 0; i < XEN_DRM_FRONT_MAX_CRTCS; ++i) {
     auto resolution = co_await m_.store.read(fmt::format("{}/{}/resolution", base, i));
@@ -119,15 +117,15 @@ sim::Task<int> XenDrmFront::xen_drm_front_cfg_card() {
     front_info_->connectors.push_back({width, height});
   }
   if (front_info_->connectors.empty()) {
-    m_.scheduler.log(fmt::format("No connector(s) configured at {}", base));
+    m_.scheduler.logf("No connector(s) configured at {}", base);
     co_return -ENODEV;
   }
-  m_.scheduler.log(fmt::format("[drm] Have {} connector(s)", front_info_->connectors.size()));
+  m_.scheduler.logf("[drm] Have {} connector(s)", front_info_->connectors.size());
   co_return 0;
 }
 
 sim::Task<int> XenDrmFront::xen_drm_drv_init() {
-  m_.scheduler.log("[drm] Creating Xen PV DRM Display Unit");
+  m_.scheduler.logf("[drm] Creating Xen PV DRM Display Unit");
   const uint32_t connectors = static_cast<uint32_t>(front_info_->connectors.size());
   xen_drm_front_drm_info* drm_info =
       variant_.devm_driver_data
@@ -155,7 +153,7 @@ sim::Task<int> XenDrmFront::xen_drm_drv_init() {
   m_.drm.poll_init(*dev);
   const int ret = co_await m_.drm.drm_dev_register(*dev);
   if (ret != 0) co_return ret;
-  m_.scheduler.log(fmt::format("[drm] Initialized xendrm-du 1.0.0 20180221 on minor {}", dev->minor));
+  m_.scheduler.logf("[drm] Initialized xendrm-du 1.0.0 20180221 on minor {}", dev->minor);
   co_return 0;
 }
 
@@ -264,8 +262,8 @@ sim::Task<> XenDrmFront::xen_drv_remove() {
   }
   if (to < 0) {
     const XenbusState state = co_await m_.xenbus.xenbus_read_driver_state(dev.otherend + "/state");
-    m_.scheduler.log(fmt::format("[drm:xen_drv_remove] *ERROR* Backend state is {} while removing driver",
-                                 xenbus_strstate(state)));
+    m_.scheduler.logf("[drm:xen_drv_remove] *ERROR* Backend state is {} while removing driver",
+                                 xenbus_strstate(state));
   }
   co_await xen_drm_drv_fini(/*from_remove=*/true);
   // xenbus_frontend_closed
@@ -339,9 +337,9 @@ sim::Task<int> XenDrmFront::send_request(uint32_t channel, const DisplifRequest&
 // The backend may still map a grant the frontend gives up (a hung or slow
 // backend, a remove racing its connect): since XSA-396 the kernel ends it once
 // unmapped. `immediate_grant_end` models the older behaviour.
-void XenDrmFront::gnttab_end_foreign_access(grant_ref_t gref, const char* site) {
-  if (variant_.immediate_grant_end) m_.gnttab.end_foreign_access(gref, site);
-  else m_.gnttab.end_foreign_access_deferred(gref, site);
+void XenDrmFront::gnttab_end_foreign_access(grant_ref_t gref, const char* site, bool free_page) {
+  if (variant_.immediate_grant_end) m_.gnttab.end_foreign_access(gref, site, free_page);
+  else m_.gnttab.end_foreign_access_deferred(gref, site, free_page);
 }
 
 xen_drm_front_dbuf* XenDrmFront::dbuf_get(uint64_t cookie) {
@@ -360,9 +358,8 @@ void XenDrmFront::dbuf_release_storage(xen_drm_front_dbuf& dbuf, const char* sit
   for (grant_ref_t gref : dbuf.grefs) gnttab_end_foreign_access(gref, site);
   dbuf.grefs.clear();
   if (dbuf.directory_gref) {
-    gnttab_end_foreign_access(dbuf.directory_gref, site);
+    gnttab_end_foreign_access(dbuf.directory_gref, site, /*free_page=*/true);
     m_.shared.directories.erase(dbuf.directory_page);
-    m_.memory.free_page(dbuf.directory_page, site);
     m_.kmem.kfree(dbuf.directory_object, site);
     dbuf.directory_gref = 0;
   }

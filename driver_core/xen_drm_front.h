@@ -183,7 +183,7 @@ class XenDrmFront final : public DrmDriver {
   sim::Task<int> xen_drm_front_mode_set(uint32_t pipe, uint64_t fb_cookie, uint32_t w, uint32_t h, uint32_t bpp);
   sim::Task<int> xen_drm_front_page_flip(uint32_t pipe, uint64_t fb_cookie);
   xen_drm_front_dbuf* dbuf_get(uint64_t cookie);
-  void gnttab_end_foreign_access(grant_ref_t gref, const char* site);
+  void gnttab_end_foreign_access(grant_ref_t gref, const char* site, bool free_page = false);
   sim::Task<> dbuf_free(uint64_t cookie, const char* site);
   sim::Task<> dbuf_free_all(const char* site);
   void dbuf_release_storage(xen_drm_front_dbuf& dbuf, const char* site);

@@ -77,11 +77,10 @@ sim::Task<> XenDrmFront::evtchnl_free(xen_drm_front_evtchnl& evtchnl) {
   if (evtchnl.port) m_.evtchn.free(evtchnl.port, "xenbus_free_evtchn");
   evtchnl.port = 0;
   if (evtchnl.gref) {
-    gnttab_end_foreign_access(evtchnl.gref, "evtchnl_free");
+    gnttab_end_foreign_access(evtchnl.gref, "evtchnl_free", /*free_page=*/true);
     evtchnl.gref = 0;
     m_.shared.rings.erase(evtchnl.page);
     m_.shared.event_pages.erase(evtchnl.page);
-    m_.memory.free_page(evtchnl.page, "evtchnl_free");
   }
   if (evtchnl.ring) m_.kmem.kfree(evtchnl.ring, "evtchnl_free");
   if (evtchnl.event_page) m_.kmem.kfree(evtchnl.event_page, "evtchnl_free");

@@ -62,7 +62,7 @@ sim::Task<int> XenDrmFront::dumb_create(drm_file& file, uint32_t width, uint32_t
     ret = co_await xen_drm_front_dbuf_create(cookie, width, height, bpp, size, xen_obj);
     m_.kmem.check(&xen_obj, site);  // the object is used after DBUF_CREATE too
     if (guarded) exit(dev);
-    if (ret != 0) m_.scheduler.log(fmt::format("[drm:xen_drm_drv_dumb_create] *ERROR* Failed to create dumb buffer: {}", ret));
+    if (ret != 0) m_.scheduler.logf("[drm:xen_drm_drv_dumb_create] *ERROR* Failed to create dumb buffer: {}", ret);
     co_return ret;
   }
 
@@ -74,7 +74,7 @@ sim::Task<int> XenDrmFront::dumb_create(drm_file& file, uint32_t width, uint32_t
   if (guarded) exit(dev);
   // Drop the creation reference last: the handle owns the object now.
   co_await m_.drm.drm_gem_object_put(*obj, site);
-  if (ret != 0) m_.scheduler.log(fmt::format("[drm:xen_drm_drv_dumb_create] *ERROR* Failed to create dumb buffer: {}", ret));
+  if (ret != 0) m_.scheduler.logf("[drm:xen_drm_drv_dumb_create] *ERROR* Failed to create dumb buffer: {}", ret);
   co_return ret;
 }
 

@@ -17,7 +17,7 @@ sim::Task<int> XenDrmFront::fb_create(drm_file& file, drm_framebuffer& fb) {
   if (guarded && !enter(dev)) co_return -ENODEV;
   const int ret = co_await xen_drm_front_fb_attach(dbuf_cookie_of(*fb.obj), fb_to_cookie(fb), fb.width, fb.height);
   if (guarded) exit(dev);
-  if (ret != 0) m_.scheduler.log(fmt::format("[drm:fb_create] *ERROR* Back failed to attach FB {}: {}", fb.label, ret));
+  if (ret != 0) m_.scheduler.logf("[drm:fb_create] *ERROR* Back failed to attach FB {}: {}", fb.label, ret);
   co_return ret;
 }
 
@@ -62,7 +62,7 @@ sim::Task<> XenDrmFront::display_enable(drm_device& dev, uint32_t pipe, const dr
   const int ret = co_await xen_drm_front_mode_set(pipe, next.fb ? fb_to_cookie(*next.fb) : 0,
                                                   next.mode.hdisplay, next.mode.vdisplay, 32);
   if (ret != 0) {
-    m_.scheduler.log(fmt::format("[drm:display_enable] *ERROR* Failed to enable display: {}", ret));
+    m_.scheduler.logf("[drm:display_enable] *ERROR* Failed to enable display: {}", ret);
     signal_backend_failure(*drm_info, pipe);
   }
   exit(dev);
@@ -73,7 +73,7 @@ sim::Task<> XenDrmFront::display_disable(drm_device& dev, uint32_t pipe) {
   if (drm_info == nullptr) co_return;
   if (enter(dev)) {
     const int ret = co_await xen_drm_front_mode_set(pipe, 0, 0, 0, 0);
-    if (ret != 0) m_.scheduler.log(fmt::format("[drm:display_disable] *ERROR* Failed to disable display: {}", ret));
+    if (ret != 0) m_.scheduler.logf("[drm:display_disable] *ERROR* Failed to disable display: {}", ret);
     exit(dev);
   }
   drm_info->pipeline[pipe].conn_connected = true;
@@ -92,7 +92,7 @@ sim::Task<> XenDrmFront::send_pending_event(xen_drm_front_drm_info& drm_info, ui
 
 sim::Task<> XenDrmFront::pflip_to_worker(xen_drm_front_drm_info* drm_info, uint32_t pipe) {
   if (!m_.kmem.check(drm_info, "pflip_to_worker")) co_return;
-  m_.scheduler.log("[drm:pflip_to_worker] *ERROR* Frame done timed-out, releasing");
+  m_.scheduler.logf("[drm:pflip_to_worker] *ERROR* Frame done timed-out, releasing");
   co_await send_pending_event(*drm_info, pipe);
 }
 
@@ -103,7 +103,7 @@ sim::Task<> XenDrmFront::display_update(drm_device& dev, uint32_t pipe, const dr
   auto& pipeline = drm_info->pipeline[pipe];
   if (event) {
     co_await dev.event_lock->lock("display_update");
-    if (pipeline.pending_event) m_.scheduler.log("WARNING: display_update: event already pending");
+    if (pipeline.pending_event) m_.scheduler.logf("WARNING: display_update: event already pending");
     pipeline.pending_event = event;
     dev.event_lock->unlock();
   }
@@ -117,7 +117,7 @@ sim::Task<> XenDrmFront::display_update(drm_device& dev, uint32_t pipe, const dr
     else pipeline.pflip_to_worker->schedule(FRAME_DONE_TO_MS);
     const int ret = co_await xen_drm_front_page_flip(pipe, fb_to_cookie(*next.fb));
     if (ret != 0) {
-      m_.scheduler.log(fmt::format("[drm:display_update] *ERROR* Failed to send page flip request to backend: {}", ret));
+      m_.scheduler.logf("[drm:display_update] *ERROR* Failed to send page flip request to backend: {}", ret);
       signal_backend_failure(*drm_info, pipe);
       co_await send_pending_event(*drm_info, pipe);
     }
@@ -150,7 +150,7 @@ sim::Task<ConnectorStatus> XenDrmFront::connector_detect(drm_device& dev, uint32
   if (variant_.timeout_in_detect && front_info_ && m_.kmem.live(front_info_)) {
     co_await front_info_->io_lock->lock("connector_detect");
     if (pipeline.pflip_timeout && m_.scheduler.now_ms() >= pipeline.pflip_timeout) {
-      m_.scheduler.log("[drm:connector_detect] *ERROR* Frame done event timed-out");
+      m_.scheduler.logf("[drm:connector_detect] *ERROR* Frame done event timed-out");
       pipeline.pflip_timeout = 0;
       pipeline.conn_connected = false;
       drm_pending_vblank_event* event = pipeline.pending_event;

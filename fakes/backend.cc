@@ -26,8 +26,10 @@ Backend::Backend(sim::Scheduler& scheduler, XenStore& store, GrantTable& gnttab,
       config_(std::move(config)),
       frontend_path_(std::move(frontend_path)),
       backend_path_(std::move(backend_path)),
+      frontend_state_path_(frontend_path_ + "/state"),
+      backend_state_path_(backend_path_ + "/state"),
       wake_(scheduler, "displ_be") {
-  store_.register_remote_watch(frontend_path_ + "/state", [this] { wake_.wake_all(); });
+  store_.register_remote_watch(frontend_state_path_, [this] { wake_.wake_all(); });
 }
 
 void Backend::arm_script() {
@@ -62,11 +64,11 @@ void Backend::arm_script() {
 }
 
 sim::Task<> Backend::set_state(XenbusState state) {
-  co_await store_.write(backend_path_ + "/state", std::to_string(static_cast<int>(state)));
+  co_await store_.write(backend_state_path_, std::to_string(static_cast<int>(state)));
 }
 
 sim::Task<XenbusState> Backend::frontend_state() {
-  auto value = co_await store_.read(frontend_path_ + "/state");
+  auto value = co_await store_.read(frontend_state_path_);
   if (!value || value->empty()) co_return XenbusState::Unknown;
   co_return static_cast<XenbusState>(std::stoi(*value));
 }
@@ -133,10 +135,20 @@ sim::Task<> Backend::run() {
     }
     // The frontend must free everything before it says Initialising; only
     // then may the backend free the pages it lent (be-alloc).
-    while (true) {
+    while (alive_ && !restart_requested_) {
       const XenbusState front = co_await frontend_state();
       if (front == XenbusState::Initialising || front == XenbusState::Closed) break;
       co_await wake_.wait("displ_be_wait_frontend_reset");
+    }
+    if (!alive_) {
+      release_all("domain_destroy", /*instance_gone=*/true);
+      co_return;
+    }
+    if (restart_requested_) {
+      restart_requested_ = false;
+      disconnect_requested_ = false;
+      release_all("displ_be_restart", /*instance_gone=*/true);
+      continue;
     }
     release_all("displ_be_reset");
     if (disconnect_requested_) {

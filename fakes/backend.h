@@ -92,6 +92,7 @@ class Backend {
   SharedPages& shared_;
   BackendConfig config_;
   std::string frontend_path_, backend_path_;
+  std::string frontend_state_path_, backend_state_path_;  // built once: read on every wake-up
   sim::WaitQueue wake_;
   bool kicked_ = false;
   bool alive_ = true;

@@ -70,7 +70,7 @@ bool GrantTable::active(grant_ref_t ref) const {
   return ref >= 1 && ref <= grants_.size() && grants_[ref - 1].active;
 }
 
-void GrantTable::end_foreign_access(grant_ref_t ref, const char* site) {
+void GrantTable::end_foreign_access(grant_ref_t ref, const char* site, bool free_page) {
   if (ref < 1 || ref > grants_.size()) {
     scheduler_.report("use-after-free", site, fmt::format("{}: grant {} was never granted", site, ref));
     return;
@@ -86,20 +86,22 @@ void GrantTable::end_foreign_access(grant_ref_t ref, const char* site) {
                                   site, ref, memory_.frame(grant.page).label, grant.grantee));
   }
   grant.active = false;
+  if (free_page) memory_.free_page(grant.page, site);
 }
 
-void GrantTable::end_foreign_access_deferred(grant_ref_t ref, const char* site) {
+void GrantTable::end_foreign_access_deferred(grant_ref_t ref, const char* site, bool free_page) {
   if (ref >= 1 && ref <= grants_.size() && grants_[ref - 1].active && grants_[ref - 1].maps > 0) {
     grants_[ref - 1].end_deferred = true;
+    grants_[ref - 1].free_page_at_end = free_page;
     return;
   }
-  end_foreign_access(ref, site);
+  end_foreign_access(ref, site, free_page);
 }
 
 uint32_t GrantTable::map(grant_ref_t ref, int mapper, const char* site) {
   if (ref < 1 || ref > grants_.size() || !grants_[ref - 1].active ||
       grants_[ref - 1].grantee != mapper) {
-    scheduler_.log(fmt::format("{}: map of invalid grant {} refused", site, ref));
+    scheduler_.logf("{}: map of invalid grant {} refused", site, ref);
     return kNoPage;
   }
   Grant& grant = grants_[ref - 1];
@@ -118,7 +120,10 @@ void GrantTable::unmap(grant_ref_t ref, int mapper, const char* site) {
   }
   --grant.maps;
   --memory_.frame(grant.page).grant_mapped_by_other;
-  if (grant.maps == 0 && grant.end_deferred) grant.active = false;
+  if (grant.maps == 0 && grant.end_deferred) {
+    grant.active = false;
+    if (grant.free_page_at_end) memory_.free_page(grant.page, "gnttab_handle_deferred");
+  }
 }
 
 void GrantTable::map_into(uint32_t ballooned_page, grant_ref_t ref, const char* site) {

@@ -64,10 +64,12 @@ class GrantTable {
   // gnttab_grant_foreign_access: `granter` lets `grantee` map `page`.
   grant_ref_t grant_foreign_access(int granter, int grantee, uint32_t page, bool readonly);
   // gnttab_end_foreign_access.
-  void end_foreign_access(grant_ref_t ref, const char* site);
+  // With free_page, the granted page is freed too (gnttab_end_foreign_access
+  // with a page argument).
+  void end_foreign_access(grant_ref_t ref, const char* site, bool free_page = false);
   // Since XSA-396 (Linux 5.17): a grant still mapped is ended once the other
-  // side unmaps it, and its page kept until then — no violation.
-  void end_foreign_access_deferred(grant_ref_t ref, const char* site);
+  // side unmaps it, and a page to free is kept until then — no violation.
+  void end_foreign_access_deferred(grant_ref_t ref, const char* site, bool free_page = false);
   // The other domain maps/unmaps a grant (gnttab_map_refs / gnttab_unmap_refs);
   // returns the granted page, or kNoPage if the grant is not valid.
   uint32_t map(grant_ref_t ref, int mapper, const char* site);
@@ -89,6 +91,7 @@ class GrantTable {
     bool active;
     uint32_t maps;
     bool end_deferred = false;
+    bool free_page_at_end = false;
   };
   sim::Scheduler& scheduler_;
   Memory& memory_;

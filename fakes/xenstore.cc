@@ -168,17 +168,14 @@ sim::Task<int> Xenbus::xenbus_switch_state(XenbusDevice& dev, XenbusState state,
                       fmt::format("{}: frontend {} -> {} is not a xenbus transition", site,
                                   xenbus_strstate(dev.state), xenbus_strstate(state)));
   }
-  if (scheduler_.logging()) {
-    scheduler_.log(fmt::format("xenbus: {} frontend {} -> {}", dev.nodename,
-                               xenbus_strstate(dev.state), xenbus_strstate(state)));
-  }
+  scheduler_.logf("xenbus: {} frontend {} -> {}", dev.nodename, xenbus_strstate(dev.state), xenbus_strstate(state));
   dev.state = state;
   co_await store_.write(dev.nodename + "/state", std::to_string(static_cast<int>(state)));
   co_return 0;
 }
 
 sim::Task<> Xenbus::xenbus_dev_fatal(XenbusDevice& dev, int err, const std::string& msg) {
-  scheduler_.log(fmt::format("vdispl vdispl-{}: {} {}", dev.id, -err, msg));
+  scheduler_.logf("vdispl vdispl-{}: {} {}", dev.id, -err, msg);
   co_await store_.write("error/" + dev.nodename + "/error", fmt::format("{} {}", -err, msg));
   co_await xenbus_switch_state(dev, XenbusState::Closing, "xenbus_dev_fatal");
 }

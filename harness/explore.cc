@@ -11,6 +11,21 @@
 
 namespace xfsim::harness {
 
+namespace {
+// PCT needs k, the number of decisions of a schedule. Measured once on one
+// schedule derived from the seed, so every schedule index sees the same k.
+uint64_t calibrate_steps(const Scenario& scenario, const CampaignOptions& options) {
+  sim::RandomStrategy probe(options.seed ^ 0x70c7ca1b7a7eULL);
+  probe.begin_schedule(0);
+  sim::Trace trace;
+  trace.logging = false;
+  run_once(scenario, *driver::find_variant("correct"), probe, trace);
+  uint64_t choices = 0;
+  for (const auto& entry : trace.entries) choices += entry.type == sim::TraceEntry::Type::kDecision && entry.options > 1;
+  return choices;
+}
+}  // namespace
+
 std::unique_ptr<sim::Strategy> make_strategy(const CampaignOptions& options) {
   if (options.strategy == "pct") return std::make_unique<sim::PctStrategy>(options.seed, options.depth);
   if (options.strategy == "dfs") return std::make_unique<sim::DfsStrategy>(options.preemption_bound);
@@ -96,6 +111,7 @@ nlohmann::json mutate_timing(const nlohmann::json& scenario, uint64_t salt) {
 CampaignResult explore(const Scenario& scenario, const driver::Variant& variant, const CampaignOptions& options) {
   CampaignResult campaign;
   auto strategy = make_strategy(options);
+  if (auto* pct = dynamic_cast<sim::PctStrategy*>(strategy.get())) pct->fix_steps_estimate(calibrate_steps(scenario, options));
   const bool exhaustive = options.strategy == "dfs";
   std::set<std::pair<std::string, std::string>> seen;
   DistinctCounter interleavings;

@@ -1,7 +1,8 @@
 // Campaigns: many schedules of one scenario under one strategy, stopping at
 // the first violation or collecting every distinct one (kind + site).
-// Schedule i of a seed is the same whichever schedules ran before it, so a
-// campaign can be split into shards or resumed from an offset.
+// Schedule i of a seed is the same whichever schedules ran before it (random
+// reseeds per index; pct's k is measured once per campaign), so a campaign
+// can be split into shards or resumed from an offset.
 #pragma once
 
 #include <cstdint>

@@ -75,7 +75,7 @@ sim::Task<> Userspace::process_exit(Process& process) {
 sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
   const std::string& op = step.op;
   auto log_result = [&](int ret) {
-    if (ret != 0 && scheduler_.logging()) scheduler_.log(fmt::format("{}: {} -> {}", scheduler_.current_name(), op, ret));
+    if (ret != 0) scheduler_.logf("{}: {} -> {}", scheduler_.current_name(), op, ret);
   };
   if (op == "sleep") {
     sim::WaitQueue never(scheduler_, "nanosleep");
@@ -161,7 +161,7 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
     if (fakes::Vma* vma = process.latest_map(step.buffer)) {
       ret = co_await drm_.touch(*vma, step.page);
       if (ret == -1) {
-        if (scheduler_.logging()) scheduler_.log(fmt::format("{}: SIGBUS touching {}", scheduler_.current_name(), step.buffer));
+        scheduler_.logf("{}: SIGBUS touching {}", scheduler_.current_name(), step.buffer);
         process.dead = true;
       }
     }

@@ -78,8 +78,7 @@ struct World {
 
   ~World() { scheduler.shutdown(); }
 
-  // xenbus_dev_probe: the driver's probe, then the otherend watch.
-  // xenbus_dev_probe. The driver core holds the device lock across probe
+  // xenbus_dev_probe: the driver's probe, then the otherend watch. The driver core holds the device lock across probe
   // and remove, so a remove waits for a probe in progress.
   sim::Task<> probe() {
     co_await device_lock.lock("device_lock");

@@ -6,7 +6,7 @@ def scenario_tests(name, srcs):
         test_name = src[:-len(".json")].replace("/", "_")
         native.sh_test(
             name = test_name,
-            size = "small",
+            size = "medium",
             srcs = ["//scenarios:run_check.sh"],
             args = ["$(location //harness:xfsim)", "$(location %s)" % src],
             data = ["//harness:xfsim", src],

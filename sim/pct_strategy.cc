@@ -26,7 +26,7 @@ void PctStrategy::begin_schedule(uint64_t schedule_index) {
 }
 
 void PctStrategy::end_schedule() {
-  if (steps_seen_ > 0) steps_estimate_ = std::max<uint64_t>(steps_seen_, 8);
+  if (learn_ && steps_seen_ > 0) steps_estimate_ = std::max<uint64_t>(steps_seen_, 8);
 }
 
 void PctStrategy::on_spawn(TaskId task) {

@@ -22,6 +22,13 @@ class PctStrategy final : public Strategy {
   size_t choose(const Decision& decision) override;
   const char* name() const override { return "pct"; }
   uint64_t steps_estimate() const { return steps_estimate_; }
+  // A fixed k (e.g. measured once by the campaign) makes schedule i depend
+  // only on (seed, i), not on the schedules run before it: shards and
+  // resumed campaigns then agree. Without it, k is learned as shuttle does.
+  void fix_steps_estimate(uint64_t steps) {
+    steps_estimate_ = steps < 8 ? 8 : steps;
+    learn_ = false;
+  }
 
  private:
   uint64_t seed_;
@@ -31,6 +38,7 @@ class PctStrategy final : public Strategy {
   // first schedule uses a guess and later ones learn it, as shuttle does).
   uint64_t steps_estimate_ = 256;
   uint64_t steps_seen_ = 0;
+  bool learn_ = true;
   std::vector<uint64_t> priorities_;    // by TaskId; higher runs first
   std::vector<uint64_t> change_points_; // sorted decision indices
   size_t next_change_ = 0;

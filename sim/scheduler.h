@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "sim/strategy.h"
 #include "sim/task.h"
 #include "sim/trace.h"
@@ -103,6 +105,12 @@ class Scheduler {
   const std::optional<Violation>& violation() const { return violation_; }
 
   void log(std::string text);  // printk-like line in the trace
+  // The same, formatted only when the trace keeps log lines (never in fuzz
+  // loops): the hot path pays nothing for its printks.
+  template <typename... Args>
+  void logf(fmt::format_string<Args...> format, Args&&... args) {
+    if (trace_.logging) log(fmt::format(format, std::forward<Args>(args)...));
+  }
   bool logging() const { return trace_.logging; }
 
   uint64_t now_ms() const { return now_ms_; }

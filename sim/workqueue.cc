@@ -1,6 +1,5 @@
 #include "sim/workqueue.h"
 
-#include <cassert>
 
 namespace xfsim::sim {
 
@@ -40,9 +39,11 @@ Task<> DelayedWork::cancel_sync(const char* site) {
 }
 
 Task<> DelayedWork::run(uint64_t generation) {
+  // Queued again while an earlier run is still going: the workqueue runs one
+  // instance of a work at a time, so this one waits its turn.
+  while (running_) co_await done_.wait("worker_thread");
   if (!queued_ || generation != generation_) co_return;  // cancelled (or requeued) before it ran
   queued_ = false;
-  assert(!running_ && "one delayed work runs on one worker at a time");
   running_ = true;
   co_await fn_();
   running_ = false;

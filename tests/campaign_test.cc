@@ -83,3 +83,13 @@ TEST(Campaign, DfsBound2FindsEveryBugZooVariant) {
 
 }  // namespace
 }  // namespace xfsim::harness
+
+// Bazel also exports GTEST_SHARD_INDEX / GTEST_TOTAL_SHARDS, which would make
+// gtest run each TEST in one shard only; here every TEST runs in every shard
+// and splits its own work, so gtest's sharding is turned off.
+int main(int argc, char** argv) {
+  unsetenv("GTEST_SHARD_INDEX");
+  unsetenv("GTEST_TOTAL_SHARDS");
+  testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
