@@ -112,8 +112,20 @@ sim::Task<> XenDrmFront::evtchnl_interrupt_ctrl(EvtPairs* pairs, uint32_t index)
       for (uint32_t i = ring.rsp_cons; i != rp; ++i) {
         const DisplifResponse& resp = ring.responses[i % kRingSlots];
         if (resp.id != evtchnl.evt_id) continue;  // stale answer after a timeout
-        evtchnl.resp_status = resp.status;
-        evtchnl.completion->complete();
+        switch (resp.operation) {
+          case DisplifOp::DBUF_CREATE:
+          case DisplifOp::DBUF_DESTROY:
+          case DisplifOp::FB_ATTACH:
+          case DisplifOp::FB_DETACH:
+          case DisplifOp::SET_CONFIG:
+          case DisplifOp::PG_FLIP:
+            evtchnl.resp_status = resp.status;
+            evtchnl.completion->complete();
+            break;
+          default:
+            m_.scheduler.logf("[drm:evtchnl_interrupt_ctrl] *ERROR* Operation {} is not supported",
+                              static_cast<int>(resp.operation));
+        }
       }
       ring.rsp_cons = rp;
     }

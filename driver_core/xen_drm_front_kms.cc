@@ -59,8 +59,10 @@ void XenDrmFront::signal_backend_failure(xen_drm_front_drm_info& drm_info, uint3
 sim::Task<> XenDrmFront::display_enable(drm_device& dev, uint32_t pipe, const drm_pipe_state& next) {
   xen_drm_front_drm_info* drm_info = drm_info_of(dev);
   if (drm_info == nullptr || !enter(dev)) co_return;
-  const int ret = co_await xen_drm_front_mode_set(pipe, next.fb ? fb_to_cookie(*next.fb) : 0,
-                                                  next.mode.hdisplay, next.mode.vdisplay, 32);
+  // SET_CONFIG carries the framebuffer's size and depth (fb->width, height,
+  // format->cpp[0] * 8), not the mode's.
+  const drm_framebuffer& fb = *next.fb;
+  const int ret = co_await xen_drm_front_mode_set(pipe, fb_to_cookie(fb), fb.width, fb.height, fb.bpp);
   if (ret != 0) {
     m_.scheduler.logf("[drm:display_enable] *ERROR* Failed to enable display: {}", ret);
     signal_backend_failure(*drm_info, pipe);

@@ -236,8 +236,20 @@ void DrmCore::drm_vma_node_unmap(drm_gem_object& obj) {
   }
 }
 
+// A PTE installed after unplug outside drm_dev_enter/exit outlives the zap
+// that unplug relies on. (A fault that began after unplug and maps anyway is
+// missing-sigbus instead, judged when the fault returns.)
 void DrmCore::vm_insert_page(Vma& vma, uint32_t index, uint32_t page) {
   assert(index < vma.ptes.size());
+  drm_device& dev = *vma.obj->dev;
+  const bool fault_after_unplug =
+      std::find(faults_after_unplug_.begin(), faults_after_unplug_.end(), scheduler_.current()) != faults_after_unplug_.end();
+  if (dev.unplugged && !in_dev_enter(dev) && !fault_after_unplug) {
+    scheduler_.report("access-after-unplug", "vm_insert_page",
+                      fmt::format("page {} of {} mapped into {} after drm_dev_unplug, outside a "
+                                  "drm_dev_enter/exit section: no zap will remove it",
+                                  index, vma.obj->label, vma.label));
+  }
   vma.ptes[index] = page;
 }
 
@@ -285,7 +297,7 @@ sim::Task<> DrmCore::drm_release(drm_file& file) {
     auto it = file.fbs.begin();
     drm_framebuffer* fb = it->second;
     file.fbs.erase(it);
-    co_await fb_put(*fb, "drm_fb_release");
+    co_await fb_remove(*fb, "drm_fb_release");
   }
   // drm_gem_release: every handle of the file
   while (!file.object_idr.empty()) {
@@ -360,19 +372,17 @@ sim::Task<int> DrmCore::touch(Vma& vma, uint32_t index) {
     drm_device& dev = *vma.obj->dev;
     const bool unplugged_before = dev.unplugged;
     int ret = -1;  // no .fault: VM_FAULT_SIGBUS
-    if (dev.driver->has_fault_handler()) ret = co_await dev.driver->fault(vma, index);
-    if (ret == 0 && dev.unplugged) {
-      if (unplugged_before) {
-        scheduler_.report("missing-sigbus", "fault",
-                          fmt::format("{} faults on page {} of {} after unplug and the fault "
-                                      "handler maps a page instead of returning SIGBUS",
-                                      scheduler_.current_name(), index, vma.obj->label));
-      } else {
-        scheduler_.report("access-after-unplug", "fault",
-                          fmt::format("a fault on page {} of {} that began before unplug installed "
-                                      "its PTE after drm_dev_unplug, outside drm_dev_enter/exit",
-                                      index, vma.obj->label));
-      }
+    if (dev.driver->has_fault_handler()) {
+      const sim::TaskId self = scheduler_.current();
+      if (unplugged_before) faults_after_unplug_.push_back(self);
+      ret = co_await dev.driver->fault(vma, index);
+      std::erase(faults_after_unplug_, self);
+    }
+    if (ret == 0 && unplugged_before) {
+      scheduler_.report("missing-sigbus", "fault",
+                        fmt::format("{} faults on page {} of {} after unplug and the fault "
+                                    "handler maps a page instead of returning SIGBUS",
+                                    scheduler_.current_name(), index, vma.obj->label));
       co_return 0;
     }
     if (ret != 0) co_return -1;
@@ -422,18 +432,21 @@ sim::Task<> DrmCore::drm_gem_fb_destroy(drm_framebuffer& fb) {
 
 sim::Task<> DrmCore::fb_put(drm_framebuffer& fb, const char* site) {
   if (!kmem_.check(&fb, site)) co_return;
-  // drm_framebuffer_remove: a plane still scanning it out is disabled first.
+  if (fb.refcount.put(scheduler_, site, fb.label)) co_await fb.dev->driver->fb_destroy(fb);
+}
+
+sim::Task<> DrmCore::fb_remove(drm_framebuffer& fb, const char* site) {
+  if (!kmem_.check(&fb, site)) co_return;
   drm_device& dev = *fb.dev;
   if (kmem_.live(&dev)) {
     for (uint32_t pipe = 0; pipe < dev.pipes.size(); ++pipe) {
-      if (dev.pipes[pipe].fb == &fb) {
-        if (dev.pipes[pipe].enabled) co_await dev.driver->display_disable(dev, pipe);
-        dev.pipes[pipe] = drm_pipe_state{};
-        fb.refcount.put(scheduler_, site, fb.label);
-      }
+      if (dev.pipes[pipe].fb != &fb) continue;
+      if (dev.pipes[pipe].enabled) co_await dev.driver->display_disable(dev, pipe);
+      dev.pipes[pipe] = drm_pipe_state{};
+      co_await fb_put(fb, site);  // the plane's reference
     }
   }
-  if (fb.refcount.put(scheduler_, site, fb.label)) co_await dev.driver->fb_destroy(fb);
+  co_await fb_put(fb, site);
 }
 
 sim::Task<int> DrmCore::rmfb(drm_file& file, uint32_t fb_id) {
@@ -443,7 +456,7 @@ sim::Task<int> DrmCore::rmfb(drm_file& file, uint32_t fb_id) {
   if (it == file.fbs.end()) co_return -ENOENT;
   drm_framebuffer* fb = it->second;
   file.fbs.erase(it);
-  co_await fb_put(*fb, "drm_mode_rmfb");
+  co_await fb_remove(*fb, "drm_mode_rmfb");
   co_return 0;
 }
 

@@ -237,7 +237,11 @@ class DrmCore {
   Memory& memory() { return memory_; }
 
  private:
+  // drm_framebuffer_put: drop one reference.
   sim::Task<> fb_put(drm_framebuffer& fb, const char* site);
+  // drm_framebuffer_remove (RMFB, file close): planes still scanning the fb
+  // out are disabled first, then the reference is dropped.
+  sim::Task<> fb_remove(drm_framebuffer& fb, const char* site);
   sim::Task<int> drm_gem_handle_delete(drm_file& file, uint32_t handle);
   sim::Task<> vma_close(Vma& vma);
   sim::Task<> drm_release(drm_file& file);
@@ -254,6 +258,8 @@ class DrmCore {
   sim::WaitQueue uevent_wait_;
   sim::WaitQueue register_wait_;
   int next_minor_ = 0;
+  // Tasks whose fault (being handled) began after unplug.
+  std::vector<sim::TaskId> faults_after_unplug_;
   uint32_t next_fb_id_ = 1;
   uint32_t next_label_ = 0;
 };

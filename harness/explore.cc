@@ -1,5 +1,6 @@
 #include "harness/explore.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -12,17 +13,22 @@
 namespace xfsim::harness {
 
 namespace {
-// PCT needs k, the number of decisions of a schedule. Measured once on one
-// schedule derived from the seed, so every schedule index sees the same k.
+// PCT needs k, the number of decisions of a schedule. Measured once, as the
+// longest of a few schedules derived from the seed, so every schedule index
+// sees the same k (a too-small k puts change points only early in a run).
 uint64_t calibrate_steps(const Scenario& scenario, const CampaignOptions& options) {
-  sim::RandomStrategy probe(options.seed ^ 0x70c7ca1b7a7eULL);
-  probe.begin_schedule(0);
-  sim::Trace trace;
-  trace.logging = false;
-  run_once(scenario, *driver::find_variant("correct"), probe, trace);
-  uint64_t choices = 0;
-  for (const auto& entry : trace.entries) choices += entry.type == sim::TraceEntry::Type::kDecision && entry.options > 1;
-  return choices;
+  uint64_t longest = 0;
+  for (uint64_t probe_index = 0; probe_index < 8; ++probe_index) {
+    sim::RandomStrategy probe(options.seed ^ 0x70c7ca1b7a7eULL);
+    probe.begin_schedule(probe_index);
+    sim::Trace trace;
+    trace.logging = false;
+    run_once(scenario, *driver::find_variant("correct"), probe, trace);
+    uint64_t choices = 0;
+    for (const auto& entry : trace.entries) choices += entry.type == sim::TraceEntry::Type::kDecision && entry.options > 1;
+    longest = std::max(longest, choices);
+  }
+  return longest;
 }
 }  // namespace
 
