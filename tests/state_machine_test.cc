@@ -216,7 +216,7 @@ struct WaitDisplayBack : Cmd {
 };
 
 struct BackendAction : Cmd {
-  std::string action = *rc::gen::element<std::string>("disconnect", "die", "restart", "hang");
+  std::string action = *rc::gen::element<std::string>("disconnect", "die", "restart", "hang", "unknown_fb_event");
   uint64_t at_ms = *rc::gen::inRange(0, 30) * 10;
   bool reconnect = *rc::gen::arbitrary<bool>();
   void checkPreconditions(const Model& m) const override { RC_PRE(!m.waits_for_display && m.change_waits == 0); }
