@@ -9,7 +9,12 @@ namespace xfsim::fakes {
 void Kmem::track(std::unique_ptr<KObject> object, const char* type, std::string name,
                  uint32_t device) {
   object->kmem_id = static_cast<uint32_t>(records_.size() + 1);
-  records_.push_back(Record{std::move(object), type, std::move(name), device});
+  Record record;
+  record.object = std::move(object);
+  record.type = type;
+  record.name = std::move(name);
+  record.device = device;
+  records_.push_back(std::move(record));
 }
 
 bool Kmem::live(const KObject* object) const {

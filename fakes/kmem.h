@@ -60,9 +60,9 @@ class Kmem {
  private:
   struct Record {
     std::unique_ptr<KObject> object;
-    const char* type;
+    const char* type = "";
     std::string name;
-    uint32_t device;
+    uint32_t device = kNoDevice;
     bool freed = false;
     uint64_t free_step = 0;
     std::string free_task;

@@ -47,7 +47,9 @@ TEST(Kmem, UseAfterFreeNamesBothSidesAndTheTwinIsSilent) {
     if (free_first) b.kmem.kfree(thing, "freer");
     b.kmem.check(thing, "user");
     EXPECT_EQ(b.verdict(), free_first ? "use-after-free" : "clean");
-    if (free_first) EXPECT_NE(b.scheduler.violation()->detail.find("freer"), std::string::npos);
+    if (free_first) {
+      EXPECT_NE(b.scheduler.violation()->detail.find("freer"), std::string::npos);
+    }
   }
 }
 
@@ -129,7 +131,9 @@ TEST(Xenbus, ClosingThenInitialisingIsIllegalAndTheReconfigurePathIsNot) {
     dev.nodename = "device/vdispl/0";
     b.scheduler.spawn("t", sim::TaskKind::kKthread, switch_through(xenbus, dev, states));
     EXPECT_EQ(b.run(), verdict);
-    if (verdict == "clean") EXPECT_EQ(b.store.peek("device/vdispl/0/state"), std::to_string(static_cast<int>(states.back())));
+    if (verdict == "clean") {
+      EXPECT_EQ(b.store.peek("device/vdispl/0/state"), std::to_string(static_cast<int>(states.back())));
+    }
   }
 }
 
@@ -264,7 +268,9 @@ TEST(EventChannels, UnbindWaitsForARunningHandler) {
     ASSERT_EQ(scheduler.run({}), sim::RunStatus::kFinished);
     ASSERT_FALSE(log.empty());
     EXPECT_EQ(log.back(), "unbound") << "seed " << seed;
-    if (log.size() == 3) EXPECT_EQ(log[1], "handler end");
+    if (log.size() == 3) {
+      EXPECT_EQ(log[1], "handler end");
+    }
   }
 }
 
@@ -350,8 +356,11 @@ TEST(DelayedWork, CancelSyncNeverReturnsWhileTheWorkRuns) {
     ASSERT_EQ(scheduler.run({}), sim::RunStatus::kFinished);
     ASSERT_EQ(log.back(), "cancelled") << "seed " << seed;
     const bool ran = log.size() == 3;
-    if (ran) EXPECT_EQ(log[1], "work end") << "seed " << seed;
-    else EXPECT_EQ(log.size(), 1u);
+    if (ran) {
+      EXPECT_EQ(log[1], "work end") << "seed " << seed;
+    } else {
+      EXPECT_EQ(log.size(), 1u);
+    }
   }
 }
 
