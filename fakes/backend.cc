@@ -253,7 +253,6 @@ sim::Task<> Backend::handle(uint32_t connector, const DisplifRequest& request) {
       }
       gnttab_.unmap(request.gref_directory, kBackendDomid, "displ_be_dbuf_create");
       buffers_[request.dbuf_cookie] = std::move(buffer);
-      ++dbufs_created_;
       break;
     }
     case DisplifOp::DBUF_DESTROY:

@@ -48,9 +48,6 @@ class Backend {
   // Spawns the backend's main loop (a daemon task); arm_script its actions.
   void start();
   void arm_script();
-  // How many DBUF_CREATE requests the backend accepted (for tests).
-  uint32_t dbufs_created() const { return dbufs_created_; }
-  bool connected() const { return connected_; }
 
  private:
   struct Channel {
@@ -106,7 +103,6 @@ class Backend {
   std::vector<Channel> channels_;
   std::map<uint64_t, Buffer> buffers_;  // by dbuf cookie (ordered: deterministic teardown)
   std::set<uint64_t> fbs_;
-  uint32_t dbufs_created_ = 0;
   uint32_t generation_ = 0;
   uint32_t instances_ = 0;
 };

@@ -22,10 +22,6 @@ bool Kmem::live(const KObject* object) const {
   return !records_[object->kmem_id - 1].freed;
 }
 
-const std::string& Kmem::name_of(const KObject* object) const {
-  return records_[object->kmem_id - 1].name;
-}
-
 bool Kmem::check(const KObject* object, const char* site) {
   if (object == nullptr) {
     scheduler_.report("null-deref", site, fmt::format("{} dereferences NULL", site));

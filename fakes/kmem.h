@@ -50,10 +50,8 @@ class Kmem {
   // True when live; reports use-after-free (with where it was freed) if not.
   bool check(const KObject* object, const char* site);
   bool live(const KObject* object) const;
-  const std::string& name_of(const KObject* object) const;
   // Objects still allocated (for the end-of-run leak oracle).
   std::vector<std::string> live_objects() const;
-  size_t allocated_total() const { return records_.size(); }
 
   static constexpr uint32_t kNoDevice = 0xffffffffu;
 

@@ -50,14 +50,6 @@ uint32_t Memory::backing_of(uint32_t page) const {
   return frames_[frame.mapped_foreign].freed ? kNoPage : frame.mapped_foreign;
 }
 
-std::vector<std::string> Memory::live_pages() const {
-  std::vector<std::string> pages;
-  for (const auto& frame : frames_) {
-    if (!frame.freed) pages.push_back(frame.label);
-  }
-  return pages;
-}
-
 // ---- grant table ----
 
 grant_ref_t GrantTable::grant_foreign_access(int granter, int grantee, uint32_t page,

@@ -49,7 +49,6 @@ class Memory {
   PageFrame& frame(uint32_t page) { return frames_[page]; }
   // The page whose memory an access to `page` really reaches; kNoPage if none.
   uint32_t backing_of(uint32_t page) const;
-  std::vector<std::string> live_pages() const;
 
  private:
   sim::Scheduler& scheduler_;

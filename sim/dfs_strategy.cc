@@ -9,7 +9,6 @@ namespace xfsim::sim {
 
 void DfsStrategy::begin_schedule(uint64_t) {
   depth_ = 0;
-  ++schedules_;
 }
 
 size_t DfsStrategy::choose(const Decision& decision) {

@@ -32,7 +32,6 @@ class DfsStrategy final : public Strategy {
   bool ok() const override { return error_.empty(); }
   std::string error() const override { return error_; }
   const char* name() const override { return "dfs"; }
-  uint64_t schedules_started() const { return schedules_; }
 
  private:
   struct Frame {
@@ -49,7 +48,6 @@ class DfsStrategy final : public Strategy {
   bool branch_on_block_;
   std::vector<Frame> frames_;
   size_t depth_ = 0;  // decisions made in the current schedule
-  uint64_t schedules_ = 0;
   bool exhausted_ = false;
   std::string error_;
 };

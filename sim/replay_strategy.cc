@@ -15,7 +15,6 @@ size_t non_preemptive(const Decision& decision) {
 
 size_t ReplayStrategy::choose(const Decision& decision) {
   if (decision.step >= schedule_.size()) {
-    ran_past_end_ = true;
     return non_preemptive(decision);
   }
   const uint32_t wanted = schedule_[decision.step];

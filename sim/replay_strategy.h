@@ -28,13 +28,11 @@ class ReplayStrategy final : public Strategy {
   // After the schedule runs out, the previous task goes on if it can, else the
   // lowest runnable one (no preemption): a shortened schedule stays
   // replayable, which is what minimisation relies on.
-  bool ran_past_end() const { return ran_past_end_; }
 
  private:
   std::vector<uint32_t> schedule_;
   Mode mode_;
   std::string error_;
-  bool ran_past_end_ = false;
 };
 
 }  // namespace xfsim::sim

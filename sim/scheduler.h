@@ -120,7 +120,6 @@ class Scheduler {
   std::string current_name() const;
   TaskKind current_kind() const;
   bool task_done(TaskId task) const;
-  size_t task_count() const { return tasks_.size(); }
   Lockdep& lockdep() { return *lockdep_; }
   Trace& trace() { return trace_; }
   const std::string& strategy_error() const { return strategy_error_; }

@@ -60,13 +60,6 @@ Task<bool> Completion::wait_for_completion_timeout(const char* site, int64_t tim
   co_return true;
 }
 
-Task<> Completion::wait_for_completion(const char* site) {
-  auto& scheduler = queue_.scheduler();
-  might_sleep(scheduler, site);
-  while (done_ == 0) co_await queue_.wait(site);
-  if (done_ != kCompleteAll) --done_;
-}
-
 // ---- lockdep ----
 
 uint32_t Lockdep::class_id(const char* name) {
@@ -155,13 +148,6 @@ Task<> Mutex::lock(const char* site) {
   }
   owner_ = self;
   scheduler_.lockdep().acquired(self, class_id_);
-}
-
-bool Mutex::trylock() {
-  if (owner_ != kNoTask) return false;
-  owner_ = scheduler_.current();
-  scheduler_.lockdep().acquired(owner_, class_id_);
-  return true;
 }
 
 void Mutex::unlock() {

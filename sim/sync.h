@@ -53,7 +53,6 @@ class Completion {
   void reinit() { done_ = 0; }
   // wait_for_completion_timeout: true if completed, false on timeout.
   Task<bool> wait_for_completion_timeout(const char* site, int64_t timeout_ms);
-  Task<> wait_for_completion(const char* site);
   bool done() const { return done_ > 0; }
 
  private:
@@ -89,7 +88,6 @@ class Mutex {
  public:
   Mutex(Scheduler& scheduler, const char* lock_class);
   Task<> lock(const char* site);  // mutex_lock: may sleep
-  bool trylock();
   void unlock();
   bool is_locked() const { return owner_ != kNoTask; }
   TaskId owner() const { return owner_; }
