@@ -6,6 +6,7 @@
 
 #include "driver_core/variant.h"
 #include "harness/explore.h"
+#include "harness/minimize.h"
 #include "harness/scenario.h"
 #include "harness/trace_file.h"
 #include "harness/world.h"
@@ -44,6 +45,42 @@ TEST(Determinism, ReplayOfATraceGivesTheSameDecisionsAndVerdict) {
   EXPECT_EQ(trace.schedule(), finding.schedule);
   EXPECT_EQ(again.verdict(), "use-after-free");
   EXPECT_EQ(again.violation->step, finding.result.violation->step);
+}
+
+TEST(Minimize, ShrinksAFindingAndTheReproducerScenarioReplaysTheSameViolation) {
+  const Scenario s = load_scenario("scenarios/lifecycle/standard.json");
+  CampaignOptions options;
+  options.strategy = "random";
+  options.schedules = 2000;
+  const driver::Variant& v = variant("no_teardown_mutex");
+  const CampaignResult campaign = explore(s, v, options);
+  ASSERT_NE(campaign.first(), nullptr);
+  const Finding& f = *campaign.first();
+  const Minimized m = minimize(Reproducer{f.scenario, f.schedule, f.result}, v);
+  EXPECT_LT(m.after.actions, m.before.actions);
+  EXPECT_LE(m.after.decisions, m.before.decisions);
+  EXPECT_LE(m.after.preemptions, m.before.preemptions);
+  // The written scenario, run as `xfsim run` would, gives the same kind at the same site.
+  const Scenario reproducer = parse_scenario(reproducer_scenario(m.reproducer, v.name, "min"), "min.json");
+  const CampaignResult again = explore(reproducer, v, options_from(reproducer));
+  ASSERT_NE(again.first(), nullptr);
+  EXPECT_EQ(again.first()->result.violation->kind, f.result.violation->kind);
+  EXPECT_EQ(again.first()->result.violation->site, f.result.violation->site);
+  EXPECT_EQ(reproducer.expected_for(v.name), f.result.verdict());
+  // And the correct driver is clean on it.
+  EXPECT_EQ(explore(reproducer, variant("correct"), options_from(reproducer)).first(), nullptr);
+}
+
+TEST(Fuzz, TimingMutationIsDeterministicInItsSaltAndKeepsTheScenarioValid) {
+  const Scenario s = load_scenario("scenarios/lifecycle/standard.json");
+  EXPECT_EQ(mutate_timing(s.source, 42), mutate_timing(s.source, 42));
+  bool differs = false;
+  for (uint64_t salt = 0; salt < 20; ++salt) {
+    const nlohmann::json mutated = mutate_timing(s.source, salt);
+    differs |= mutated != s.source;
+    EXPECT_NO_THROW(parse_scenario(mutated, "mutated.json"));
+  }
+  EXPECT_TRUE(differs);
 }
 
 TEST(Replay, ImpossibleScheduleIsReportedNotCrashed) {
