@@ -1,6 +1,8 @@
 #include "fakes/xenstore.h"
 
+#include <algorithm>
 #include <cassert>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -41,6 +43,14 @@ bool xenbus_transition_allowed(XenbusState from, XenbusState to) {
   return false;
 }
 
+namespace {
+// True when `path` is `node` or lies under it ("a/b" is under "a", "ab" is not).
+bool at_or_under(std::string_view path, std::string_view node) {
+  return path.size() >= node.size() && path.compare(0, node.size(), node) == 0 &&
+         (path.size() == node.size() || path[node.size()] == '/');
+}
+}  // namespace
+
 XenStore::XenStore(sim::Scheduler& scheduler)
     : scheduler_(scheduler), xenwatch_wait_(scheduler, "xenwatch"), xenwatch_mutex_(scheduler, "xenwatch_mutex") {}
 
@@ -59,11 +69,12 @@ sim::Task<> XenStore::write(const std::string& path, const std::string& value) {
 
 sim::Task<> XenStore::remove(const std::string& path) {
   co_await scheduler_.point("xenbus_rm");
-  auto it = nodes_.lower_bound(path);
-  while (it != nodes_.end() &&
-         (it->first == path || it->first.compare(0, path.size() + 1, path + "/") == 0)) {
-    it = nodes_.erase(it);
-  }
+  // The node, then its subtree: the children sort together after path + "/"
+  // (not right after path: "a-b" sorts between "a" and "a/c").
+  nodes_.erase(path);
+  const std::string subtree = path + "/";
+  auto it = nodes_.lower_bound(subtree);
+  while (it != nodes_.end() && it->first.compare(0, subtree.size(), subtree) == 0) it = nodes_.erase(it);
   fire(path);
 }
 
@@ -77,6 +88,9 @@ sim::Task<std::vector<std::string>> XenStore::directory(const std::string& path)
     child = child.substr(0, child.find('/'));
     if (children.empty() || children.back() != child) children.push_back(child);
   }
+  // Paths sort by whole string, children by name: "a-z" comes before "a/x".
+  std::sort(children.begin(), children.end());
+  children.erase(std::unique(children.begin(), children.end()), children.end());
   co_return children;
 }
 
@@ -119,15 +133,14 @@ void XenStore::register_remote_watch(const std::string& path, std::function<void
 
 void XenStore::fire(const std::string& path) {
   for (const auto& [watched, on_change] : remote_watches_) {
-    if (path == watched || path.compare(0, watched.size() + 1, watched + "/") == 0) on_change();
+    if (at_or_under(path, watched)) on_change();
   }
   for (WatchId id = 0; id < watches_.size(); ++id) {
     const auto& watch = watches_[id];
     if (!watch.active) continue;
-    const bool under = path == watch.path ||
-                       path.compare(0, watch.path.size() + 1, watch.path + "/") == 0 ||
-                       watch.path.compare(0, path.size() + 1, path + "/") == 0;
-    if (under) pending_.emplace_back(id, path);
+    // xenstored fires a watch for changes at or under its node, and for the
+    // removal of a node above it.
+    if (at_or_under(path, watch.path) || at_or_under(watch.path, path)) pending_.emplace_back(id, path);
   }
   xenwatch_wait_.wake_one();
 }

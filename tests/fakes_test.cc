@@ -158,6 +158,7 @@ sim::Task<> list_and_remove(XenStore& store, std::vector<std::string>& children)
   co_await store.write("d/b", "1");
   co_await store.write("d/a/x", "2");
   co_await store.write("d/a/y", "3");
+  co_await store.write("d/a-z", "4");  // sorts between "d/a" and "d/a/x"
   children = co_await store.directory("d");
   co_await store.remove("d/a");
 }
@@ -167,8 +168,10 @@ TEST(XenStore, DirectoryIsSortedAndRemoveTakesTheSubtree) {
   std::vector<std::string> children;
   b.scheduler.spawn("t", sim::TaskKind::kKthread, list_and_remove(b.store, children));
   EXPECT_EQ(b.run(), "clean");
-  EXPECT_EQ(children, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(children, (std::vector<std::string>{"a", "a-z", "b"}));
   EXPECT_FALSE(b.store.peek("d/a/x").has_value());
+  EXPECT_FALSE(b.store.peek("d/a/y").has_value());
+  EXPECT_TRUE(b.store.peek("d/a-z").has_value());
   EXPECT_TRUE(b.store.peek("d/b").has_value());
 }
 
