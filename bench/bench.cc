@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <iostream>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -28,10 +29,10 @@ long max_rss_kib() {
   return usage.ru_maxrss;
 }
 
-void throughput(const Scenario& standard) {
+void throughput(const Scenario& standard, uint64_t schedules) {
   CampaignOptions options;
   options.strategy = "random";
-  options.schedules = 50000;
+  options.schedules = schedules;
   options.stop_at_first = false;
   const auto start = std::chrono::steady_clock::now();
   const CampaignResult campaign = explore(standard, *driver::find_variant("correct"), options);
@@ -111,10 +112,29 @@ void memory(const Scenario& standard, uint64_t total) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool million = argc > 1 && std::strcmp(argv[1], "--million") == 0;
+  // --million: the memory section runs 1,000,000 schedules; --throughput[=N]:
+  // only the first section, N schedules (for profiling under perf or callgrind).
+  bool million = false, throughput_only = false;
+  uint64_t throughput_schedules = 50000;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--million") {
+      million = true;
+    } else if (arg == "--throughput") {
+      throughput_only = true;
+    } else if (arg.rfind("--throughput=", 0) == 0 && arg.size() > 13 &&
+               arg.find_first_not_of("0123456789", 13) == std::string::npos) {
+      throughput_only = true;
+      throughput_schedules = std::stoull(arg.substr(13));
+    } else {
+      std::cerr << "bench: unknown argument '" << arg << "' (known: --million, --throughput[=SCHEDULES])\n";
+      return 2;
+    }
+  }
   const Scenario standard = load_scenario("scenarios/lifecycle/standard.json");
   std::cout << "xfsim bench (one thread)\n";
-  throughput(standard);
+  throughput(standard, throughput_schedules);
+  if (throughput_only) return 0;
   dfs_cover(standard);
   first_detection();
   memory(standard, million ? 1000000 : 100000);

@@ -4,6 +4,7 @@
 
 #include <cassert>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace xfsim::driver {
@@ -111,7 +112,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_cfg_card() {
   if (front_info_->be_alloc) m_.scheduler.logf("[drm] Backend can provide display buffers");
   front_info_->connectors.clear();
   for (uint32_t i = 0; i < XEN_DRM_FRONT_MAX_CRTCS; ++i) {
-    auto resolution = co_await m_.store.read(fmt::format("{}/{}/resolution", base, i));
+    auto resolution = co_await m_.store.read(fmt::format(FMT_COMPILE("{}/{}/resolution"), base, i));
     unsigned width = 0, height = 0;
     if (!resolution || std::sscanf(resolution->c_str(), "%ux%u", &width, &height) != 2) break;
     front_info_->connectors.push_back({width, height});
@@ -130,11 +131,11 @@ sim::Task<int> XenDrmFront::xen_drm_drv_init() {
   xen_drm_front_drm_info* drm_info =
       variant_.devm_driver_data
           ? m_.kmem.devm_kzalloc<xen_drm_front_drm_info>(xb_dev_->id, "xen_drm_front_drm_info", "drm_info")
-          : m_.kmem.kzalloc<xen_drm_front_drm_info>("xen_drm_front_drm_info", fmt::format("drm_info{}", card_));
+          : m_.kmem.kzalloc<xen_drm_front_drm_info>("xen_drm_front_drm_info", fmt::format(FMT_COMPILE("drm_info{}"), card_));
   drm_info->front_info = front_info_;
   drm_info->teardown_lock = std::make_unique<sim::Mutex>(m_.scheduler, "drm_info->teardown_lock");
   front_info_->drm_info = drm_info;
-  drm_device* dev = m_.drm.drm_dev_alloc(*this, connectors, fmt::format("card{}", card_++));
+  drm_device* dev = m_.drm.drm_dev_alloc(*this, connectors, fmt::format(FMT_COMPILE("card{}"), card_++));
   drm_info->drm_dev = dev;
   dev->dev_private = drm_info;
   last_dev_ = dev;
@@ -146,7 +147,7 @@ sim::Task<int> XenDrmFront::xen_drm_drv_init() {
     pipeline.width = front_info_->connectors[i].width;
     pipeline.height = front_info_->connectors[i].height;
     pipeline.pflip_to_worker = std::make_unique<sim::DelayedWork>(
-        m_.scheduler, fmt::format("kworker/pflip_to_worker{}", i),
+        m_.scheduler, fmt::format(FMT_COMPILE("kworker/pflip_to_worker{}"), i),
         [this, drm_info, i] { return pflip_to_worker(drm_info, i); });
     dev->connectors[i].mode = drm_display_mode{pipeline.width, pipeline.height};
   }
@@ -390,14 +391,14 @@ sim::Task<int> XenDrmFront::xen_drm_front_dbuf_create(uint64_t cookie, uint32_t 
                                                      uint32_t bpp, uint32_t size, xen_gem_object& obj) {
   const char* site = "xen_drm_front_dbuf_create";
   if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
-  auto* dbuf = m_.kmem.kzalloc<xen_drm_front_dbuf>("xen_drm_front_dbuf", fmt::format("dbuf-{}", obj.label));
+  auto* dbuf = m_.kmem.kzalloc<xen_drm_front_dbuf>("xen_drm_front_dbuf", fmt::format(FMT_COMPILE("dbuf-{}"), obj.label));
   dbuf->dbuf_cookie = cookie;
   front_info_->dbuf_list.push_back(dbuf);  // added before any I/O, as upstream does
   // xen_front_pgdir_shbuf_alloc: the directory, and (!be_alloc) our pages granted.
-  auto* directory = m_.kmem.kzalloc<PageDirectory>("pgdir", fmt::format("pgdir-{}", obj.label));
+  auto* directory = m_.kmem.kzalloc<PageDirectory>("pgdir", fmt::format(FMT_COMPILE("pgdir-{}"), obj.label));
   dbuf->directory_object = directory;
   dbuf->directory = &directory->grefs;
-  dbuf->directory_page = m_.memory.alloc_page(kFrontendDomid, fmt::format("pgdir-{}", obj.label));
+  dbuf->directory_page = m_.memory.alloc_page(kFrontendDomid, fmt::format(FMT_COMPILE("pgdir-{}"), obj.label));
   m_.shared.directories[dbuf->directory_page] = dbuf->directory;
   dbuf->directory_gref = m_.gnttab.grant_foreign_access(kFrontendDomid, kBackendDomid, dbuf->directory_page, false);
   if (!obj.be_alloc) {

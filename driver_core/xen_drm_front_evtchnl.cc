@@ -1,5 +1,6 @@
 // xen_drm_front_evtchnl.c: event channels and rings, one request and one
 // event channel per connector, and their IRQ handlers.
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include "driver_core/xen_drm_front.h"
@@ -10,7 +11,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_create_all() {
   // Upstream does not free channels left from an InitWait that never reached
   // Connected; neither does this model (a real leak, see docs/findings.md).
   const uint32_t count = static_cast<uint32_t>(front_info_->connectors.size());
-  auto* pairs = m_.kmem.kzalloc<EvtPairs>("evt_pairs", fmt::format("evt_pairs-{}", xb_dev_->nodename));
+  auto* pairs = m_.kmem.kzalloc<EvtPairs>("evt_pairs", fmt::format(FMT_COMPILE("evt_pairs-{}"), xb_dev_->nodename));
   pairs->pairs.resize(count);
   front_info_->evt_pairs = pairs;
   front_info_->num_evt_pairs = count;
@@ -21,21 +22,21 @@ sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_create_all() {
       evtchnl.index = i;
       evtchnl.type = type;
       evtchnl.state = EvtchnlState::DISCONNECTED;
-      evtchnl.page = m_.memory.alloc_page(kFrontendDomid, fmt::format("{}-ring{}", type == EvtchnlType::REQ ? "req" : "evt", i));
+      evtchnl.page = m_.memory.alloc_page(kFrontendDomid, fmt::format(FMT_COMPILE("{}-ring{}"), type == EvtchnlType::REQ ? "req" : "evt", i));
       if (type == EvtchnlType::REQ) {
-        evtchnl.ring = m_.kmem.kzalloc<DisplifRing>("displif_ring", fmt::format("req-ring{}", i));
+        evtchnl.ring = m_.kmem.kzalloc<DisplifRing>("displif_ring", fmt::format(FMT_COMPILE("req-ring{}"), i));
         m_.shared.rings[evtchnl.page] = evtchnl.ring;
         evtchnl.completion = std::make_unique<sim::Completion>(m_.scheduler, "evtchnl->u.req.completion");
         evtchnl.req_io_lock = std::make_unique<sim::Mutex>(m_.scheduler, "evtchnl->u.req.req_io_lock");
       } else {
-        evtchnl.event_page = m_.kmem.kzalloc<DisplifEventPage>("displif_event_page", fmt::format("evt-page{}", i));
+        evtchnl.event_page = m_.kmem.kzalloc<DisplifEventPage>("displif_event_page", fmt::format(FMT_COMPILE("evt-page{}"), i));
         m_.shared.event_pages[evtchnl.page] = evtchnl.event_page;
       }
       evtchnl.gref = m_.gnttab.grant_foreign_access(kFrontendDomid, kBackendDomid, evtchnl.page, false);
       evtchnl.port = m_.evtchn.alloc_unbound("xenbus_alloc_evtchn");
       const bool is_req = type == EvtchnlType::REQ;
       evtchnl.irq = m_.evtchn.bind_to_irqhandler(
-          evtchnl.port, fmt::format("xen_drm_front-{}", is_req ? "ctrl" : "evt"),
+          evtchnl.port, fmt::format(FMT_COMPILE("xen_drm_front-{}"), is_req ? "ctrl" : "evt"),
           [this, pairs, i, is_req]() -> sim::Task<> {
             if (is_req) return evtchnl_interrupt_ctrl(pairs, i);
             return evtchnl_interrupt_evt(pairs, i);
@@ -49,10 +50,10 @@ sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_publish_all() {
   const std::string& base = xb_dev_->nodename;
   for (uint32_t i = 0; i < front_info_->num_evt_pairs; ++i) {
     const auto& pair = front_info_->evt_pairs->pairs[i];
-    co_await m_.store.write(fmt::format("{}/{}/req-ring-ref", base, i), std::to_string(pair.req.gref));
-    co_await m_.store.write(fmt::format("{}/{}/req-event-channel", base, i), std::to_string(pair.req.port));
-    co_await m_.store.write(fmt::format("{}/{}/evt-ring-ref", base, i), std::to_string(pair.evt.gref));
-    co_await m_.store.write(fmt::format("{}/{}/evt-event-channel", base, i), std::to_string(pair.evt.port));
+    co_await m_.store.write(fmt::format(FMT_COMPILE("{}/{}/req-ring-ref"), base, i), std::to_string(pair.req.gref));
+    co_await m_.store.write(fmt::format(FMT_COMPILE("{}/{}/req-event-channel"), base, i), std::to_string(pair.req.port));
+    co_await m_.store.write(fmt::format(FMT_COMPILE("{}/{}/evt-ring-ref"), base, i), std::to_string(pair.evt.gref));
+    co_await m_.store.write(fmt::format(FMT_COMPILE("{}/{}/evt-event-channel"), base, i), std::to_string(pair.evt.port));
   }
   co_return 0;
 }

@@ -3,6 +3,7 @@
 #include <cassert>
 #include <cerrno>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace xfsim::fakes {
@@ -75,7 +76,7 @@ sim::Task<XenbusState> Backend::frontend_state() {
 
 void Backend::start() {
   task_running_ = true;  // from now: a second restart must not start another
-  scheduler_.spawn(instances_++ == 0 ? std::string("displ_be") : fmt::format("displ_be-{}", instances_ - 1),
+  scheduler_.spawn(instances_++ == 0 ? std::string("displ_be") : fmt::format(FMT_COMPILE("displ_be-{}"), instances_ - 1),
                    sim::TaskKind::kBackend, run(), /*daemon=*/true);
 }
 
@@ -168,7 +169,7 @@ sim::Task<bool> Backend::connect() {
   auto be_alloc = co_await store_.read(frontend_path_ + "/be-alloc");
   be_alloc_ = be_alloc && *be_alloc != "0";
   for (uint32_t i = 0;; ++i) {
-    const std::string base = fmt::format("{}/{}", frontend_path_, i);
+    const std::string base = fmt::format(FMT_COMPILE("{}/{}"), frontend_path_, i);
     auto resolution = co_await store_.read(base + "/resolution");
     if (!resolution) break;
     auto req_ref = co_await store_.read(base + "/req-ring-ref");
@@ -239,7 +240,7 @@ sim::Task<> Backend::handle(uint32_t connector, const DisplifRequest& request) {
       if (request.flags & XENDISPL_DBUF_FLG_REQ_ALLOC) {
         grefs.clear();
         for (uint32_t i = 0; i < pages; ++i) {
-          const uint32_t page = memory_.alloc_page(kBackendDomid, fmt::format("be-{:x}.{}", request.dbuf_cookie, i));
+          const uint32_t page = memory_.alloc_page(kBackendDomid, fmt::format(FMT_COMPILE("be-{:x}.{}"), request.dbuf_cookie, i));
           buffer.own_pages.push_back(page);
           const grant_ref_t gref = gnttab_.grant_foreign_access(kBackendDomid, kFrontendDomid, page, false);
           buffer.own_grefs.push_back(gref);

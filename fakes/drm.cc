@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace xfsim::fakes {
@@ -167,7 +168,7 @@ drm_gem_object* DrmCore::register_object(drm_device& dev, drm_gem_object* obj, s
   obj->dev = &dev;
   obj->size = size;
   obj->num_pages = static_cast<uint32_t>((size + 4095) / 4096);
-  obj->label = fmt::format("gem{}", next_label_++);
+  obj->label = fmt::format(FMT_COMPILE("gem{}"), next_label_++);
   kmem_.rename(obj, obj->label);
   dev.objects.push_back(obj);
   return obj;
@@ -329,10 +330,10 @@ sim::Task<int> DrmCore::gem_mmap(drm_file& file, uint32_t handle, Vma*& out) {
   if (ioctl_unplugged(file)) co_return -ENODEV;
   drm_gem_object* obj = co_await drm_gem_object_lookup(file, handle);
   if (obj == nullptr) co_return -EINVAL;
-  auto* vma = kmem_.kzalloc<Vma>("vm_area_struct", fmt::format("vma{}", vmas_.size()));
+  auto* vma = kmem_.kzalloc<Vma>("vm_area_struct", fmt::format(FMT_COMPILE("vma{}"), vmas_.size()));
   vma->file = &file;
   vma->obj = obj;  // the lookup reference becomes the vma's (drm_gem_vm_open)
-  vma->label = fmt::format("vma{}", vmas_.size());
+  vma->label = fmt::format(FMT_COMPILE("vma{}"), vmas_.size());
   vma->ptes.assign(obj->num_pages, kNoPage);
   vmas_.push_back(vma);
   ++file.refs;
@@ -406,14 +407,14 @@ sim::Task<int> DrmCore::addfb(drm_file& file, uint32_t handle, uint32_t w, uint3
   if (ioctl_unplugged(file)) co_return -ENODEV;
   drm_gem_object* obj = co_await drm_gem_object_lookup(file, handle);
   if (obj == nullptr) co_return -ENOENT;
-  auto* fb = kmem_.kzalloc<drm_framebuffer>("drm_framebuffer", fmt::format("fb{}", next_fb_id_));
+  auto* fb = kmem_.kzalloc<drm_framebuffer>("drm_framebuffer", fmt::format(FMT_COMPILE("fb{}"), next_fb_id_));
   fb->dev = file.dev;
   fb->id = next_fb_id_++;
   fb->owner = &file;
   fb->obj = obj;  // the lookup reference is the fb's
   fb->width = w;
   fb->height = h;
-  fb->label = fmt::format("fb{}", fb->id);
+  fb->label = fmt::format(FMT_COMPILE("fb{}"), fb->id);
   const int ret = co_await file.dev->driver->fb_create(file, *fb);
   if (ret != 0) {
     co_await drm_gem_fb_destroy(*fb);
@@ -462,7 +463,7 @@ sim::Task<int> DrmCore::rmfb(drm_file& file, uint32_t fb_id) {
 
 drm_pending_vblank_event* DrmCore::take_event_for(drm_file& file) {
   auto* event = kmem_.kzalloc<drm_pending_vblank_event>("drm_pending_vblank_event",
-                                                        fmt::format("event-{}", file.label));
+                                                        fmt::format(FMT_COMPILE("event-{}"), file.label));
   event->file = &file;
   file.undelivered.push_back(event);
   return event;

@@ -22,18 +22,22 @@ bool Kmem::live(const KObject* object) const {
   return !records_[object->kmem_id - 1].freed;
 }
 
-bool Kmem::check(const KObject* object, const char* site) {
+std::string Kmem::free_task_name(const Record& record) const {
+  return record.free_task == sim::kNoTask ? std::string("scheduler") : scheduler_.task_name(record.free_task);
+}
+
+bool Kmem::report_bad_access(const KObject* object, const char* site) {
   if (object == nullptr) {
     scheduler_.report("null-deref", site, fmt::format("{} dereferences NULL", site));
     return false;
   }
   const Record& record = records_[object->kmem_id - 1];
-  if (!record.freed) return true;
+  assert(record.freed);
   scheduler_.report(
       "use-after-free", site,
       fmt::format("{} {} accessed by {} in {} at step {}; freed by {} in {} at step {}",
                   record.type, record.name, scheduler_.current_name(), site, scheduler_.step(),
-                  record.free_task, record.free_site, record.free_step));
+                  free_task_name(record), record.free_site, record.free_step));
   return false;
 }
 
@@ -45,12 +49,12 @@ void Kmem::kfree(KObject* object, const char* site) {
         "double-free", site,
         fmt::format("{} {} freed again by {} in {} at step {}; first freed by {} in {} at step {}",
                     record.type, record.name, scheduler_.current_name(), site, scheduler_.step(),
-                    record.free_task, record.free_site, record.free_step));
+                    free_task_name(record), record.free_site, record.free_step));
     return;
   }
   record.freed = true;
   record.free_step = scheduler_.step();
-  record.free_task = scheduler_.current_name();
+  record.free_task = scheduler_.current();
   record.free_site = site;
 }
 

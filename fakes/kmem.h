@@ -25,7 +25,7 @@ struct KObject {
 
 class Kmem {
  public:
-  explicit Kmem(sim::Scheduler& scheduler) : scheduler_(scheduler) {}
+  explicit Kmem(sim::Scheduler& scheduler) : scheduler_(scheduler) { records_.reserve(128); }
 
   template <typename T, typename... Args>
   T* kzalloc(const char* type, std::string name, Args&&... args) {
@@ -48,7 +48,11 @@ class Kmem {
   void rename(const KObject* object, std::string name) { records_[object->kmem_id - 1].name = std::move(name); }
   void devres_release_all(uint32_t device, const char* site);
   // True when live; reports use-after-free (with where it was freed) if not.
-  bool check(const KObject* object, const char* site);
+  // Called wherever the kernel would dereference, so the live case is inline.
+  bool check(const KObject* object, const char* site) {
+    if (object != nullptr && !records_[object->kmem_id - 1].freed) return true;
+    return report_bad_access(object, site);
+  }
   bool live(const KObject* object) const;
   // Objects still allocated (for the end-of-run leak oracle).
   std::vector<std::string> live_objects() const;
@@ -63,10 +67,12 @@ class Kmem {
     uint32_t device = kNoDevice;
     bool freed = false;
     uint64_t free_step = 0;
-    std::string free_task;
+    sim::TaskId free_task = sim::kNoTask;  // kNoTask: freed from a timer (softirq)
     const char* free_site = "";
   };
   void track(std::unique_ptr<KObject> object, const char* type, std::string name, uint32_t device);
+  bool report_bad_access(const KObject* object, const char* site);
+  std::string free_task_name(const Record& record) const;
 
   sim::Scheduler& scheduler_;
   std::vector<Record> records_;  // index = kmem_id - 1

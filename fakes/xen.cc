@@ -2,6 +2,7 @@
 
 #include <cassert>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace xfsim::fakes {
@@ -161,7 +162,7 @@ int EventChannels::bind_to_irqhandler(evtchn_port_t port, const std::string& nam
   p.bound = true;
   p.name = name;
   p.handler = std::move(handler);
-  scheduler_.spawn(fmt::format("irq/{}-{}", port, name), sim::TaskKind::kIrq, irq_thread(port),
+  scheduler_.spawn(fmt::format(FMT_COMPILE("irq/{}-{}"), port, name), sim::TaskKind::kIrq, irq_thread(port),
                    /*daemon=*/true);
   return static_cast<int>(port);
 }

@@ -79,9 +79,24 @@ fakes::BackendAction::Kind action_kind(const std::string& name) {
   return Kind::kUnknownFbEvent;
 }
 
+UserOp parse_op(const std::string& op) {
+  static const std::pair<const char*, UserOp> kOps[] = {
+      {"wait_device", UserOp::kWaitDevice}, {"open", UserOp::kOpen},         {"create_dumb", UserOp::kCreateDumb},
+      {"mmap", UserOp::kMmap},              {"touch", UserOp::kTouch},       {"munmap", UserOp::kMunmap},
+      {"add_fb", UserOp::kAddFb},           {"rm_fb", UserOp::kRmFb},        {"commit", UserOp::kCommit},
+      {"flip", UserOp::kFlip},              {"disable", UserOp::kDisable},   {"wait_flip", UserOp::kWaitFlip},
+      {"wait_uevent", UserOp::kWaitUevent}, {"gem_close", UserOp::kGemClose}, {"close", UserOp::kClose},
+      {"sleep", UserOp::kSleep},            {"wait_open", UserOp::kWaitOpen}};
+  for (const auto& [name, kind] : kOps) {
+    if (op == name) return kind;
+  }
+  throw ScenarioError(fmt::format("unknown op '{}'", op));
+}
+
 UserStep parse_step(const nlohmann::json& j) {
   UserStep step;
   step.op = j.at("op").get<std::string>();
+  step.kind = parse_op(step.op);
   step.as = j.value("as", "");
   step.buffer = j.value("buffer", "");
   step.fb = j.value("fb", "");

@@ -23,8 +23,15 @@ class ScenarioError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The system calls an actor makes (the schema's "op" values).
+enum class UserOp : uint8_t {
+  kWaitDevice, kOpen, kCreateDumb, kMmap, kTouch, kMunmap, kAddFb, kRmFb, kCommit, kFlip,
+  kDisable, kWaitFlip, kWaitUevent, kGemClose, kClose, kSleep, kWaitOpen
+};
+
 struct UserStep {
-  std::string op;
+  std::string op;  // as written, for messages
+  UserOp kind = UserOp::kSleep;
   std::string as, buffer, fb, action;
   std::optional<uint32_t> handle;
   uint32_t width = 0, height = 0, bpp = 32, page = 0, pipe = 0;

@@ -73,11 +73,10 @@ sim::Task<> Userspace::process_exit(Process& process) {
 }
 
 sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
-  const std::string& op = step.op;
   auto log_result = [&](int ret) {
-    if (ret != 0) scheduler_.logf("{}: {} -> {}", scheduler_.current_name(), op, ret);
+    if (ret != 0) scheduler_.logf("{}: {} -> {}", scheduler_.current_name(), step.op, ret);
   };
-  if (op == "sleep") {
+  if (step.kind == UserOp::kSleep) {
     sim::WaitQueue never(scheduler_, "nanosleep");
     // until_ms lines an action up with a scripted backend event at the same
     // virtual instant, where the scheduler decides the order.
@@ -86,7 +85,7 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
     if (ms > 0) co_await never.wait("nanosleep", ms);
     co_return;
   }
-  if (op == "wait_device") {
+  if (step.kind == UserOp::kWaitDevice) {
     const int64_t bound = step.bound_ms.value_or(kDefaultDeviceWaitMs);
     const uint64_t deadline = scheduler_.now_ms() + static_cast<uint64_t>(bound);
     while (true) {
@@ -100,12 +99,12 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
       co_await drm_.register_wait().wait("udev_monitor", left);
     }
   }
-  if (op == "wait_open") {
+  if (step.kind == UserOp::kWaitOpen) {
     // Until the main thread has opened the card once (or will never do so).
     while (process.opens == 0 && !process.main_finished) co_await process.changed->wait("wait_open");
     co_return;
   }
-  if (op == "open") {
+  if (step.kind == UserOp::kOpen) {
     fakes::drm_device* dev = drm_.registered_device();
     if (dev == nullptr || process.file != nullptr) co_return log_result(-ENOENT);
     fakes::drm_file* file = co_await drm_.drm_open(*dev, process.name);
@@ -116,7 +115,7 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
     process.changed->wake_all();
     co_return;
   }
-  if (op == "wait_uevent") {
+  if (step.kind == UserOp::kWaitUevent) {
     const int64_t bound = step.bound_ms.value_or(kDefaultUeventWaitMs);
     const uint64_t deadline = scheduler_.now_ms() + static_cast<uint64_t>(bound);
     while (true) {
@@ -141,23 +140,23 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
   // another thread mid-call only drops the fd.
   ++file->refs;
   int ret = 0;
-  if (op == "create_dumb") {
+  if (step.kind == UserOp::kCreateDumb) {
     uint32_t handle = 0;
     ret = co_await drm_.mode_create_dumb(*file, step.width, step.height, step.bpp, handle);
     if (ret == 0) process.handles[step.as] = handle;
-  } else if (op == "gem_close") {
+  } else if (step.kind == UserOp::kGemClose) {
     uint32_t handle = step.handle.value_or(0);
     if (!step.buffer.empty()) {
       auto it = process.handles.find(step.buffer);
       handle = it == process.handles.end() ? 0 : it->second;
     }
     ret = co_await drm_.gem_close(*file, handle);
-  } else if (op == "mmap") {
+  } else if (step.kind == UserOp::kMmap) {
     auto it = process.handles.find(step.buffer);
     fakes::Vma* vma = nullptr;
     ret = it == process.handles.end() ? -ENOENT : co_await drm_.gem_mmap(*file, it->second, vma);
     if (ret == 0) process.maps.emplace_back(step.buffer, vma);
-  } else if (op == "touch") {
+  } else if (step.kind == UserOp::kTouch) {
     if (fakes::Vma* vma = process.latest_map(step.buffer)) {
       ret = co_await drm_.touch(*vma, step.page);
       if (ret == -1) {
@@ -165,31 +164,31 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
         process.dead = true;
       }
     }
-  } else if (op == "munmap") {
+  } else if (step.kind == UserOp::kMunmap) {
     if (fakes::Vma* vma = process.latest_map(step.buffer)) {
       std::erase_if(process.maps, [vma](const auto& entry) { return entry.second == vma; });
       ret = co_await drm_.munmap(*vma);
     }
-  } else if (op == "add_fb") {
+  } else if (step.kind == UserOp::kAddFb) {
     auto it = process.handles.find(step.buffer);
     uint32_t fb_id = 0;
     ret = it == process.handles.end() ? -ENOENT : co_await drm_.addfb(*file, it->second, step.width ? step.width : 64, step.height ? step.height : 64, fb_id);
     if (ret == 0) process.fbs[step.as] = fb_id;
-  } else if (op == "rm_fb") {
+  } else if (step.kind == UserOp::kRmFb) {
     auto it = process.fbs.find(step.fb);
     if (it != process.fbs.end()) {
       ret = co_await drm_.rmfb(*file, it->second);
       process.fbs.erase(it);
     }
-  } else if (op == "commit" || op == "flip" || op == "disable") {
+  } else if (step.kind == UserOp::kCommit || step.kind == UserOp::kFlip || step.kind == UserOp::kDisable) {
     fakes::drm_atomic_request request;
     request.pipe = step.pipe;
-    request.page_flip_event = op != "disable";
-    if (op != "disable") {
+    request.page_flip_event = step.kind != UserOp::kDisable;
+    if (step.kind != UserOp::kDisable) {
       auto it = process.fbs.find(step.fb);
       request.fb_id = it == process.fbs.end() ? 0xffff : it->second;
     }
-    if (op == "commit") {
+    if (step.kind == UserOp::kCommit) {
       if (step.mode) {
         request.mode = fakes::drm_display_mode{step.mode->first, step.mode->second};
       } else if (file->dev && drm_.kmem().live(file->dev) && step.pipe < file->dev->connectors.size()) {
@@ -198,7 +197,7 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
     }
     ret = co_await drm_.atomic_commit(*file, request);
     if (ret == 0 && request.page_flip_event) ++process.events_owed;
-  } else if (op == "wait_flip") {
+  } else if (step.kind == UserOp::kWaitFlip) {
     // Only an event of a commit that succeeded is owed to userspace.
     if (process.events_owed > 0) {
       const int64_t bound = step.bound_ms.value_or(kDefaultFlipWaitMs);
@@ -206,7 +205,7 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
       if (!got) hung_wait("a page-flip event", bound);
       else --process.events_owed;
     }
-  } else if (op == "close") {
+  } else if (step.kind == UserOp::kClose) {
     process.file = nullptr;
     ret = 0;
     co_await drm_.close(*file);  // drops the fd's reference

@@ -1,5 +1,6 @@
 #include "harness/world.h"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include "driver_core/xen_drm_front.h"
@@ -67,8 +68,8 @@ struct World {
     store.poke(std::string(kFrontend) + "/backend-id", "0");
     store.poke(std::string(kFrontend) + "/be-alloc", s.be_alloc ? "1" : "0");
     for (size_t i = 0; i < s.connectors.size(); ++i) {
-      store.poke(fmt::format("{}/{}/resolution", kFrontend, i), fmt::format("{}x{}", s.connectors[i].first, s.connectors[i].second));
-      store.poke(fmt::format("{}/{}/unique-id", kFrontend, i), fmt::format("{}", i));
+      store.poke(fmt::format(FMT_COMPILE("{}/{}/resolution"), kFrontend, i), fmt::format(FMT_COMPILE("{}x{}"), s.connectors[i].first, s.connectors[i].second));
+      store.poke(fmt::format(FMT_COMPILE("{}/{}/unique-id"), kFrontend, i), fmt::format(FMT_COMPILE("{}"), i));
     }
     store.poke(std::string(kBackend) + "/state", "1");
     xb_dev.id = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -63,16 +64,18 @@ Task<bool> Completion::wait_for_completion_timeout(const char* site, int64_t tim
 // ---- lockdep ----
 
 uint32_t Lockdep::class_id(const char* name) {
-  auto [it, inserted] = ids_.emplace(name, static_cast<uint32_t>(names_.size()));
-  if (inserted) {
-    names_.emplace_back(name);
-    assert(names_.size() <= kMaxClasses && "lockdep: raise kMaxClasses");
-    reach_.push_back(0);
+  // A handful of classes per world: a linear search beats a map and allocates
+  // nothing (names are literals; the pointer test usually settles it).
+  for (uint32_t id = 0; id < names_.size(); ++id) {
+    if (names_[id] == name || std::strcmp(names_[id], name) == 0) return id;
   }
-  return it->second;
+  assert(names_.size() < kMaxClasses && "lockdep: raise kMaxClasses");
+  names_.push_back(name);
+  reach_.push_back(0);
+  return static_cast<uint32_t>(names_.size() - 1);
 }
 
-const std::vector<uint32_t>& Lockdep::held(TaskId task) {
+Lockdep::HeldStack& Lockdep::held(TaskId task) {
   if (task >= held_by_task_.size()) held_by_task_.resize(task + 1);
   return held_by_task_[task];
 }
@@ -92,8 +95,9 @@ void Lockdep::add_edge(uint32_t from, uint32_t to) {
 }
 
 void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site) {
-  const auto& held_now = held(task);
-  for (uint32_t held_class : held_now) {
+  const HeldStack& stack = held(task);
+  for (uint8_t i = 0; i < stack.depth; ++i) {
+    const uint32_t held_class = stack.classes[i];
     if (held_class == lock_class) {
       scheduler_.report("deadlock", site,
                         fmt::format("{} takes {} recursively", scheduler_.task_name(task),
@@ -109,20 +113,26 @@ void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site)
       return;
     }
   }
-  for (uint32_t held_class : held_now) add_edge(held_class, lock_class);
+  for (uint8_t i = 0; i < stack.depth; ++i) add_edge(stack.classes[i], lock_class);
 }
 
 void Lockdep::acquired(TaskId task, uint32_t lock_class) {
-  held(task);
-  held_by_task_[task].push_back(lock_class);
+  HeldStack& stack = held(task);
+  assert(stack.depth < kMaxLockDepth && "lockdep: raise kMaxLockDepth");
+  stack.classes[stack.depth++] = static_cast<uint8_t>(lock_class);
 }
 
 void Lockdep::released(TaskId task, uint32_t lock_class) {
-  held(task);
-  auto& stack = held_by_task_[task];
-  auto it = std::find(stack.rbegin(), stack.rend(), lock_class);
-  assert(it != stack.rend() && "releasing a lock class the task does not hold");
-  stack.erase(std::next(it).base());
+  HeldStack& stack = held(task);
+  // Locks need not be released in order: remove the innermost hold.
+  for (int i = stack.depth - 1; i >= 0; --i) {
+    if (stack.classes[i] == lock_class) {
+      std::copy(stack.classes + i + 1, stack.classes + stack.depth, stack.classes + i);
+      --stack.depth;
+      return;
+    }
+  }
+  assert(false && "releasing a lock class the task does not hold");
 }
 
 // ---- mutex ----

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -61,27 +60,32 @@ class Completion {
   static constexpr uint32_t kCompleteAll = 0x7fffffff;
 };
 
-// Lock classes and the dependency graph between them (lockdep).
+// Lock classes and the dependency graph between them (lockdep). A class is
+// named by a string literal (the kernel keys it by a static lock_class_key);
+// two locks with the same name are one class.
 class Lockdep {
  public:
   explicit Lockdep(Scheduler& scheduler) : scheduler_(scheduler) {}
   uint32_t class_id(const char* name);
-  const std::string& class_name(uint32_t id) const { return names_[id]; }
   // Checks held → acquired edges before `task` takes `lock_class`.
   void before_acquire(TaskId task, uint32_t lock_class, const char* site);
   void acquired(TaskId task, uint32_t lock_class);
   void released(TaskId task, uint32_t lock_class);
-  const std::vector<uint32_t>& held(TaskId task);
 
  private:
+  static constexpr size_t kMaxClasses = 64;     // reach_ is one 64-bit set per class
+  static constexpr size_t kMaxLockDepth = 16;   // locks one task holds at once
+  struct HeldStack {
+    uint8_t depth = 0;
+    uint8_t classes[kMaxLockDepth];
+  };
   bool reachable(uint32_t from, uint32_t to) const;
   void add_edge(uint32_t from, uint32_t to);
-  static constexpr size_t kMaxClasses = 64;
+  HeldStack& held(TaskId task);
   Scheduler& scheduler_;
-  std::map<std::string, uint32_t> ids_;
-  std::vector<std::string> names_;
-  std::vector<uint64_t> reach_;  // class → bitset of classes ever taken after it (transitively)
-  std::vector<std::vector<uint32_t>> held_by_task_;   // TaskId → held classes (stack)
+  std::vector<const char*> names_;  // by class id
+  std::vector<uint64_t> reach_;     // class → bitset of classes ever taken after it (transitively)
+  std::vector<HeldStack> held_by_task_;  // by TaskId; acquisition order
 };
 
 class Mutex {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace xfsim::sim {
@@ -31,8 +32,8 @@ struct Trace {
   uint64_t schedule_hash = kScheduleHashSeed;  // updated with every decision
   static constexpr uint64_t kScheduleHashSeed = 0x9e3779b97f4a7c15ULL;
 
-  void record_decision(const TraceEntry& entry) {
-    entries.push_back(entry);
+  void record_decision(TraceEntry&& entry) {
+    entries.push_back(std::move(entry));
     schedule_hash = (schedule_hash ^ entry.task) * 0xff51afd7ed558ccdULL;
     schedule_hash ^= schedule_hash >> 29;
   }
