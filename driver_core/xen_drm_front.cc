@@ -306,6 +306,7 @@ sim::Task<int> XenDrmFront::be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtc
   if (evtchnl.state != EvtchnlState::CONNECTED) {
     ret = -EIO;
   } else if (m_.kmem.check(evtchnl.ring, site)) {
+    m_.shared.touch();
     evtchnl.completion->reinit();
     if (evtchnl.ring->push_request(m_.scheduler, request, site)) {
       evtchnl.ring->push_requests();
@@ -360,6 +361,7 @@ void XenDrmFront::dbuf_release_storage(xen_drm_front_dbuf& dbuf, const char* sit
   dbuf.grefs.clear();
   if (dbuf.directory_gref) {
     gnttab_end_foreign_access(dbuf.directory_gref, site, /*free_page=*/true);
+    m_.shared.touch();
     m_.shared.directories.erase(dbuf.directory_page);
     m_.kmem.kfree(dbuf.directory_object, site);
     dbuf.directory_gref = 0;
@@ -399,6 +401,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_dbuf_create(uint64_t cookie, uint32_t 
   dbuf->directory_object = directory;
   dbuf->directory = &directory->grefs;
   dbuf->directory_page = m_.memory.alloc_page(kFrontendDomid, fmt::format(FMT_COMPILE("pgdir-{}"), obj.label));
+  m_.shared.touch();
   m_.shared.directories[dbuf->directory_page] = dbuf->directory;
   dbuf->directory_gref = m_.gnttab.grant_foreign_access(kFrontendDomid, kBackendDomid, dbuf->directory_page, false);
   if (!obj.be_alloc) {

@@ -24,11 +24,13 @@ sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_create_all() {
       evtchnl.state = EvtchnlState::DISCONNECTED;
       evtchnl.page = m_.memory.alloc_page(kFrontendDomid, fmt::format(FMT_COMPILE("{}-ring{}"), type == EvtchnlType::REQ ? "req" : "evt", i));
       if (type == EvtchnlType::REQ) {
+        m_.shared.touch();
         evtchnl.ring = m_.kmem.kzalloc<DisplifRing>("displif_ring", fmt::format(FMT_COMPILE("req-ring{}"), i));
         m_.shared.rings[evtchnl.page] = evtchnl.ring;
         evtchnl.completion = std::make_unique<sim::Completion>(m_.scheduler, "evtchnl->u.req.completion");
         evtchnl.req_io_lock = std::make_unique<sim::Mutex>(m_.scheduler, "evtchnl->u.req.req_io_lock");
       } else {
+        m_.shared.touch();
         evtchnl.event_page = m_.kmem.kzalloc<DisplifEventPage>("displif_event_page", fmt::format(FMT_COMPILE("evt-page{}"), i));
         m_.shared.event_pages[evtchnl.page] = evtchnl.event_page;
       }
@@ -80,9 +82,11 @@ sim::Task<> XenDrmFront::evtchnl_free(xen_drm_front_evtchnl& evtchnl) {
   if (evtchnl.gref) {
     gnttab_end_foreign_access(evtchnl.gref, "evtchnl_free", /*free_page=*/true);
     evtchnl.gref = 0;
+    m_.shared.touch();
     m_.shared.rings.erase(evtchnl.page);
     m_.shared.event_pages.erase(evtchnl.page);
   }
+  m_.shared.touch();  // the ring and event page are freed
   if (evtchnl.ring) m_.kmem.kfree(evtchnl.ring, "evtchnl_free");
   if (evtchnl.event_page) m_.kmem.kfree(evtchnl.event_page, "evtchnl_free");
   evtchnl.ring = nullptr;
@@ -108,6 +112,7 @@ sim::Task<> XenDrmFront::evtchnl_interrupt_ctrl(EvtPairs* pairs, uint32_t index)
   if (m_.kmem.check(pairs, site)) {
     auto& evtchnl = pairs->pairs[index].req;
     if (evtchnl.state == EvtchnlState::CONNECTED && m_.kmem.check(evtchnl.ring, site)) {
+      m_.shared.touch();
       DisplifRing& ring = *evtchnl.ring;
       const uint32_t rp = ring.rsp_prod;
       for (uint32_t i = ring.rsp_cons; i != rp; ++i) {
@@ -140,12 +145,16 @@ sim::Task<> XenDrmFront::evtchnl_interrupt_evt(EvtPairs* pairs, uint32_t index) 
   if (m_.kmem.check(pairs, site)) {
     auto& evtchnl = pairs->pairs[index].evt;
     if (evtchnl.state == EvtchnlState::CONNECTED && m_.kmem.check(evtchnl.event_page, site)) {
+      m_.shared.touch();
       DisplifEventPage& page = *evtchnl.event_page;
       const uint32_t prod = page.in_prod;
       for (uint32_t cons = page.in_cons; cons != prod; ++cons) {
         const DisplifEvent event = page.events[cons % kEventPageSlots];
         if (event.id != evtchnl.evt_id++) continue;
-        if (event.type == XENDISPL_EVT_PG_FLIP) co_await xen_drm_front_on_frame_done(index, event.fb_cookie);
+        if (event.type == XENDISPL_EVT_PG_FLIP) {
+          co_await xen_drm_front_on_frame_done(index, event.fb_cookie);
+          m_.shared.touch();  // back on the event page in a later step
+        }
       }
       page.in_cons = prod;
     }

@@ -30,7 +30,11 @@ Backend::Backend(sim::Scheduler& scheduler, XenStore& store, GrantTable& gnttab,
       frontend_state_path_(frontend_path_ + "/state"),
       backend_state_path_(backend_path_ + "/state"),
       wake_(scheduler, "displ_be") {
-  store_.register_remote_watch(frontend_state_path_, [this] { wake_.wake_all(); });
+  // Runs in the writer's step: backend state touched on the guest's behalf.
+  store_.register_remote_watch(frontend_state_path_, [this] {
+    scheduler_.touch(sim::kRemoteMachine);
+    wake_.wake_all();
+  });
 }
 
 void Backend::arm_script() {
@@ -190,9 +194,11 @@ sim::Task<bool> Backend::connect() {
       if (evt_page != kNoPage) gnttab_.unmap(channel.evt_gref, kBackendDomid, "displ_be_connect");
       co_return false;
     }
+    shared_.touch();
     channel.ring = shared_.rings[ring_page];
     channel.event_page = shared_.event_pages[evt_page];
-    evtchn_.backend_bind(channel.req_port, [this] {
+    evtchn_.backend_bind(channel.req_port, [this] {  // runs in the notifier's step
+      scheduler_.touch(sim::kRemoteMachine);
       kicked_ = true;
       wake_.wake_all();
     });
@@ -208,10 +214,12 @@ sim::Task<> Backend::serve() {
     kicked_ = false;
     bool any = false;
     for (uint32_t c = 0; c < channels_.size(); ++c) {
+      shared_.touch();
       while (alive_ && channels_[c].ring && channels_[c].ring->has_unconsumed_requests()) {
         const DisplifRequest request = channels_[c].ring->take_request();
         any = true;
         co_await handle(c, request);
+        shared_.touch();
       }
     }
     if (!any && !kicked_) co_await wake_.wait("displ_be_serve");
@@ -229,6 +237,7 @@ sim::Task<> Backend::handle(uint32_t connector, const DisplifRequest& request) {
         break;
       }
       const uint32_t dir_page = gnttab_.map(request.gref_directory, kBackendDomid, "displ_be_dbuf_create");
+      shared_.touch();
       if (dir_page == kNoPage || !shared_.directories.count(dir_page)) {
         status = -EINVAL;
         break;
@@ -297,6 +306,7 @@ void Backend::respond(uint32_t connector, const DisplifRequest& request, int32_t
   Channel& channel = channels_[connector];
   // A ring the frontend already took back (grant ended) is not written.
   if (channel.ring == nullptr || !gnttab_.active(channel.req_gref)) return;
+  shared_.touch();
   channel.ring->push_response(DisplifResponse{request.id, request.operation, status});
   evtchn_.notify_frontend(channel.req_port);
 }
@@ -304,6 +314,7 @@ void Backend::respond(uint32_t connector, const DisplifRequest& request, int32_t
 void Backend::send_flip_event(uint32_t connector, uint64_t fb_cookie) {
   Channel& channel = channels_[connector];
   if (channel.event_page == nullptr || !gnttab_.active(channel.evt_gref)) return;
+  shared_.touch();
   if (channel.event_page->push(DisplifEvent{channel.next_event_id, XENDISPL_EVT_PG_FLIP, fb_cookie})) {
     ++channel.next_event_id;
   }

@@ -85,7 +85,14 @@ struct DisplifEventPage : KObject {
 };
 
 // Shared pages by page frame: what the backend reaches by mapping a grant.
+// The rings, event pages and directories behind these maps are memory both
+// domains reach: code of either side touches `resource` (sim/footprint.h)
+// in every step that reads or writes them.
 struct SharedPages {
+  explicit SharedPages(sim::Scheduler& scheduler) : scheduler_(&scheduler), resource(scheduler.new_resource()) {}
+  void touch() const { scheduler_->touch(resource); }
+  sim::Scheduler* scheduler_;
+  uint32_t resource;
   std::map<uint32_t, DisplifRing*> rings;
   std::map<uint32_t, DisplifEventPage*> event_pages;
   // Page directories of DBUF_CREATE (gref_directory → grefs of the buffer).

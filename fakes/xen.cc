@@ -10,6 +10,7 @@ namespace xfsim::fakes {
 // ---- page frames ----
 
 uint32_t Memory::alloc_page(int domain, std::string label) {
+  scheduler_.touch(resource_);
   PageFrame frame;
   frame.domain = domain;
   frame.label = std::move(label);
@@ -18,12 +19,14 @@ uint32_t Memory::alloc_page(int domain, std::string label) {
 }
 
 uint32_t Memory::alloc_ballooned_page(std::string label) {
+  scheduler_.touch(resource_);
   const uint32_t page = alloc_page(kFrontendDomid, std::move(label));
   frames_[page].ballooned = true;
   return page;
 }
 
 void Memory::free_page(uint32_t page, const char* site) {
+  scheduler_.touch(resource_);
   PageFrame& frame = frames_[page];
   if (frame.freed) {
     scheduler_.report("double-free", site,
@@ -44,6 +47,7 @@ void Memory::free_page(uint32_t page, const char* site) {
 }
 
 uint32_t Memory::backing_of(uint32_t page) const {
+  scheduler_.touch(resource_, /*write=*/false);
   const PageFrame& frame = frames_[page];
   if (frame.freed) return kNoPage;
   if (!frame.ballooned) return page;
@@ -55,15 +59,18 @@ uint32_t Memory::backing_of(uint32_t page) const {
 
 grant_ref_t GrantTable::grant_foreign_access(int granter, int grantee, uint32_t page,
                                              bool readonly) {
+  scheduler_.touch(resource_);
   grants_.push_back(Grant{granter, grantee, page, readonly, true, 0});
   return static_cast<grant_ref_t>(grants_.size());
 }
 
 bool GrantTable::active(grant_ref_t ref) const {
+  scheduler_.touch(resource_, /*write=*/false);
   return ref >= 1 && ref <= grants_.size() && grants_[ref - 1].active;
 }
 
 void GrantTable::end_foreign_access(grant_ref_t ref, const char* site, bool free_page) {
+  scheduler_.touch(resource_);
   if (ref < 1 || ref > grants_.size()) {
     scheduler_.report("use-after-free", site, fmt::format("{}: grant {} was never granted", site, ref));
     return;
@@ -83,6 +90,7 @@ void GrantTable::end_foreign_access(grant_ref_t ref, const char* site, bool free
 }
 
 void GrantTable::end_foreign_access_deferred(grant_ref_t ref, const char* site, bool free_page) {
+  scheduler_.touch(resource_);
   if (ref >= 1 && ref <= grants_.size() && grants_[ref - 1].active && grants_[ref - 1].maps > 0) {
     grants_[ref - 1].end_deferred = true;
     grants_[ref - 1].free_page_at_end = free_page;
@@ -92,6 +100,7 @@ void GrantTable::end_foreign_access_deferred(grant_ref_t ref, const char* site, 
 }
 
 uint32_t GrantTable::map(grant_ref_t ref, int mapper, const char* site) {
+  scheduler_.touch(resource_);
   if (ref < 1 || ref > grants_.size() || !grants_[ref - 1].active ||
       grants_[ref - 1].grantee != mapper) {
     scheduler_.logf("{}: map of invalid grant {} refused", site, ref);
@@ -104,6 +113,7 @@ uint32_t GrantTable::map(grant_ref_t ref, int mapper, const char* site) {
 }
 
 void GrantTable::unmap(grant_ref_t ref, int mapper, const char* site) {
+  scheduler_.touch(resource_);
   assert(ref >= 1 && ref <= grants_.size());
   Grant& grant = grants_[ref - 1];
   (void)mapper;
@@ -120,11 +130,13 @@ void GrantTable::unmap(grant_ref_t ref, int mapper, const char* site) {
 }
 
 void GrantTable::map_into(uint32_t ballooned_page, grant_ref_t ref, const char* site) {
+  scheduler_.touch(resource_);
   const uint32_t page = map(ref, kFrontendDomid, site);
   memory_.frame(ballooned_page).mapped_foreign = page;
 }
 
 void GrantTable::unmap_from(uint32_t ballooned_page, grant_ref_t ref, const char* site) {
+  scheduler_.touch(resource_);
   PageFrame& frame = memory_.frame(ballooned_page);
   if (frame.mapped_foreign == kNoPage) return;
   unmap(ref, kFrontendDomid, site);
@@ -132,6 +144,7 @@ void GrantTable::unmap_from(uint32_t ballooned_page, grant_ref_t ref, const char
 }
 
 std::vector<std::string> GrantTable::active_grants(int granter) const {
+  scheduler_.touch(resource_, /*write=*/false);
   std::vector<std::string> out;
   for (size_t i = 0; i < grants_.size(); ++i) {
     if (grants_[i].active && grants_[i].granter == granter) {
@@ -145,6 +158,7 @@ std::vector<std::string> GrantTable::active_grants(int granter) const {
 // ---- event channels ----
 
 evtchn_port_t EventChannels::alloc_unbound(const char*) {
+  scheduler_.touch(resource_);
   // Port 0 is never valid in Xen.
   if (ports_.empty()) ports_.emplace_back();
   ports_.emplace_back();
@@ -157,6 +171,7 @@ evtchn_port_t EventChannels::alloc_unbound(const char*) {
 
 int EventChannels::bind_to_irqhandler(evtchn_port_t port, const std::string& name,
                                       Handler handler) {
+  scheduler_.touch(resource_);
   Port& p = ports_[port];
   assert(p.allocated && !p.bound);
   p.bound = true;
@@ -169,14 +184,17 @@ int EventChannels::bind_to_irqhandler(evtchn_port_t port, const std::string& nam
 
 sim::Task<> EventChannels::irq_thread(evtchn_port_t port) {
   while (true) {
+    scheduler_.touch(resource_);
     while (!ports_[port].pending && !ports_[port].unbinding) {
       co_await ports_[port].irq_wait->wait("irq_thread");
+      scheduler_.touch(resource_);
     }
     if (ports_[port].unbinding) break;
     ports_[port].pending = false;
     ports_[port].handler_running = true;
     auto handler = ports_[port].handler;
     co_await handler();
+    scheduler_.touch(resource_);
     ports_[port].handler_running = false;
     ports_[port].idle_wait->wake_all();
   }
@@ -184,6 +202,7 @@ sim::Task<> EventChannels::irq_thread(evtchn_port_t port) {
 }
 
 sim::Task<> EventChannels::unbind_from_irqhandler(int irq, const char* site) {
+  scheduler_.touch(resource_);
   const auto port = static_cast<evtchn_port_t>(irq);
   Port& p = ports_[port];
   if (!p.bound) {
@@ -192,14 +211,19 @@ sim::Task<> EventChannels::unbind_from_irqhandler(int irq, const char* site) {
   }
   sim::might_sleep(scheduler_, site);
   co_await scheduler_.point(site);
+  scheduler_.touch(resource_);
   // free_irq → synchronize_irq: a handler already running finishes first.
-  while (ports_[port].handler_running) co_await ports_[port].idle_wait->wait(site);
+  while (ports_[port].handler_running) {
+    co_await ports_[port].idle_wait->wait(site);
+    scheduler_.touch(resource_);
+  }
   ports_[port].bound = false;
   ports_[port].unbinding = true;
   ports_[port].irq_wait->wake_all();
 }
 
 void EventChannels::free(evtchn_port_t port, const char* site) {
+  scheduler_.touch(resource_);
   if (port >= ports_.size() || !ports_[port].allocated) {
     scheduler_.report("double-free", site, fmt::format("{}: event channel {} not allocated", site, port));
     return;
@@ -209,26 +233,31 @@ void EventChannels::free(evtchn_port_t port, const char* site) {
 }
 
 bool EventChannels::backend_bind(evtchn_port_t port, std::function<void()> on_notify) {
+  scheduler_.touch(resource_);
   if (port >= ports_.size() || !ports_[port].allocated) return false;
   ports_[port].backend_notify = std::move(on_notify);
   return true;
 }
 
 void EventChannels::backend_unbind(evtchn_port_t port) {
+  scheduler_.touch(resource_);
   if (port < ports_.size()) ports_[port].backend_notify = nullptr;
 }
 
 void EventChannels::notify_backend(evtchn_port_t port) {
+  scheduler_.touch(resource_);
   if (port < ports_.size() && ports_[port].backend_notify) ports_[port].backend_notify();
 }
 
 void EventChannels::notify_frontend(evtchn_port_t port) {
+  scheduler_.touch(resource_);
   if (port >= ports_.size() || !ports_[port].bound) return;  // lost, as on real hardware
   ports_[port].pending = true;
   ports_[port].irq_wait->wake_one();
 }
 
 std::vector<std::string> EventChannels::allocated_ports() const {
+  scheduler_.touch(resource_, /*write=*/false);
   std::vector<std::string> out;
   for (size_t i = 1; i < ports_.size(); ++i) {
     if (ports_[i].allocated) out.push_back(fmt::format("evtchn {} ({})", i, ports_[i].name));

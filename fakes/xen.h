@@ -42,16 +42,20 @@ struct PageFrame {
 
 class Memory {
  public:
-  explicit Memory(sim::Scheduler& scheduler) : scheduler_(scheduler) {}
+  explicit Memory(sim::Scheduler& scheduler) : scheduler_(scheduler), resource_(scheduler.new_resource()) {}
   uint32_t alloc_page(int domain, std::string label);
   uint32_t alloc_ballooned_page(std::string label);  // alloc_xenballooned_pages
   void free_page(uint32_t page, const char* site);
-  PageFrame& frame(uint32_t page) { return frames_[page]; }
+  PageFrame& frame(uint32_t page) {
+    scheduler_.touch(resource_);
+    return frames_[page];
+  }
   // The page whose memory an access to `page` really reaches; kNoPage if none.
   uint32_t backing_of(uint32_t page) const;
 
  private:
   sim::Scheduler& scheduler_;
+  uint32_t resource_;  // machine memory, shared by the domains, in step footprints
   std::vector<PageFrame> frames_;
 };
 
@@ -59,7 +63,8 @@ using grant_ref_t = uint32_t;
 
 class GrantTable {
  public:
-  GrantTable(sim::Scheduler& scheduler, Memory& memory) : scheduler_(scheduler), memory_(memory) {}
+  GrantTable(sim::Scheduler& scheduler, Memory& memory)
+      : scheduler_(scheduler), resource_(scheduler.new_resource()), memory_(memory) {}
   // gnttab_grant_foreign_access: `granter` lets `grantee` map `page`.
   grant_ref_t grant_foreign_access(int granter, int grantee, uint32_t page, bool readonly);
   // gnttab_end_foreign_access.
@@ -74,7 +79,10 @@ class GrantTable {
   uint32_t map(grant_ref_t ref, int mapper, const char* site);
   void unmap(grant_ref_t ref, int mapper, const char* site);
   bool active(grant_ref_t ref) const;
-  uint32_t page_of(grant_ref_t ref) const { return grants_.at(ref).page; }
+  uint32_t page_of(grant_ref_t ref) const {
+    scheduler_.touch(resource_, /*write=*/false);
+    return grants_.at(ref).page;
+  }
   // Grants `granter` still has active (the leak oracle asks for the frontend's).
   std::vector<std::string> active_grants(int granter) const;
   // Ballooned frontend pages showing backend grants.
@@ -93,6 +101,7 @@ class GrantTable {
     bool free_page_at_end = false;
   };
   sim::Scheduler& scheduler_;
+  uint32_t resource_;  // the grant table, shared by the domains, in step footprints
   Memory& memory_;
   std::vector<Grant> grants_;  // ref = index + 1 (0 is never a valid gref)
 };
@@ -102,7 +111,7 @@ using evtchn_port_t = uint32_t;
 class EventChannels {
  public:
   using Handler = std::function<sim::Task<>()>;
-  explicit EventChannels(sim::Scheduler& scheduler) : scheduler_(scheduler) {}
+  explicit EventChannels(sim::Scheduler& scheduler) : scheduler_(scheduler), resource_(scheduler.new_resource()) {}
 
   // xenbus_alloc_evtchn: an unbound port of the frontend for the backend.
   evtchn_port_t alloc_unbound(const char* site);
@@ -121,7 +130,10 @@ class EventChannels {
   void notify_backend(evtchn_port_t port);
   void notify_frontend(evtchn_port_t port);
 
-  bool allocated(evtchn_port_t port) const { return port < ports_.size() && ports_[port].allocated; }
+  bool allocated(evtchn_port_t port) const {
+    scheduler_.touch(resource_, /*write=*/false);
+    return port < ports_.size() && ports_[port].allocated;
+  }
   std::vector<std::string> allocated_ports() const;
 
  private:
@@ -140,6 +152,7 @@ class EventChannels {
   sim::Task<> irq_thread(evtchn_port_t port);
 
   sim::Scheduler& scheduler_;
+  uint32_t resource_;  // the ports, shared by the domains, in step footprints
   std::vector<Port> ports_;
 };
 

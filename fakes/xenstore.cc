@@ -52,10 +52,11 @@ bool at_or_under(std::string_view path, std::string_view node) {
 }  // namespace
 
 XenStore::XenStore(sim::Scheduler& scheduler)
-    : scheduler_(scheduler), xenwatch_wait_(scheduler, "xenwatch"), xenwatch_mutex_(scheduler, "xenwatch_mutex") {}
+    : scheduler_(scheduler), resource_(scheduler.new_resource()), xenwatch_wait_(scheduler, "xenwatch"), xenwatch_mutex_(scheduler, "xenwatch_mutex") {}
 
 sim::Task<std::optional<std::string>> XenStore::read(const std::string& path) {
   co_await scheduler_.point("xenbus_read");
+  scheduler_.touch(resource_, /*write=*/false);
   auto it = nodes_.find(path);
   if (it == nodes_.end()) co_return std::nullopt;
   co_return it->second;
@@ -63,12 +64,14 @@ sim::Task<std::optional<std::string>> XenStore::read(const std::string& path) {
 
 sim::Task<> XenStore::write(const std::string& path, const std::string& value) {
   co_await scheduler_.point("xenbus_write");
+  scheduler_.touch(resource_);
   nodes_[path] = value;
   fire(path);
 }
 
 sim::Task<> XenStore::remove(const std::string& path) {
   co_await scheduler_.point("xenbus_rm");
+  scheduler_.touch(resource_);
   // The node, then its subtree: the children sort together after path + "/"
   // (not right after path: "a-b" sorts between "a" and "a/c").
   nodes_.erase(path);
@@ -80,6 +83,7 @@ sim::Task<> XenStore::remove(const std::string& path) {
 
 sim::Task<std::vector<std::string>> XenStore::directory(const std::string& path) {
   co_await scheduler_.point("xenbus_directory");
+  scheduler_.touch(resource_, /*write=*/false);
   std::vector<std::string> children;
   const std::string prefix = path + "/";
   for (auto it = nodes_.lower_bound(prefix); it != nodes_.end(); ++it) {
@@ -96,6 +100,7 @@ sim::Task<std::vector<std::string>> XenStore::directory(const std::string& path)
 
 XenStore::WatchId XenStore::register_watch(const std::string& path, std::string owner,
                                            WatchCallback callback) {
+  scheduler_.touch(resource_);
   const auto id = static_cast<WatchId>(watches_.size());
   watches_.push_back(Watch{path, std::move(owner), std::move(callback), true});
   pending_.emplace_back(id, path);  // xenstored fires a new watch once
@@ -104,6 +109,7 @@ XenStore::WatchId XenStore::register_watch(const std::string& path, std::string 
 }
 
 sim::Task<> XenStore::unregister_watch(WatchId id) {
+  scheduler_.touch(resource_);
   watches_[id].active = false;
   // Events already queued for it are dropped, as unregister_xenbus_watch does.
   std::erase_if(pending_, [id](const auto& event) { return event.first == id; });
@@ -114,12 +120,14 @@ sim::Task<> XenStore::unregister_watch(WatchId id) {
 }
 
 size_t XenStore::active_watches() const {
+  scheduler_.touch(resource_, /*write=*/false);
   size_t count = 0;
   for (const auto& watch : watches_) count += watch.active ? 1 : 0;
   return count;
 }
 
 std::vector<std::string> XenStore::active_watch_owners() const {
+  scheduler_.touch(resource_, /*write=*/false);
   std::vector<std::string> owners;
   for (const auto& watch : watches_) {
     if (watch.active) owners.push_back(watch.owner + " on " + watch.path);
@@ -128,6 +136,7 @@ std::vector<std::string> XenStore::active_watch_owners() const {
 }
 
 void XenStore::register_remote_watch(const std::string& path, std::function<void()> on_change) {
+  scheduler_.touch(resource_);
   remote_watches_.emplace_back(path, std::move(on_change));
 }
 
@@ -146,12 +155,16 @@ void XenStore::fire(const std::string& path) {
 }
 
 std::optional<std::string> XenStore::peek(const std::string& path) const {
+  scheduler_.touch(resource_, /*write=*/false);
   auto it = nodes_.find(path);
   if (it == nodes_.end()) return std::nullopt;
   return it->second;
 }
 
-void XenStore::poke(const std::string& path, const std::string& value) { nodes_[path] = value; }
+void XenStore::poke(const std::string& path, const std::string& value) {
+  scheduler_.touch(resource_);
+  nodes_[path] = value;
+}
 
 // One kthread runs every watch callback, in the order the events happened:
 // a slow callback (displback_changed waiting on the backend) delays all
@@ -159,8 +172,13 @@ void XenStore::poke(const std::string& path, const std::string& value) { nodes_[
 sim::Task<> XenStore::xenwatch_thread() {
   xenwatch_task_ = scheduler_.current();
   while (true) {
-    while (pending_.empty()) co_await xenwatch_wait_.wait("xenwatch_thread");
+    scheduler_.touch(resource_, /*write=*/false);
+    while (pending_.empty()) {
+      co_await xenwatch_wait_.wait("xenwatch_thread");
+      scheduler_.touch(resource_, /*write=*/false);
+    }
     co_await xenwatch_mutex_.lock("xenwatch_thread");
+    scheduler_.touch(resource_);  // takes the next event
     if (!pending_.empty()) {
       auto [id, path] = pending_.front();
       pending_.pop_front();
@@ -169,6 +187,7 @@ sim::Task<> XenStore::xenwatch_thread() {
         co_await callback(path);
       }
     }
+    scheduler_.touch(resource_, /*write=*/false);  // back in the loop
     xenwatch_mutex_.unlock();
   }
 }

@@ -73,6 +73,7 @@ class XenStore {
   void fire(const std::string& path);
 
   sim::Scheduler& scheduler_;
+  uint32_t resource_;  // the store, its watches and their event queue, in step footprints
   std::map<std::string, std::string> nodes_;  // ordered: deterministic listings
   struct Watch {
     std::string path;

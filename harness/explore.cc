@@ -34,7 +34,9 @@ uint64_t calibrate_steps(const Scenario& scenario, const CampaignOptions& option
 
 std::unique_ptr<sim::Strategy> make_strategy(const CampaignOptions& options) {
   if (options.strategy == "pct") return std::make_unique<sim::PctStrategy>(options.seed, options.depth);
-  if (options.strategy == "dfs") return std::make_unique<sim::DfsStrategy>(options.preemption_bound);
+  if (options.strategy == "dfs") {
+    return std::make_unique<sim::DfsStrategy>(options.preemption_bound, /*branch_on_block=*/false, options.sleep_sets);
+  }
   if (options.strategy == "replay") {
     return std::make_unique<sim::ReplayStrategy>(options.decisions, sim::ReplayStrategy::Mode::kLenient);
   }
@@ -138,6 +140,7 @@ CampaignResult explore(const Scenario& scenario, const driver::Variant& variant,
     RunResult result = run_once(run, variant, *strategy, trace);
     strategy->end_schedule();
     ++campaign.schedules_run;
+    if (result.status == sim::RunStatus::kPruned) ++campaign.schedules_pruned;
     interleavings.add(trace.interleaving_hash());
     if (result.status == sim::RunStatus::kViolation || result.status == sim::RunStatus::kStepLimit) {
       const std::string site = result.violation ? result.violation->site : "";

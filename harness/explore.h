@@ -26,6 +26,7 @@ struct CampaignOptions {
   uint64_t schedules = 1;
   uint32_t depth = 3;             // pct
   uint32_t preemption_bound = 2;  // dfs
+  bool sleep_sets = false;        // dfs: partial-order reduction (sim/dfs_strategy.h)
   uint64_t offset = 0;            // first schedule index
   uint64_t shard_index = 0, shard_count = 1;
   bool stop_at_first = true;
@@ -48,6 +49,7 @@ struct Finding {
 
 struct CampaignResult {
   uint64_t schedules_run = 0;
+  uint64_t schedules_pruned = 0;  // of those, ended early by sleep sets
   bool exhausted = false;  // dfs covered its bounded space
   uint64_t distinct_interleavings = 0;  // estimated, in constant memory
   std::vector<Finding> findings;  // distinct (kind, site), in order found

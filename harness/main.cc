@@ -236,10 +236,11 @@ int cmd_fuzz(const std::string& path, CampaignOptions options, std::string varia
   const CampaignResult campaign = explore(scenario, variant, options);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cerr << (terminal ? "\n" : "");
-  std::cout << fmt::format("schedules run: {} in {:.1f} s ({:.0f}/s){}\ndistinct interleavings: ~{}\ndistinct violations: {}\n",
+  std::cout << fmt::format("schedules run: {} in {:.1f} s ({:.0f}/s){}{}\ndistinct interleavings: ~{}\ndistinct violations: {}\n",
                            campaign.schedules_run, seconds, campaign.schedules_run / std::max(seconds, 1e-9),
-                           campaign.exhausted ? ", bounded space exhausted" : "", campaign.distinct_interleavings,
-                           campaign.findings.size());
+                           campaign.exhausted ? ", bounded space exhausted" : "",
+                           options.sleep_sets ? fmt::format(", {} ended early by sleep sets", campaign.schedules_pruned) : "",
+                           campaign.distinct_interleavings, campaign.findings.size());
   for (const auto& f : campaign.findings) std::cout << fmt::format("  {} (schedule {})\n", describe(f.result), f.schedule_index);
   std::cout << fmt::format("resume with: --seed {} --offset {}\n", options.seed, options.offset + options.schedules);
   std::cout << "verdict: " << (campaign.findings.empty() ? std::string("clean") : campaign.findings.front().result.verdict()) << std::endl;
@@ -300,6 +301,7 @@ int main(int argc, char** argv) {
   fuzz->add_option("--offset", fuzz_options.offset, "first schedule index (resume a campaign)");
   fuzz->add_option("--depth", fuzz_options.depth, "pct: bug depth d (d-1 priority change points)");
   fuzz->add_option("--preemption-bound", fuzz_options.preemption_bound, "dfs: at most K preemptions");
+  fuzz->add_flag("--sleep-sets", fuzz_options.sleep_sets, "dfs: skip reorderings of commuting steps (sleep sets)");
   fuzz->add_option("--variant", fuzz_variant, "driver variant (default: the scenario's)");
   fuzz->add_option("--out", fuzz_out, "where traces and minimised scenarios go");
   fuzz->add_flag("--fixed-timing", fuzz_fixed_timing, "do not perturb the scenario's timings");

@@ -23,6 +23,7 @@ std::string RunResult::verdict() const {
     case sim::RunStatus::kStepLimit: return "step-limit";
     case sim::RunStatus::kStrategyError: return "impossible-schedule";
     case sim::RunStatus::kFinished: return "clean";
+    case sim::RunStatus::kPruned: return "pruned";
   }
   return "clean";
 }
@@ -58,6 +59,7 @@ struct World {
         xenbus(scheduler, store),
         gnttab(scheduler, memory),
         evtchn(scheduler),
+        shared(scheduler),
         drm(scheduler, kmem, memory),
         front(driver::Machine{scheduler, kmem, memory, store, xenbus, gnttab, evtchn, shared, drm}, variant),
         backend(scheduler, store, gnttab, evtchn, memory, shared, s.backend, kFrontend, kBackend),

@@ -9,6 +9,18 @@ namespace xfsim::sim {
 
 void DfsStrategy::begin_schedule(uint64_t) {
   depth_ = 0;
+  asleep_.clear();
+  choice_frame_ = -1;
+  pruned_ = false;
+}
+
+bool DfsStrategy::asleep(const std::vector<Sleeper>& sleepers, TaskId task) const {
+  return std::any_of(sleepers.begin(), sleepers.end(), [task](const Sleeper& s) { return s.task == task; });
+}
+
+bool DfsStrategy::allowed(const Frame& frame, uint32_t index) const {
+  if (frame.preemptions_before + (is_preemption(frame, index) ? 1 : 0) > bound_) return false;
+  return !sleep_sets_ || !asleep(frame.asleep_on_entry, frame.order[index]);
 }
 
 size_t DfsStrategy::choose(const Decision& decision) {
@@ -17,9 +29,17 @@ size_t DfsStrategy::choose(const Decision& decision) {
     return it == decision.runnable.end() ? decision.runnable.size()
                                          : static_cast<size_t>(it - decision.runnable.begin());
   };
+  choice_frame_ = -1;
+  if (decision.runnable.size() == 1) {
+    // Seen only with sleep sets (observes_all_steps): no choice to make, but
+    // a run whose only runnable task sleeps is a reordering already explored.
+    if (asleep(asleep_, decision.runnable[0])) pruned_ = true;
+    return 0;
+  }
   if (depth_ < frames_.size()) {
     // Re-executing the prefix: the world is deterministic, so the same
     // choice must be available again.
+    choice_frame_ = static_cast<long>(depth_);
     const Frame& frame = frames_[depth_++];
     const size_t index = index_of(frame.order[frame.taken]);
     if (index == decision.runnable.size()) {
@@ -41,9 +61,45 @@ size_t DfsStrategy::choose(const Decision& decision) {
           ? 0
           : frames_[depth_ - 1].preemptions_before +
                 (is_preemption(frames_[depth_ - 1], frames_[depth_ - 1].taken) ? 1 : 0);
+  if (sleep_sets_) {
+    frame.asleep_on_entry = asleep_;
+    frame.first_step.resize(frame.order.size());
+    frame.explored.resize(frame.order.size(), false);
+  }
+  uint32_t first = 0;
+  while (first < frame.order.size() && !allowed(frame, first)) ++first;
+  if (first == frame.order.size()) {
+    // Every alternative sleeps (or the only free one does): nothing new below.
+    assert(sleep_sets_);
+    pruned_ = true;
+    return 0;
+  }
+  frame.taken = first;
   frames_.push_back(std::move(frame));
+  choice_frame_ = static_cast<long>(depth_);
   ++depth_;
-  return index_of(frames_.back().order[0]);
+  return index_of(frames_.back().order[first]);
+}
+
+void DfsStrategy::after_step(TaskId task, const Footprint& footprint) {
+  std::vector<Sleeper> candidates;
+  if (choice_frame_ >= 0) {
+    // The step a choice started: record it, and wake the alternatives
+    // explored before it (and those asleep on entry) unless they commute.
+    Frame& frame = frames_[static_cast<size_t>(choice_frame_)];
+    frame.first_step[frame.taken] = footprint;
+    candidates = frame.asleep_on_entry;
+    for (uint32_t i = 0; i < frame.taken; ++i) {
+      if (frame.explored[i]) candidates.push_back(Sleeper{frame.order[i], frame.first_step[i]});
+    }
+  } else {
+    candidates = std::move(asleep_);
+  }
+  asleep_.clear();
+  for (const Sleeper& sleeper : candidates) {
+    if (sleeper.task != task && sleeper.next_step.independent_of(footprint)) asleep_.push_back(sleeper);
+  }
+  choice_frame_ = -1;
 }
 
 void DfsStrategy::end_schedule() {
@@ -51,12 +107,9 @@ void DfsStrategy::end_schedule() {
   frames_.resize(std::min(frames_.size(), depth_));
   while (!frames_.empty()) {
     Frame& frame = frames_.back();
+    if (sleep_sets_) frame.explored[frame.taken] = true;
     uint32_t next = frame.taken + 1;
-    while (next < frame.order.size()) {
-      const uint32_t preemptions = frame.preemptions_before + (is_preemption(frame, next) ? 1 : 0);
-      if (preemptions <= bound_) break;
-      ++next;
-    }
+    while (next < frame.order.size() && !allowed(frame, next)) ++next;
     if (next < frame.order.size()) {
       frame.taken = next;
       return;

@@ -12,6 +12,16 @@
 // up to K preemptions — O((steps * tasks)^K) schedules. A different order at
 // a blocking point is still reachable by preempting just before it.
 // branch_on_block = true gives the full (exponential) space.
+//
+// Sleep sets (Godefroid 1996), with sleep_sets = true: once the alternatives
+// of a choice before task u are explored, u "sleeps" in the later ones until a
+// step dependent on u's next step runs (footprints, sim/footprint.h); a
+// sleeping task is not chosen, and a run whose every runnable task sleeps is
+// ended (RunStatus::kPruned), its continuations being reorderings of
+// commuting steps already explored. With a preemption bound this is a
+// heuristic rather than a proof (Coons, Musuvathi, McKinley, OOPSLA 2013): a
+// reordering explored under the bound may need more preemptions than the one
+// it stands for. tests/campaign_test.cc checks it loses no finding here.
 #pragma once
 
 #include <cstdint>
@@ -23,8 +33,8 @@ namespace xfsim::sim {
 
 class DfsStrategy final : public Strategy {
  public:
-  explicit DfsStrategy(uint32_t preemption_bound, bool branch_on_block = false)
-      : bound_(preemption_bound), branch_on_block_(branch_on_block) {}
+  explicit DfsStrategy(uint32_t preemption_bound, bool branch_on_block = false, bool sleep_sets = false)
+      : bound_(preemption_bound), branch_on_block_(branch_on_block), sleep_sets_(sleep_sets) {}
   void begin_schedule(uint64_t schedule_index) override;
   void end_schedule() override;
   size_t choose(const Decision& decision) override;
@@ -32,24 +42,44 @@ class DfsStrategy final : public Strategy {
   bool ok() const override { return error_.empty(); }
   std::string error() const override { return error_; }
   const char* name() const override { return "dfs"; }
+  bool observes_all_steps() const override { return sleep_sets_; }
+  bool wants_footprints() const override { return sleep_sets_; }
+  void after_step(TaskId task, const Footprint& footprint) override;
+  bool pruned() const override { return pruned_; }
 
  private:
+  struct Sleeper {
+    TaskId task;
+    Footprint next_step;  // the footprint of the step it would take
+  };
   struct Frame {
     std::vector<TaskId> order;  // alternatives: the non-preempting one first
     uint32_t taken = 0;         // index into order
     uint32_t preemptions_before = 0;
     bool previous_runnable = false;
+    // Sleep sets only:
+    std::vector<Sleeper> asleep_on_entry;
+    std::vector<Footprint> first_step;   // by alternative, once explored
+    std::vector<bool> explored;          // by alternative
   };
   bool is_preemption(const Frame& frame, uint32_t index) const {
     return frame.previous_runnable && index != 0;
   }
+  bool asleep(const std::vector<Sleeper>& sleepers, TaskId task) const;
+  bool allowed(const Frame& frame, uint32_t index) const;
 
   uint32_t bound_;
   bool branch_on_block_;
+  bool sleep_sets_;
   std::vector<Frame> frames_;
   size_t depth_ = 0;  // decisions made in the current schedule
   bool exhausted_ = false;
   std::string error_;
+  // Sleep sets: the current one, and the frame whose choice the next
+  // after_step reports (-1: the step was not a branching choice).
+  std::vector<Sleeper> asleep_;
+  long choice_frame_ = -1;
+  bool pruned_ = false;
 };
 
 }  // namespace xfsim::sim

@@ -27,12 +27,16 @@ const char* run_status_name(RunStatus status) {
     case RunStatus::kViolation: return "violation";
     case RunStatus::kStepLimit: return "step-limit";
     case RunStatus::kStrategyError: return "strategy-error";
+    case RunStatus::kPruned: return "pruned";
   }
   return "?";
 }
 
 Scheduler::Scheduler(Strategy& strategy, Trace& trace)
-    : strategy_(strategy), trace_(trace), lockdep_(std::make_unique<Lockdep>(*this)) {
+    : strategy_(strategy),
+      trace_(trace),
+      wants_footprints_(strategy.wants_footprints()),
+      lockdep_(std::make_unique<Lockdep>(*this)) {
   tasks_.reserve(32);
   runnable_.reserve(32);
   timers_.reserve(32);
@@ -60,6 +64,7 @@ TaskId Scheduler::spawn(std::string name, TaskKind kind, Task<> body, bool daemo
   record.resume_at = record.root;
   assert(record.root && "spawn needs a coroutine");
   tasks_.push_back(std::move(record));
+  touch(kTaskTable);  // task ids are handed out in spawn order
   trace_.task_names.push_back(tasks_.back().name);
   trace_.entries.push_back(TraceEntry{TraceEntry::Type::kSpawn, step_, now_ms_, id, 0, 0, false,
                                       task_kind_name(kind), tasks_.back().name});
@@ -129,6 +134,7 @@ void Scheduler::wake_task(TaskId task) {
 
 Scheduler::TimerId Scheduler::add_timer(uint64_t delay_ms, std::function<void()> callback,
                                         bool keepalive) {
+  touch(kTimers);  // timers due at one instant fire in the order they were armed
   const auto id = static_cast<TimerId>(timers_.size());
   timers_.push_back(TimerSlot{std::move(callback), true, keepalive});
   if (keepalive) ++keepalive_pending_;
@@ -142,6 +148,7 @@ Scheduler::TimerId Scheduler::add_timer(uint64_t delay_ms, std::function<void()>
 bool Scheduler::cancel_timer(TimerId id) {
   auto& slot = timers_[id];
   if (!slot.pending) return false;
+  touch(kTimers);
   slot.pending = false;
   slot.callback = nullptr;
   if (slot.keepalive) --keepalive_pending_;
@@ -211,20 +218,24 @@ RunStatus Scheduler::run(const RunLimits& limits) {
         strategy_error_ = strategy_.error();
         return RunStatus::kStrategyError;
       }
+      if (strategy_.pruned()) return RunStatus::kPruned;
       assert(choice < options.size());
     }
     const TaskId next = options[choice];
-    auto& record = tasks_[next];
     trace_.record_decision(TraceEntry{TraceEntry::Type::kDecision, step_, now_ms_, next,
                                         static_cast<uint32_t>(choice),
                                         static_cast<uint32_t>(options.size()),
                                         still_runnable != kNoTask && next != still_runnable,
-                                        record.site, {}});
+                                        tasks_[next].site, {}});
     ++step_;
     current_ = next;
-    record.resume_at.resume();
+    step_footprint_ = Footprint{};
+    touch(tasks_[next].kind == TaskKind::kBackend ? kRemoteMachine : kLocalMachine);
+    tasks_[next].resume_at.resume();
     current_ = kNoTask;
     previous_ = next;
+    if (wants_footprints_) strategy_.after_step(next, step_footprint_);
+    auto& record = tasks_[next];  // taken after the step: it may have spawned (tasks_ grew)
     if (record.root.done()) {
       record.root.destroy();
       record.root = {};

@@ -36,7 +36,8 @@ enum class RunStatus : uint8_t {
   kFinished,      // every non-daemon task ended; nothing left to do
   kViolation,     // an oracle fired; see Scheduler::violation()
   kStepLimit,     // the schedule ran past its step bound (inconclusive)
-  kStrategyError  // replay diverged: the schedule is impossible for this run
+  kStrategyError, // replay diverged: the schedule is impossible for this run
+  kPruned         // the strategy proved the rest equivalent to a schedule it explored
 };
 const char* run_status_name(RunStatus status);
 
@@ -98,6 +99,11 @@ class Scheduler {
   bool timer_pending(TimerId id) const;
 
   void wake_task(TaskId task);  // used by WaitQueue
+
+  // Footprints (sim/footprint.h): model code touches the shared resources it
+  // reads or writes; the scheduler adds the running task's domain.
+  void touch(uint32_t resource, bool write = true) { step_footprint_.touch(resource, write); }
+  uint32_t new_resource() { return next_resource_++; }
 
   // Oracles call this; the first report ends the run after the current step.
   void report(std::string kind, std::string site, std::string detail);
@@ -165,6 +171,9 @@ class Scheduler {
 
   Strategy& strategy_;
   Trace& trace_;
+  const bool wants_footprints_;
+  Footprint step_footprint_;
+  uint32_t next_resource_ = kFirstDynamicResource;  // before lockdep_, which takes one
   std::unique_ptr<Lockdep> lockdep_;
   std::vector<TaskRecord> tasks_;
   std::vector<TaskId> runnable_;  // sorted

@@ -9,6 +9,8 @@
 #include <span>
 #include <string>
 
+#include "sim/footprint.h"
+
 namespace xfsim::sim {
 
 using TaskId = uint32_t;
@@ -43,6 +45,15 @@ class Strategy {
   // False when the strategy cannot follow the run (replay diverged); the
   // scheduler then stops and reports why.
   virtual bool ok() const { return true; }
+  // Partial-order reduction: a strategy that wants it sees the footprint of
+  // every step (after it ran), and may end a run whose continuation it knows
+  // to be covered by schedules already explored (RunStatus::kPruned).
+  virtual bool wants_footprints() const { return false; }
+  virtual void after_step(TaskId task, const Footprint& footprint) {
+    (void)task;
+    (void)footprint;
+  }
+  virtual bool pruned() const { return false; }
   virtual std::string error() const { return {}; }
   virtual const char* name() const = 0;
 };

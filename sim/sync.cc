@@ -9,6 +9,7 @@
 namespace xfsim::sim {
 
 void WaitQueue::wake_one() {
+  touch();
   if (waiters_.empty()) return;
   const TaskId task = waiters_.front();
   waiters_.erase(waiters_.begin());
@@ -16,12 +17,14 @@ void WaitQueue::wake_one() {
 }
 
 void WaitQueue::wake_all() {
+  touch();
   auto waiters = std::move(waiters_);
   waiters_.clear();
   for (TaskId task : waiters) scheduler_->wake_task(task);
 }
 
 void WaitQueue::remove(TaskId task) {
+  touch();
   auto it = std::find(waiters_.begin(), waiters_.end(), task);
   if (it != waiters_.end()) waiters_.erase(it);
 }
@@ -39,11 +42,13 @@ void might_sleep(Scheduler& scheduler, const char* site) {
 // ---- completion ----
 
 void Completion::complete() {
+  queue_.touch();
   if (done_ != kCompleteAll) ++done_;
   queue_.wake_one();
 }
 
 void Completion::complete_all() {
+  queue_.touch();
   done_ = kCompleteAll;
   queue_.wake_all();
 }
@@ -52,11 +57,14 @@ Task<bool> Completion::wait_for_completion_timeout(const char* site, int64_t tim
   auto& scheduler = queue_.scheduler();
   might_sleep(scheduler, site);
   const uint64_t deadline = scheduler.now_ms() + static_cast<uint64_t>(timeout_ms);
+  queue_.touch();
   while (done_ == 0) {
     const int64_t left = static_cast<int64_t>(deadline) - static_cast<int64_t>(scheduler.now_ms());
     if (left <= 0) co_return false;
     co_await queue_.wait(site, left);
+    queue_.touch();
   }
+  queue_.touch();
   if (done_ != kCompleteAll) --done_;
   co_return true;
 }
@@ -96,6 +104,7 @@ void Lockdep::add_edge(uint32_t from, uint32_t to) {
 
 void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site) {
   const HeldStack& stack = held(task);
+  if (stack.depth > 0) scheduler_.touch(resource_);  // reads and extends the class graph
   for (uint8_t i = 0; i < stack.depth; ++i) {
     const uint32_t held_class = stack.classes[i];
     if (held_class == lock_class) {
@@ -147,6 +156,7 @@ Task<> Mutex::lock(const char* site) {
   might_sleep(scheduler_, site);
   scheduler_.lockdep().before_acquire(self, class_id_, site);
   co_await scheduler_.point(site);
+  queue_.touch();  // the owner field
   while (owner_ != kNoTask) {
     if (owner_ == self) {
       scheduler_.report("deadlock", site,
@@ -155,6 +165,7 @@ Task<> Mutex::lock(const char* site) {
       co_await scheduler_.point(site);  // the run ends here
     }
     co_await queue_.wait(site);
+    queue_.touch();
   }
   owner_ = self;
   scheduler_.lockdep().acquired(self, class_id_);
@@ -178,6 +189,7 @@ Task<> SpinLock::lock(const char* site) {
   const TaskId self = scheduler_.current();
   scheduler_.lockdep().before_acquire(self, class_id_, site);
   co_await scheduler_.point(site);
+  queue_.touch();  // the owner field
   while (owner_ != kNoTask) {
     if (owner_ == self) {
       scheduler_.report("deadlock", site,
@@ -186,6 +198,7 @@ Task<> SpinLock::lock(const char* site) {
       co_await scheduler_.point(site);
     }
     co_await queue_.wait(site);  // spinning, not sleeping
+    queue_.touch();
   }
   owner_ = self;
   scheduler_.enter_atomic();

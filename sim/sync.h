@@ -20,12 +20,17 @@ namespace xfsim::sim {
 
 class WaitQueue {
  public:
-  WaitQueue(Scheduler& scheduler, const char* name) : scheduler_(&scheduler), name_(name) {}
+  WaitQueue(Scheduler& scheduler, const char* name)
+      : scheduler_(&scheduler), name_(name), resource_(scheduler.new_resource()) {}
 
   // wait_event-like: the caller re-checks its condition in a loop.
   Scheduler::BlockAwaiter wait(const char* site, int64_t timeout_ms = -1) {
+    touch();
     return scheduler_->block_on(*this, site, timeout_ms);
   }
+  // The queue, and the state whose changes it announces, as one resource of
+  // a step's footprint (sim/footprint.h).
+  void touch() const { scheduler_->touch(resource_); }
   void wake_one();
   void wake_all();
   bool empty() const { return waiters_.empty(); }
@@ -39,6 +44,7 @@ class WaitQueue {
 
   Scheduler* scheduler_;
   const char* name_;
+  uint32_t resource_;
   std::vector<TaskId> waiters_;  // FIFO
 };
 
@@ -65,7 +71,7 @@ class Completion {
 // two locks with the same name are one class.
 class Lockdep {
  public:
-  explicit Lockdep(Scheduler& scheduler) : scheduler_(scheduler) {}
+  explicit Lockdep(Scheduler& scheduler) : scheduler_(scheduler), resource_(scheduler.new_resource()) {}
   uint32_t class_id(const char* name);
   // Checks held → acquired edges before `task` takes `lock_class`.
   void before_acquire(TaskId task, uint32_t lock_class, const char* site);
@@ -83,6 +89,7 @@ class Lockdep {
   void add_edge(uint32_t from, uint32_t to);
   HeldStack& held(TaskId task);
   Scheduler& scheduler_;
+  uint32_t resource_;               // the class graph, in step footprints
   std::vector<const char*> names_;  // by class id
   std::vector<uint64_t> reach_;     // class → bitset of classes ever taken after it (transitively)
   std::vector<HeldStack> held_by_task_;  // by TaskId; acquisition order

@@ -4,6 +4,7 @@
 // so a remote-execution cluster runs a campaign with no change (docs/scale-out.md).
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,46 @@ TEST(Campaign, DfsBound2FindsEveryBugZooVariant) {
     ASSERT_TRUE(campaign.first() != nullptr) << zoo[i]->name;
     EXPECT_EQ(campaign.first()->result.verdict(), s.expect_verdict) << zoo[i]->name;
   }
+}
+
+// Sleep sets must not lose a finding: on every bug-zoo scenario under its
+// variant, and every lifecycle scenario under upstream, the reduced search
+// finds the same distinct violations (kind + site) as the full one, in no more
+// schedules, and still covers its space.
+TEST(Campaign, SleepSetsFindWhatTheFullDfsFindsInFewerSchedules) {
+  const Shard shard;
+  std::vector<std::pair<std::string, const driver::Variant*>> cases;
+  for (const auto& v : driver::all_variants()) {
+    if (v.name != "correct" && v.name != "upstream") cases.emplace_back("scenarios/bugs/" + v.name + ".json", &v);
+  }
+  for (const auto& name : kLifecycle) {
+    cases.emplace_back("scenarios/lifecycle/" + name + ".json", driver::find_variant("upstream"));
+  }
+  uint64_t full_total = 0, reduced_total = 0;
+  for (size_t i = shard.index; i < cases.size(); i += shard.total) {
+    const Scenario s = load_scenario(cases[i].first);
+    std::set<std::pair<std::string, std::string>> found[2];
+    uint64_t schedules[2] = {0, 0};
+    for (int reduced = 0; reduced < 2; ++reduced) {
+      CampaignOptions options;
+      options.strategy = "dfs";
+      options.preemption_bound = 2;
+      options.schedules = 1000000;
+      options.stop_at_first = false;
+      options.sleep_sets = reduced == 1;
+      const CampaignResult campaign = explore(s, *cases[i].second, options);
+      EXPECT_TRUE(campaign.exhausted) << cases[i].first;
+      for (const Finding& f : campaign.findings) found[reduced].insert({f.result.verdict(), f.result.violation->site});
+      schedules[reduced] = campaign.schedules_run;
+      if (!options.sleep_sets) EXPECT_EQ(campaign.schedules_pruned, 0u);
+    }
+    EXPECT_EQ(found[0], found[1]) << cases[i].first << " under " << cases[i].second->name;
+    EXPECT_LE(schedules[1], schedules[0]) << cases[i].first;
+    full_total += schedules[0];
+    reduced_total += schedules[1];
+  }
+  // The reduction has to pay somewhere in each shard's share.
+  EXPECT_LT(reduced_total, full_total);
 }
 
 }  // namespace
