@@ -66,8 +66,7 @@ TaskId Scheduler::spawn(std::string name, TaskKind kind, Task<> body, bool daemo
   tasks_.push_back(std::move(record));
   touch(kTaskTable);  // task ids are handed out in spawn order
   trace_.task_names.push_back(tasks_.back().name);
-  trace_.entries.push_back(TraceEntry{TraceEntry::Type::kSpawn, step_, now_ms_, id, 0, 0, false,
-                                      task_kind_name(kind), tasks_.back().name});
+  trace_.entries.push_back(TraceEntry{TraceEntry::Type::kSpawn, step_, now_ms_, id, 0, 0, false, task_kind_name(kind)});
   strategy_.on_spawn(id);
   make_runnable(id);
   return id;
@@ -226,7 +225,7 @@ RunStatus Scheduler::run(const RunLimits& limits) {
                                         static_cast<uint32_t>(choice),
                                         static_cast<uint32_t>(options.size()),
                                         still_runnable != kNoTask && next != still_runnable,
-                                        tasks_[next].site, {}});
+                                        tasks_[next].site});
     ++step_;
     current_ = next;
     step_footprint_ = Footprint{};
@@ -279,8 +278,9 @@ void Scheduler::report(std::string kind, std::string site, std::string detail) {
 
 void Scheduler::log(std::string text) {
   if (!trace_.logging) return;
+  trace_.log_lines.push_back(std::move(text));
   trace_.entries.push_back(TraceEntry{TraceEntry::Type::kLog, step_, now_ms_, current_, 0, 0, false, "",
-                                      std::move(text)});
+                                      static_cast<uint32_t>(trace_.log_lines.size() - 1)});
 }
 
 const std::string& Scheduler::task_name(TaskId task) const { return tasks_[task].name; }

@@ -35,12 +35,12 @@ void Trace::write_jsonl(std::ostream& out) const {
         if (entry.preemption) line["preemption"] = true;
         break;
       case TraceEntry::Type::kSpawn:
-        line["spawn"] = entry.text;
+        line["spawn"] = task_names[entry.task];
         line["task_id"] = entry.task;
         line["context"] = entry.site;
         break;
       case TraceEntry::Type::kLog:
-        line["log"] = entry.text;
+        line["log"] = log_lines[entry.log];
         if (entry.task < task_names.size()) line["task"] = task_names[entry.task];
         break;
     }

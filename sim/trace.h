@@ -21,14 +21,15 @@ struct TraceEntry {
   uint32_t choice;   // index into the sorted runnable set
   uint32_t options;  // how many tasks were runnable
   bool preemption;   // chose another task while the previous one could go on
-  const char* site;  // scheduling point (string literal)
-  std::string text;  // log line, or the spawned task's name
+  const char* site;  // scheduling point (string literal); a spawn: the task's kind
+  uint32_t log = 0;  // a log line: its index in Trace::log_lines
 };
 
 struct Trace {
   bool logging = true;  // off in fuzz loops; a found schedule is re-run with it on
   std::vector<TraceEntry> entries;
-  std::vector<std::string> task_names;  // by TaskId
+  std::vector<std::string> task_names;  // by TaskId (a spawn's text)
+  std::vector<std::string> log_lines;   // kept apart: a decision carries no string
   uint64_t schedule_hash = kScheduleHashSeed;  // updated with every decision
   static constexpr uint64_t kScheduleHashSeed = 0x9e3779b97f4a7c15ULL;
 
@@ -41,6 +42,7 @@ struct Trace {
   void clear() {
     entries.clear();
     task_names.clear();
+    log_lines.clear();
     schedule_hash = kScheduleHashSeed;
   }
   // Only the decisions: the schedule, as replay consumes it.

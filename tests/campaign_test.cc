@@ -111,7 +111,9 @@ TEST(Campaign, SleepSetsFindWhatTheFullDfsFindsInFewerSchedules) {
       EXPECT_TRUE(campaign.exhausted) << cases[i].first;
       for (const Finding& f : campaign.findings) found[reduced].insert({f.result.verdict(), f.result.violation->site});
       schedules[reduced] = campaign.schedules_run;
-      if (!options.sleep_sets) EXPECT_EQ(campaign.schedules_pruned, 0u);
+      if (!options.sleep_sets) {
+        EXPECT_EQ(campaign.schedules_pruned, 0u);
+      }
     }
     EXPECT_EQ(found[0], found[1]) << cases[i].first << " under " << cases[i].second->name;
     EXPECT_LE(schedules[1], schedules[0]) << cases[i].first;

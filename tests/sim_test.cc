@@ -235,8 +235,11 @@ SleepSetRun explore_two_machines(bool sleep_sets, bool shared_resource) {
     s.spawn("local", TaskKind::kKthread, toucher(s, log, "l", 3, a));
     s.spawn("remote", TaskKind::kBackend, toucher(s, log, "r", 3, b));
     const RunStatus status = s.run({});
-    if (status == RunStatus::kFinished) out.completed_logs.insert(log);
-    else EXPECT_EQ(status, RunStatus::kPruned);
+    if (status == RunStatus::kFinished) {
+      out.completed_logs.insert(log);
+    } else {
+      EXPECT_EQ(status, RunStatus::kPruned);
+    }
     dfs.end_schedule();
     EXPECT_LT(out.schedules, 10000u);
   }
