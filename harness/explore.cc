@@ -50,6 +50,7 @@ CampaignOptions options_from(const Scenario& scenario) {
   options.schedules = scenario.schedule.strategy == "replay" ? 1 : scenario.schedule.schedules;
   options.depth = scenario.schedule.depth;
   options.preemption_bound = scenario.schedule.preemption_bound;
+  options.sleep_sets = scenario.schedule.sleep_sets;
   options.decisions = scenario.schedule.decisions;
   return options;
 }

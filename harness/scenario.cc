@@ -251,6 +251,7 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& path,
     s.schedule.schedules = sch.value("schedules", uint64_t{1});
     s.schedule.depth = sch.value("depth", 3u);
     s.schedule.preemption_bound = sch.value("preemption_bound", 2u);
+    s.schedule.sleep_sets = sch.value("sleep_sets", false);
     s.schedule.steps_max = sch.value("steps_max", uint64_t{100000});
     if (sch.contains("decisions")) s.schedule.decisions = sch["decisions"].get<std::vector<uint32_t>>();
     if (s.schedule.strategy == "replay" && !sch.contains("decisions")) {

@@ -59,6 +59,7 @@ struct Schedule {
   uint64_t schedules = 1;
   uint32_t depth = 3;
   uint32_t preemption_bound = 2;
+  bool sleep_sets = false;  // dfs: partial-order reduction
   uint64_t steps_max = 100000;
   // strategy "replay": the task run at each step (a minimised reproducer);
   // where it no longer fits, replay goes on without preempting.

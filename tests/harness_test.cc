@@ -83,6 +83,28 @@ TEST(Fuzz, TimingMutationIsDeterministicInItsSaltAndKeepsTheScenarioValid) {
   EXPECT_TRUE(differs);
 }
 
+// A scenario's schedule block can ask dfs for sleep sets; the campaign it
+// describes then ends some runs early and still finds the bug.
+TEST(ScheduleBlock, SleepSetsReachTheSearch) {
+  nlohmann::json source = load_scenario("scenarios/bugs/publish_before_construct.json").source;
+  source["schedule"]["sleep_sets"] = true;
+  source["schedule"]["preemption_bound"] = 3;
+  const Scenario s = parse_scenario(source, "sleep_sets.json");
+  CampaignOptions options = options_from(s);
+  ASSERT_TRUE(options.sleep_sets);
+  options.stop_at_first = false;
+  const CampaignResult reduced = explore(s, variant("publish_before_construct"), options);
+  options.sleep_sets = false;
+  const CampaignResult full = explore(s, variant("publish_before_construct"), options);
+  EXPECT_TRUE(reduced.exhausted);
+  EXPECT_GT(reduced.schedules_pruned, 0u);
+  EXPECT_LT(reduced.schedules_run, full.schedules_run);
+  ASSERT_TRUE(reduced.first() != nullptr);
+  EXPECT_EQ(reduced.first()->result.verdict(), s.expect_verdict);
+  source["schedule"]["sleep_sets"] = "yes";
+  EXPECT_THROW(parse_scenario(source, "bad.json"), ScenarioError);
+}
+
 TEST(Replay, ImpossibleScheduleIsReportedNotCrashed) {
   const Scenario s = load_scenario("scenarios/smoke/clean.json");
   sim::ReplayStrategy replay(std::vector<uint32_t>(50, 42));  // task 42 never exists
