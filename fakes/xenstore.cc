@@ -72,12 +72,8 @@ sim::Task<> XenStore::write(const std::string& path, const std::string& value) {
 sim::Task<> XenStore::remove(const std::string& path) {
   co_await scheduler_.point("xenbus_rm");
   scheduler_.touch(resource_);
-  // The node, then its subtree: the children sort together after path + "/"
-  // (not right after path: "a-b" sorts between "a" and "a/c").
-  nodes_.erase(path);
-  const std::string subtree = path + "/";
-  auto it = nodes_.lower_bound(subtree);
-  while (it != nodes_.end() && it->first.compare(0, subtree.size(), subtree) == 0) it = nodes_.erase(it);
+  // The node and its subtree ("a/c" goes with "a"; "a-b" stays).
+  std::erase_if(nodes_, [&path](const auto& node) { return at_or_under(node.first, path); });
   fire(path);
 }
 
@@ -85,14 +81,12 @@ sim::Task<std::vector<std::string>> XenStore::directory(const std::string& path)
   co_await scheduler_.point("xenbus_directory");
   scheduler_.touch(resource_, /*write=*/false);
   std::vector<std::string> children;
-  const std::string prefix = path + "/";
-  for (auto it = nodes_.lower_bound(prefix); it != nodes_.end(); ++it) {
-    if (it->first.compare(0, prefix.size(), prefix) != 0) break;
-    std::string child = it->first.substr(prefix.size());
-    child = child.substr(0, child.find('/'));
-    if (children.empty() || children.back() != child) children.push_back(child);
+  for (const auto& [node, value] : nodes_) {
+    if (node.size() <= path.size() + 1 || !at_or_under(node, path)) continue;
+    const std::string_view rest = std::string_view(node).substr(path.size() + 1);
+    children.emplace_back(rest.substr(0, rest.find('/')));
   }
-  // Paths sort by whole string, children by name: "a-z" comes before "a/x".
+  // Sorted and unique, whatever order the table keeps.
   std::sort(children.begin(), children.end());
   children.erase(std::unique(children.begin(), children.end()), children.end());
   co_return children;

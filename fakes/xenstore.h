@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -74,7 +75,9 @@ class XenStore {
 
   sim::Scheduler& scheduler_;
   uint32_t resource_;  // the store, its watches and their event queue, in step footprints
-  std::map<std::string, std::string> nodes_;  // ordered: deterministic listings
+  // Looked up by exact path on every read and write; the rare walks
+  // (directory, remove) visit every node and never depend on hash order.
+  std::unordered_map<std::string, std::string> nodes_;
   struct Watch {
     std::string path;
     std::string owner;
