@@ -89,14 +89,16 @@ struct DisplifEventPage : KObject {
 // domains reach: code of either side touches `resource` (sim/footprint.h)
 // in every step that reads or writes them.
 struct SharedPages {
-  explicit SharedPages(sim::Scheduler& scheduler) : scheduler_(&scheduler), resource(scheduler.new_resource()) {}
-  void touch() const { scheduler_->touch(resource); }
-  sim::Scheduler* scheduler_;
-  uint32_t resource;
+  explicit SharedPages(sim::Scheduler& scheduler) : scheduler_(&scheduler), resource_(scheduler.new_resource()) {}
+  void touch() const { scheduler_->touch(resource_); }
+
   std::map<uint32_t, DisplifRing*> rings;
   std::map<uint32_t, DisplifEventPage*> event_pages;
   // Page directories of DBUF_CREATE (gref_directory → grefs of the buffer).
   std::map<uint32_t, std::vector<uint32_t>*> directories;
+ private:
+  sim::Scheduler* scheduler_;
+  uint32_t resource_;
 };
 
 }  // namespace xfsim::fakes

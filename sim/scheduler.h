@@ -26,6 +26,8 @@
 
 namespace xfsim::sim {
 
+// kBackend runs on the other machine (another domain): its steps write
+// kRemoteMachine, every other kind's kLocalMachine (sim/footprint.h).
 enum class TaskKind : uint8_t { kUser, kKthread, kIrq, kWorker, kBackend };
 const char* task_kind_name(TaskKind kind);
 
