@@ -19,7 +19,6 @@ uint32_t Memory::alloc_page(int domain, std::string label) {
 }
 
 uint32_t Memory::alloc_ballooned_page(std::string label) {
-  scheduler_.touch(resource_);
   const uint32_t page = alloc_page(kFrontendDomid, std::move(label));
   frames_[page].ballooned = true;
   return page;
@@ -130,7 +129,6 @@ void GrantTable::unmap(grant_ref_t ref, int mapper, const char* site) {
 }
 
 void GrantTable::map_into(uint32_t ballooned_page, grant_ref_t ref, const char* site) {
-  scheduler_.touch(resource_);
   const uint32_t page = map(ref, kFrontendDomid, site);
   memory_.frame(ballooned_page).mapped_foreign = page;
 }

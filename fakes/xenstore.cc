@@ -181,7 +181,6 @@ sim::Task<> XenStore::xenwatch_thread() {
         co_await callback(path);
       }
     }
-    scheduler_.touch(resource_, /*write=*/false);  // back in the loop
     xenwatch_mutex_.unlock();
   }
 }

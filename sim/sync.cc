@@ -64,7 +64,6 @@ Task<bool> Completion::wait_for_completion_timeout(const char* site, int64_t tim
     co_await queue_.wait(site, left);
     queue_.touch();
   }
-  queue_.touch();
   if (done_ != kCompleteAll) --done_;
   co_return true;
 }
