@@ -2,7 +2,7 @@
 // fini / release, display buffers and the request path to the backend.
 #include "driver_core/xen_drm_front.h"
 
-#include <cassert>
+#include "sim/assert.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>

@@ -1,6 +1,6 @@
 #include "fakes/backend.h"
 
-#include <cassert>
+#include "sim/assert.h"
 #include <cerrno>
 
 #include <fmt/compile.h>

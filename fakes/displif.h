@@ -11,6 +11,7 @@
 #include <string>
 
 #include "fakes/kmem.h"
+#include "sim/assert.h"
 #include "sim/scheduler.h"
 
 namespace xfsim::fakes {
@@ -66,8 +67,14 @@ struct DisplifRing : KObject {
   bool push_request(sim::Scheduler& scheduler, const DisplifRequest& request, const char* site);
   void push_requests() { req_prod = req_prod_pvt; }
   bool has_unconsumed_requests() const { return req_cons != req_prod; }
-  DisplifRequest take_request() { return requests[req_cons++ % kRingSlots]; }
+  DisplifRequest take_request() {
+    XFSIM_ASSERT(req_prod - req_cons <= kRingSlots && req_cons != req_prod, "ring: req_cons {} req_prod {}", req_cons,
+                 req_prod);
+    return requests[req_cons++ % kRingSlots];
+  }
   void push_response(const DisplifResponse& response) {
+    XFSIM_ASSERT(rsp_prod_pvt - rsp_cons < kRingSlots, "ring: response ring full (rsp_prod {} rsp_cons {})", rsp_prod_pvt,
+                 rsp_cons);
     responses[rsp_prod_pvt++ % kRingSlots] = response;
     rsp_prod = rsp_prod_pvt;
   }
@@ -78,6 +85,7 @@ struct DisplifEventPage : KObject {
   std::array<DisplifEvent, kEventPageSlots> events{};
   uint32_t in_prod = 0, in_cons = 0;
   bool push(const DisplifEvent& event) {
+    XFSIM_ASSERT(in_prod - in_cons <= kEventPageSlots, "event page: in_prod {} in_cons {}", in_prod, in_cons);
     if (in_prod - in_cons >= kEventPageSlots) return false;  // backend drops it
     events[in_prod++ % kEventPageSlots] = event;
     return true;

@@ -1,7 +1,7 @@
 #include "fakes/drm.h"
 
 #include <algorithm>
-#include <cassert>
+#include "sim/assert.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -74,8 +74,12 @@ bool DrmCore::drm_dev_enter(drm_device& dev) {
 
 void DrmCore::drm_dev_exit(drm_device& dev) {
   const sim::TaskId task = scheduler_.current();
-  assert(task < dev.srcu_readers_by_task.size() && dev.srcu_readers_by_task[task] > 0 &&
-         "drm_dev_exit without drm_dev_enter");
+  if (task >= dev.srcu_readers_by_task.size() || dev.srcu_readers_by_task[task] == 0) {
+    scheduler_.report("warning", "drm_dev_exit",
+                      fmt::format("{} calls drm_dev_exit on {} without a matching drm_dev_enter "
+                                  "(srcu_read_unlock imbalance)", scheduler_.current_name(), dev.label));
+    return;
+  }
   --dev.srcu_readers_by_task[task];
   --dev.srcu_readers;
   if (dev.srcu_readers == 0) dev.srcu_wait->wake_all();
@@ -241,7 +245,7 @@ void DrmCore::drm_vma_node_unmap(drm_gem_object& obj) {
 // that unplug relies on. (A fault that began after unplug and maps anyway is
 // missing-sigbus instead, judged when the fault returns.)
 void DrmCore::vm_insert_page(Vma& vma, uint32_t index, uint32_t page) {
-  assert(index < vma.ptes.size());
+  XFSIM_ASSERT(index < vma.ptes.size(), "page {} of {} with {} pages", index, vma.label, vma.ptes.size());
   drm_device& dev = *vma.obj->dev;
   const bool fault_after_unplug =
       std::find(faults_after_unplug_.begin(), faults_after_unplug_.end(), scheduler_.current()) != faults_after_unplug_.end();
@@ -281,7 +285,7 @@ sim::Task<> DrmCore::close(drm_file& file) {
 
 sim::Task<> DrmCore::file_put(drm_file& file) {
   if (!kmem_.check(&file, "fput")) co_return;
-  assert(file.refs > 0);
+  XFSIM_ASSERT(file.refs > 0, "fput of {} with no reference left", file.label);
   if (--file.refs == 0) co_await drm_release(file);
 }
 

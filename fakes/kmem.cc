@@ -1,6 +1,6 @@
 #include "fakes/kmem.h"
 
-#include <cassert>
+#include "sim/assert.h"
 
 #include <fmt/format.h>
 
@@ -18,7 +18,9 @@ void Kmem::track(std::unique_ptr<KObject> object, const char* type, std::string 
 }
 
 bool Kmem::live(const KObject* object) const {
-  assert(object && object->kmem_id >= 1 && object->kmem_id <= records_.size());
+  XFSIM_ASSERT(object != nullptr);
+  XFSIM_ASSERT(object->kmem_id >= 1 && object->kmem_id <= records_.size(), "kmem id {} of {}", object->kmem_id,
+               records_.size());
   return !records_[object->kmem_id - 1].freed;
 }
 
@@ -32,7 +34,7 @@ bool Kmem::report_bad_access(const KObject* object, const char* site) {
     return false;
   }
   const Record& record = records_[object->kmem_id - 1];
-  assert(record.freed);
+  XFSIM_ASSERT(record.freed);
   scheduler_.report(
       "use-after-free", site,
       fmt::format("{} {} accessed by {} in {} at step {}; freed by {} in {} at step {}",
@@ -43,6 +45,7 @@ bool Kmem::report_bad_access(const KObject* object, const char* site) {
 
 void Kmem::kfree(KObject* object, const char* site) {
   if (object == nullptr) return;  // kfree(NULL) is fine
+  XFSIM_ASSERT(object->kmem_id >= 1 && object->kmem_id <= records_.size(), "kfree of an object kmem never allocated");
   Record& record = records_[object->kmem_id - 1];
   if (record.freed) {
     scheduler_.report(

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/assert.h"
 #include "sim/scheduler.h"
 
 namespace xfsim::fakes {
@@ -50,6 +51,8 @@ class Kmem {
   // True when live; reports use-after-free (with where it was freed) if not.
   // Called wherever the kernel would dereference, so the live case is inline.
   bool check(const KObject* object, const char* site) {
+    XFSIM_ASSERT(object == nullptr || object->kmem_id - 1u < records_.size(), "kmem id {} of {}", object->kmem_id,
+                 records_.size());
     if (object != nullptr && !records_[object->kmem_id - 1].freed) return true;
     return report_bad_access(object, site);
   }

@@ -1,6 +1,6 @@
 #include "fakes/xen.h"
 
-#include <cassert>
+#include "sim/assert.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -26,6 +26,7 @@ uint32_t Memory::alloc_ballooned_page(std::string label) {
 
 void Memory::free_page(uint32_t page, const char* site) {
   scheduler_.touch(resource_);
+  XFSIM_ASSERT(page < frames_.size(), "free of page frame {} of {}", page, frames_.size());
   PageFrame& frame = frames_[page];
   if (frame.freed) {
     scheduler_.report("double-free", site,
@@ -113,7 +114,7 @@ uint32_t GrantTable::map(grant_ref_t ref, int mapper, const char* site) {
 
 void GrantTable::unmap(grant_ref_t ref, int mapper, const char* site) {
   scheduler_.touch(resource_);
-  assert(ref >= 1 && ref <= grants_.size());
+  XFSIM_ASSERT(ref >= 1 && ref <= grants_.size(), "unmap of grant {} of {}", ref, grants_.size());
   Grant& grant = grants_[ref - 1];
   (void)mapper;
   if (grant.maps == 0) {
@@ -171,7 +172,7 @@ int EventChannels::bind_to_irqhandler(evtchn_port_t port, const std::string& nam
                                       Handler handler) {
   scheduler_.touch(resource_);
   Port& p = ports_[port];
-  assert(p.allocated && !p.bound);
+  XFSIM_ASSERT(p.allocated && !p.bound, "bind of port {}: allocated {}, bound {}", port, p.allocated, p.bound);
   p.bound = true;
   p.name = name;
   p.handler = std::move(handler);

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/assert.h"
 #include "sim/scheduler.h"
 #include "sim/sync.h"
 
@@ -48,6 +49,7 @@ class Memory {
   void free_page(uint32_t page, const char* site);
   PageFrame& frame(uint32_t page) {
     scheduler_.touch(resource_);
+    XFSIM_ASSERT(page < frames_.size(), "page frame {} of {}", page, frames_.size());
     return frames_[page];
   }
   // The page whose memory an access to `page` really reaches; kNoPage if none.
@@ -79,10 +81,6 @@ class GrantTable {
   uint32_t map(grant_ref_t ref, int mapper, const char* site);
   void unmap(grant_ref_t ref, int mapper, const char* site);
   bool active(grant_ref_t ref) const;
-  uint32_t page_of(grant_ref_t ref) const {
-    scheduler_.touch(resource_, /*write=*/false);
-    return grants_.at(ref).page;
-  }
   // Grants `granter` still has active (the leak oracle asks for the frontend's).
   std::vector<std::string> active_grants(int granter) const;
   // Ballooned frontend pages showing backend grants.

@@ -1,7 +1,7 @@
 #include "fakes/xenstore.h"
 
 #include <algorithm>
-#include <cassert>
+#include "sim/assert.h"
 #include <string_view>
 
 #include <fmt/format.h>

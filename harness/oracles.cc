@@ -23,6 +23,8 @@ const std::vector<OracleKind>& oracle_kinds() {
       {"deadlock", "every task that must finish is blocked and nothing can wake it"},
       {"hung-wait", "userspace waits for an event (device, page flip, uevent) beyond the driver's timeout plus slack"},
       {"lock-held-at-exit", "a task ends while holding a spinlock"},
+      {"bad-unlock-balance", "a lock is released by a task that does not hold it (lockdep)"},
+      {"warning", "a WARN_ON of the kernel fires (e.g. drm_dev_exit without drm_dev_enter)"},
   };
   return kinds;
 }

@@ -1,7 +1,7 @@
 #include "sim/dfs_strategy.h"
 
 #include <algorithm>
-#include <cassert>
+#include "sim/assert.h"
 
 #include <fmt/format.h>
 
@@ -42,11 +42,10 @@ size_t DfsStrategy::choose(const Decision& decision) {
     choice_frame_ = static_cast<long>(depth_);
     const Frame& frame = frames_[depth_++];
     const size_t index = index_of(frame.order[frame.taken]);
-    if (index == decision.runnable.size()) {
-      error_ = fmt::format("dfs: nondeterminism at step {}: task {} no longer runnable",
-                           decision.step, frame.order[frame.taken]);
-      return 0;
-    }
+    // The world is deterministic: a task runnable at this step of the prefix
+    // before is runnable again. If not, xfsim itself leaks nondeterminism.
+    XFSIM_ASSERT(index < decision.runnable.size(), "dfs: nondeterminism at step {}: task {} no longer runnable",
+                 decision.step, frame.order[frame.taken]);
     return index;
   }
   Frame frame;
@@ -70,7 +69,7 @@ size_t DfsStrategy::choose(const Decision& decision) {
   while (first < frame.order.size() && !allowed(frame, first)) ++first;
   if (first == frame.order.size()) {
     // Every alternative sleeps (or the only free one does): nothing new below.
-    assert(sleep_sets_);
+    XFSIM_ASSERT(sleep_sets_, "dfs: no allowed alternative at step {} without sleep sets", decision.step);
     pruned_ = true;
     return 0;
   }

@@ -1,7 +1,7 @@
 #include "sim/pct_strategy.h"
 
 #include <algorithm>
-#include <cassert>
+#include "sim/assert.h"
 
 namespace xfsim::sim {
 
@@ -37,6 +37,7 @@ void PctStrategy::on_spawn(TaskId task) {
 
 size_t PctStrategy::choose(const Decision& decision) {
   ++steps_seen_;
+  for (TaskId task : decision.runnable) XFSIM_ASSERT(task < priorities_.size(), "pct: task {} has no priority", task);
   auto best = [&] {
     size_t index = 0;
     for (size_t i = 1; i < decision.runnable.size(); ++i) {
@@ -51,7 +52,7 @@ size_t PctStrategy::choose(const Decision& decision) {
     ++next_change_;
     pick = best();
   }
-  assert(pick < decision.runnable.size());
+  XFSIM_ASSERT(pick < decision.runnable.size());
   return pick;
 }
 

@@ -1,7 +1,7 @@
 #include "sim/scheduler.h"
 
 #include <algorithm>
-#include <cassert>
+#include "sim/assert.h"
 #include <utility>
 
 #include <fmt/format.h>
@@ -18,7 +18,7 @@ const char* task_kind_name(TaskKind kind) {
     case TaskKind::kWorker: return "worker";
     case TaskKind::kBackend: return "backend";
   }
-  return "?";
+  XFSIM_ASSERT(false, "unknown task kind {}", static_cast<int>(kind));
 }
 
 const char* run_status_name(RunStatus status) {
@@ -29,7 +29,7 @@ const char* run_status_name(RunStatus status) {
     case RunStatus::kStrategyError: return "strategy-error";
     case RunStatus::kPruned: return "pruned";
   }
-  return "?";
+  XFSIM_ASSERT(false, "unknown run status {}", static_cast<int>(status));
 }
 
 Scheduler::Scheduler(Strategy& strategy, Trace& trace)
@@ -55,6 +55,7 @@ void Scheduler::destroy_all() {
 }
 
 TaskId Scheduler::spawn(std::string name, TaskKind kind, Task<> body, bool daemon) {
+  XFSIM_ASSERT(tasks_.size() < kMaxTasks, "more than {} tasks (spawning {})", kMaxTasks, name);
   const auto id = static_cast<TaskId>(tasks_.size());
   TaskRecord record;
   record.name = std::move(name);
@@ -62,7 +63,7 @@ TaskId Scheduler::spawn(std::string name, TaskKind kind, Task<> body, bool daemo
   record.daemon = daemon;
   record.root = body.release();
   record.resume_at = record.root;
-  assert(record.root && "spawn needs a coroutine");
+  XFSIM_ASSERT(record.root, "spawn of {} needs a coroutine", record.name);
   tasks_.push_back(std::move(record));
   touch(kTaskTable);  // task ids are handed out in spawn order
   trace_.task_names.push_back(tasks_.back().name);
@@ -74,19 +75,21 @@ TaskId Scheduler::spawn(std::string name, TaskKind kind, Task<> body, bool daemo
 
 void Scheduler::make_runnable(TaskId task) {
   auto& record = tasks_[task];
-  assert(record.state != State::kDone);
+  XFSIM_ASSERT(record.state != State::kDone, "task {} woken after it ended", record.name);
   record.state = State::kRunnable;
   auto it = std::lower_bound(runnable_.begin(), runnable_.end(), task);
   if (it == runnable_.end() || *it != task) runnable_.insert(it, task);
 }
 
 void Scheduler::make_blocked(TaskId task) {
+  XFSIM_ASSERT(task < tasks_.size());
   tasks_[task].state = State::kBlocked;
   auto it = std::lower_bound(runnable_.begin(), runnable_.end(), task);
   if (it != runnable_.end() && *it == task) runnable_.erase(it);
 }
 
 void Scheduler::suspend_runnable(std::coroutine_handle<> h, const char* site) {
+  XFSIM_ASSERT(current_ != kNoTask, "scheduling point {} outside a task", site);
   auto& record = tasks_[current_];
   record.resume_at = h;
   record.site = site;
@@ -95,6 +98,7 @@ void Scheduler::suspend_runnable(std::coroutine_handle<> h, const char* site) {
 void Scheduler::BlockAwaiter::await_suspend(std::coroutine_handle<> h) noexcept {
   Scheduler& s = *scheduler;
   const TaskId self = s.current_;
+  XFSIM_ASSERT(self != kNoTask, "{} blocks outside a task", site);
   auto& record = s.tasks_[self];
   record.resume_at = h;
   record.site = site;
@@ -121,6 +125,7 @@ bool Scheduler::BlockAwaiter::await_resume() const noexcept {
 }
 
 void Scheduler::wake_task(TaskId task) {
+  XFSIM_ASSERT(task < tasks_.size(), "wake of task {} of {}", task, tasks_.size());
   auto& record = tasks_[task];
   if (record.state != State::kBlocked) return;
   record.waiting_on = nullptr;
@@ -145,6 +150,7 @@ Scheduler::TimerId Scheduler::add_timer(uint64_t delay_ms, std::function<void()>
 }
 
 bool Scheduler::cancel_timer(TimerId id) {
+  XFSIM_ASSERT(id < timers_.size(), "cancel of timer {} of {}", id, timers_.size());
   auto& slot = timers_[id];
   if (!slot.pending) return false;
   touch(kTimers);
@@ -154,7 +160,10 @@ bool Scheduler::cancel_timer(TimerId id) {
   return true;
 }
 
-bool Scheduler::timer_pending(TimerId id) const { return timers_[id].pending; }
+bool Scheduler::timer_pending(TimerId id) const {
+  XFSIM_ASSERT(id < timers_.size(), "timer {} of {}", id, timers_.size());
+  return timers_[id].pending;
+}
 
 // Advances the clock to the earliest pending timer and fires every timer due
 // then, in the order they were armed. Returns false when none is pending.
@@ -169,7 +178,7 @@ bool Scheduler::fire_next_timers(const RunLimits& limits) {
   if (timer_heap_.empty()) return false;
   const uint64_t deadline = timer_heap_.front().deadline_ms;
   if (deadline > limits.time_ms_max) return false;
-  assert(deadline >= now_ms_ && "virtual time never goes back");
+  XFSIM_ASSERT(deadline >= now_ms_, "virtual time goes back from {} to {} ms", now_ms_, deadline);
   now_ms_ = deadline;
   while (!timer_heap_.empty() && timer_heap_.front().deadline_ms == deadline) {
     const TimerId id = timer_heap_.front().id;
@@ -186,7 +195,26 @@ bool Scheduler::fire_next_timers(const RunLimits& limits) {
   return true;
 }
 
+namespace {
+// While a scheduler runs, a failed XFSIM_ASSERT names its step, time and task.
+class AssertScope {
+ public:
+  explicit AssertScope(const Scheduler* scheduler)
+      : previous_(set_assert_context(AssertContext{scheduler, [](const void* owner) {
+          const auto* s = static_cast<const Scheduler*>(owner);
+          return fmt::format("step {}, t={} ms, task {}", s->step(), s->now_ms(), s->current_name());
+        }})) {}
+  ~AssertScope() { set_assert_context(previous_); }
+  AssertScope(const AssertScope&) = delete;
+  AssertScope& operator=(const AssertScope&) = delete;
+
+ private:
+  AssertContext previous_;
+};
+}  // namespace
+
 RunStatus Scheduler::run(const RunLimits& limits) {
+  const AssertScope assert_scope(this);
   while (true) {
     if (violation_) return RunStatus::kViolation;
     if (runnable_.empty()) {
@@ -218,9 +246,13 @@ RunStatus Scheduler::run(const RunLimits& limits) {
         return RunStatus::kStrategyError;
       }
       if (strategy_.pruned()) return RunStatus::kPruned;
-      assert(choice < options.size());
+      XFSIM_ASSERT(choice < options.size(), "strategy {} chose {} of {} runnable tasks", strategy_.name(), choice,
+                   options.size());
     }
     const TaskId next = options[choice];
+    XFSIM_ASSERT(tasks_[next].state == State::kRunnable && tasks_[next].resume_at, "task {} chosen but not runnable",
+                 tasks_[next].name);
+    XFSIM_ASSERT(current_ == kNoTask);
     trace_.record_decision(TraceEntry{TraceEntry::Type::kDecision, step_, now_ms_, next,
                                         static_cast<uint32_t>(choice),
                                         static_cast<uint32_t>(options.size()),
@@ -300,7 +332,7 @@ void Scheduler::enter_atomic() {
 }
 void Scheduler::exit_atomic() {
   if (current_ != kNoTask) {
-    assert(tasks_[current_].atomic_depth > 0);
+    XFSIM_ASSERT(tasks_[current_].atomic_depth > 0, "{} leaves atomic context it never entered", tasks_[current_].name);
     --tasks_[current_].atomic_depth;
   }
 }

@@ -164,6 +164,7 @@ class Scheduler {
     bool keepalive = true;
   };
 
+  static constexpr size_t kMaxTasks = 4096;  // TaskIds stay far from kNoTask
   void suspend_runnable(std::coroutine_handle<> h, const char* site);
   void make_runnable(TaskId task);
   void make_blocked(TaskId task);

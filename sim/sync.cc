@@ -1,7 +1,7 @@
 #include "sim/sync.h"
 
 #include <algorithm>
-#include <cassert>
+#include "sim/assert.h"
 #include <cstring>
 
 #include <fmt/format.h>
@@ -76,7 +76,7 @@ uint32_t Lockdep::class_id(const char* name) {
   for (uint32_t id = 0; id < names_.size(); ++id) {
     if (names_[id] == name || std::strcmp(names_[id], name) == 0) return id;
   }
-  assert(names_.size() < kMaxClasses && "lockdep: raise kMaxClasses");
+  XFSIM_ASSERT(names_.size() < kMaxClasses, "lockdep: more than {} lock classes (class {})", kMaxClasses, name);
   names_.push_back(name);
   reach_.push_back(0);
   return static_cast<uint32_t>(names_.size() - 1);
@@ -126,7 +126,9 @@ void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site)
 
 void Lockdep::acquired(TaskId task, uint32_t lock_class) {
   HeldStack& stack = held(task);
-  assert(stack.depth < kMaxLockDepth && "lockdep: raise kMaxLockDepth");
+  XFSIM_ASSERT(stack.depth < kMaxLockDepth, "lockdep: task {} holds more than {} locks", scheduler_.task_name(task),
+               kMaxLockDepth);
+  XFSIM_ASSERT(lock_class < names_.size());
   stack.classes[stack.depth++] = static_cast<uint8_t>(lock_class);
 }
 
@@ -140,8 +142,17 @@ void Lockdep::released(TaskId task, uint32_t lock_class) {
       return;
     }
   }
-  assert(false && "releasing a lock class the task does not hold");
+  XFSIM_ASSERT(false, "lockdep: {} releases {}, which it does not hold", scheduler_.task_name(task), names_[lock_class]);
 }
+
+namespace {
+// lockdep's "bad unlock balance": the model releases a lock it does not hold.
+void bad_unlock(Scheduler& scheduler, const char* lock, TaskId owner, const char* site) {
+  scheduler.report("bad-unlock-balance", site,
+                   fmt::format("{} releases {} held by {}", scheduler.current_name(), lock,
+                               owner == kNoTask ? std::string("nobody") : scheduler.task_name(owner)));
+}
+}  // namespace
 
 // ---- mutex ----
 
@@ -171,7 +182,10 @@ Task<> Mutex::lock(const char* site) {
 }
 
 void Mutex::unlock() {
-  assert(owner_ == scheduler_.current() && "mutex_unlock by a task that does not own it");
+  if (owner_ != scheduler_.current()) {
+    bad_unlock(scheduler_, queue_.name(), owner_, "mutex_unlock");
+    return;
+  }
   scheduler_.lockdep().released(owner_, class_id_);
   owner_ = kNoTask;
   queue_.wake_one();
@@ -205,7 +219,10 @@ Task<> SpinLock::lock(const char* site) {
 }
 
 void SpinLock::unlock() {
-  assert(owner_ == scheduler_.current() && "spin_unlock by a task that does not own it");
+  if (owner_ != scheduler_.current()) {
+    bad_unlock(scheduler_, queue_.name(), owner_, "spin_unlock");
+    return;
+  }
   scheduler_.lockdep().released(owner_, class_id_);
   scheduler_.exit_atomic();
   owner_ = kNoTask;

@@ -13,7 +13,7 @@
 // reported violation (see sim/violation.h), never a throw.
 #pragma once
 
-#include <cassert>
+#include "sim/assert.h"
 #include <coroutine>
 #include <cstddef>
 #include <new>

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "sim/assert.h"
 #include "sim/dfs_strategy.h"
 #include "sim/pct_strategy.h"
 #include "sim/random_strategy.h"
@@ -279,6 +280,72 @@ TEST(Pct, DeterministicPerSeedAndScheduleIndex) {
   one.begin_schedule(4);
   two.begin_schedule(4);
   EXPECT_EQ(interleave(one), interleave(two));
+}
+
+}  // namespace
+}  // namespace xfsim::sim
+
+namespace xfsim::sim {
+namespace {
+
+Task<> assert_after_one_step(Scheduler& s) {
+  co_await s.point("assert_after_one_step");
+  XFSIM_ASSERT(s.step() > 100, "step was {}", s.step());
+}
+
+TEST(AssertDeathTest, AHarnessInvariantAbortsNamingConditionPlaceStepAndTask) {
+  EXPECT_DEATH(
+      {
+        RandomStrategy strategy(1);
+        Trace trace;
+        Scheduler s(strategy, trace);
+        s.spawn("victim", TaskKind::kKthread, assert_after_one_step(s));
+        s.run({});
+      },
+      "assertion `s.step\\(\\) > 100` failed at .*sim_test.cc:[0-9]+ \\(step 2, t=0 ms, task victim\\): step was 2");
+}
+
+TEST(AssertDeathTest, HoldsWhatever_NDEBUG_Says) {
+#ifndef NDEBUG
+  GTEST_SKIP() << "this build keeps assert() too; the -c opt build is the one that matters";
+#endif
+  EXPECT_DEATH(XFSIM_ASSERT(1 + 1 == 3), "1 \\+ 1 == 3");
+}
+
+TEST(AssertDeathTest, A65thLockdepClassIsAHarnessErrorNotSilentCorruption) {
+  EXPECT_DEATH(
+      {
+        RandomStrategy strategy(1);
+        Trace trace;
+        Scheduler s(strategy, trace);
+        std::vector<std::string> names;
+        for (int i = 0; i < 65; ++i) names.push_back("class" + std::to_string(i));
+        std::vector<std::unique_ptr<Mutex>> locks;
+        for (const auto& name : names) locks.push_back(std::make_unique<Mutex>(s, name.c_str()));
+      },
+      "more than 64 lock classes");
+}
+
+Task<> unlock_foreign(Mutex& m) {
+  co_await m.lock("holder");
+  co_return;  // ends holding it: the other task unlocks it
+}
+Task<> unlock_not_held(Scheduler& s, Mutex& m) {
+  co_await s.point("unlock_not_held");
+  m.unlock();
+}
+
+TEST(Lockdep, UnlockingAMutexAnotherTaskHoldsIsABadUnlockBalance) {
+  ReplayStrategy order({0, 0, 1, 1}, ReplayStrategy::Mode::kLenient);
+  Trace trace;
+  Scheduler s(order, trace);
+  Mutex m(s, "m");
+  s.spawn("holder", TaskKind::kKthread, unlock_foreign(m));
+  s.spawn("thief", TaskKind::kKthread, unlock_not_held(s, m));
+  s.run({});
+  ASSERT_TRUE(s.has_violation());
+  EXPECT_EQ(s.violation()->kind, "bad-unlock-balance");
+  EXPECT_NE(s.violation()->detail.find("thief releases m held by holder"), std::string::npos) << s.violation()->detail;
 }
 
 }  // namespace
