@@ -2,7 +2,6 @@
 // fini / release, display buffers and the request path to the backend.
 #include "driver_core/xen_drm_front.h"
 
-#include "sim/assert.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -29,6 +28,7 @@ xen_drm_front_drm_info* XenDrmFront::drm_info_of(drm_device& dev) {
 // ------------------------------------------------------------ xenbus driver
 
 sim::Task<int> XenDrmFront::xen_drv_probe(XenbusDevice& dev) {
+  XFSIM_KFUNC(m_.scheduler);
   xb_dev_ = &dev;
   dev.bound = true;
   front_info_ = m_.kmem.devm_kzalloc<xen_drm_front_info>(dev.id, "xen_drm_front_info", dev.nodename);
@@ -39,11 +39,13 @@ sim::Task<int> XenDrmFront::xen_drv_probe(XenbusDevice& dev) {
 }
 
 sim::Task<> XenDrmFront::xenbus_otherend_changed(XenbusDevice& dev) {
+  XFSIM_KFUNC(m_.scheduler);
   const XenbusState state = co_await m_.xenbus.xenbus_read_driver_state(dev.otherend + "/state");
   co_await displback_changed(state);
 }
 
 sim::Task<> XenDrmFront::displback_changed(XenbusState backend_state) {
+  XFSIM_KFUNC(m_.scheduler);
   if (!m_.kmem.check(front_info_, "displback_changed")) co_return;
   XenbusDevice& dev = *xb_dev_;
   m_.scheduler.logf("[drm:displback_changed] Backend state is {}, front is {}", xenbus_strstate(backend_state),
@@ -77,6 +79,7 @@ sim::Task<> XenDrmFront::displback_changed(XenbusState backend_state) {
 }
 
 sim::Task<> XenDrmFront::displback_initwait() {
+  XFSIM_KFUNC(m_.scheduler);
   int ret = co_await xen_drm_front_cfg_card();
   if (ret == 0) ret = co_await xen_drm_front_evtchnl_create_all();
   if (ret == 0) ret = co_await xen_drm_front_evtchnl_publish_all();
@@ -88,6 +91,7 @@ sim::Task<> XenDrmFront::displback_initwait() {
 }
 
 sim::Task<> XenDrmFront::displback_connect() {
+  XFSIM_KFUNC(m_.scheduler);
   xen_drm_front_evtchnl_set_state(EvtchnlState::CONNECTED);
   const int ret = co_await xen_drm_drv_init();
   if (ret != 0) {
@@ -99,6 +103,7 @@ sim::Task<> XenDrmFront::displback_connect() {
 }
 
 sim::Task<> XenDrmFront::displback_disconnect() {
+  XFSIM_KFUNC(m_.scheduler);
   if (front_info_->drm_info == nullptr) co_return;
   // Wait until we release the DRM driver.
   co_await m_.xenbus.xenbus_switch_state(*xb_dev_, XenbusState::Reconfiguring, "displback_disconnect");
@@ -106,6 +111,7 @@ sim::Task<> XenDrmFront::displback_disconnect() {
 }
 
 sim::Task<int> XenDrmFront::xen_drm_front_cfg_card() {
+  XFSIM_KFUNC(m_.scheduler);
   const std::string& base = xb_dev_->nodename;
   auto be_alloc = co_await m_.store.read(base + "/be-alloc");
   front_info_->be_alloc = be_alloc && *be_alloc != "0";
@@ -126,6 +132,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_cfg_card() {
 }
 
 sim::Task<int> XenDrmFront::xen_drm_drv_init() {
+  XFSIM_KFUNC(m_.scheduler);
   m_.scheduler.logf("[drm] Creating Xen PV DRM Display Unit");
   const uint32_t connectors = static_cast<uint32_t>(front_info_->connectors.size());
   xen_drm_front_drm_info* drm_info =
@@ -161,6 +168,7 @@ sim::Task<int> XenDrmFront::xen_drm_drv_init() {
 // Backend disconnect (from_remove=false) or driver removal: unplug the
 // drm_device, which lives on as a zombie while userspace holds it.
 sim::Task<> XenDrmFront::xen_drm_drv_fini(bool from_remove) {
+  XFSIM_KFUNC(m_.scheduler);
   xen_drm_front_drm_info* drm_info = front_info_->drm_info;
   if (drm_info == nullptr) co_return;
   if (!m_.kmem.check(drm_info, "xen_drm_drv_fini")) co_return;
@@ -216,6 +224,7 @@ sim::Task<> XenDrmFront::xen_drm_drv_fini(bool from_remove) {
 
 // drm_driver.release: the last reference to the drm_device is gone.
 sim::Task<> XenDrmFront::release(drm_device& dev) {
+  XFSIM_KFUNC(m_.scheduler);
   xen_drm_front_drm_info* drm_info = static_cast<xen_drm_front_drm_info*>(dev.dev_private);
   if (!m_.kmem.check(drm_info, "xen_drm_drv_release")) co_return;
   co_await xen_drm_front_kms_fini(*drm_info);
@@ -251,6 +260,7 @@ sim::Task<> XenDrmFront::release(drm_device& dev) {
 }
 
 sim::Task<> XenDrmFront::xen_drv_remove() {
+  XFSIM_KFUNC(m_.scheduler);
   XenbusDevice& dev = *xb_dev_;
   co_await m_.xenbus.xenbus_switch_state(dev, XenbusState::Closing, "xen_drv_remove");
   // Give the backend a chance to go back to InitWait: 100 polls, 10 ms each.
@@ -284,6 +294,7 @@ sim::Task<> XenDrmFront::xen_drv_remove() {
 // be_prepare_req + be_stream_do_io + be_stream_wait_io.
 sim::Task<int> XenDrmFront::be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtchnl,
                                                      DisplifRequest request, const char* site) {
+  XFSIM_KFUNC(m_.scheduler);
   // The caller computed &evt_pairs[i] before sleeping; fini may have freed
   // the array since (the kernel would touch freed memory here).
   EvtPairs* pairs = front_info_->evt_pairs;
@@ -331,6 +342,7 @@ sim::Task<int> XenDrmFront::be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtc
 // Buffer and framebuffer operations go on channel 0, SET_CONFIG and PG_FLIP
 // on the connector's own; no channels (not connected, or freed): -EIO.
 sim::Task<int> XenDrmFront::send_request(uint32_t channel, const DisplifRequest& request, const char* site) {
+  XFSIM_KFUNC(m_.scheduler);
   if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
   if (channel >= front_info_->num_evt_pairs) co_return -EINVAL;
   co_return co_await be_stream_do_io_and_wait(front_info_->evt_pairs->pairs[channel].req, request, site);
@@ -340,6 +352,7 @@ sim::Task<int> XenDrmFront::send_request(uint32_t channel, const DisplifRequest&
 // backend, a remove racing its connect): since XSA-396 the kernel ends it once
 // unmapped. `immediate_grant_end` models the older behaviour.
 void XenDrmFront::gnttab_end_foreign_access(grant_ref_t gref, const char* site, bool free_page) {
+  XFSIM_KFUNC(m_.scheduler);
   if (variant_.immediate_grant_end) m_.gnttab.end_foreign_access(gref, site, free_page);
   else m_.gnttab.end_foreign_access_deferred(gref, site, free_page);
 }
@@ -353,6 +366,7 @@ xen_drm_front_dbuf* XenDrmFront::dbuf_get(uint64_t cookie) {
 
 // Ends our grants, unmaps the backend's pages (be-alloc), frees the dbuf.
 void XenDrmFront::dbuf_release_storage(xen_drm_front_dbuf& dbuf, const char* site) {
+  XFSIM_KFUNC(m_.scheduler);
   for (size_t i = 0; i < dbuf.mapped_pages.size(); ++i) {
     m_.gnttab.unmap_from(dbuf.mapped_pages[i], dbuf.backend_grefs[i], site);
   }
@@ -369,6 +383,7 @@ void XenDrmFront::dbuf_release_storage(xen_drm_front_dbuf& dbuf, const char* sit
 }
 
 sim::Task<> XenDrmFront::dbuf_free(uint64_t cookie, const char* site) {
+  XFSIM_KFUNC(m_.scheduler);
   xen_drm_front_dbuf* dbuf = dbuf_get(cookie);
   if (dbuf == nullptr) co_return;
   co_await m_.scheduler.point(site);  // list walk and free are not atomic
@@ -379,6 +394,7 @@ sim::Task<> XenDrmFront::dbuf_free(uint64_t cookie, const char* site) {
 }
 
 sim::Task<> XenDrmFront::dbuf_free_all(const char* site) {
+  XFSIM_KFUNC(m_.scheduler);
   std::vector<xen_drm_front_dbuf*> list = front_info_->dbuf_list;
   for (xen_drm_front_dbuf* dbuf : list) {
     co_await m_.scheduler.point(site);
@@ -391,6 +407,7 @@ sim::Task<> XenDrmFront::dbuf_free_all(const char* site) {
 
 sim::Task<int> XenDrmFront::xen_drm_front_dbuf_create(uint64_t cookie, uint32_t width, uint32_t height,
                                                      uint32_t bpp, uint32_t size, xen_gem_object& obj) {
+  XFSIM_KFUNC(m_.scheduler);
   const char* site = "xen_drm_front_dbuf_create";
   if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
   auto* dbuf = m_.kmem.kzalloc<xen_drm_front_dbuf>("xen_drm_front_dbuf", fmt::format(FMT_COMPILE("dbuf-{}"), obj.label));
@@ -435,6 +452,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_dbuf_create(uint64_t cookie, uint32_t 
 }
 
 sim::Task<int> XenDrmFront::xen_drm_front_dbuf_destroy(uint64_t cookie) {
+  XFSIM_KFUNC(m_.scheduler);
   const char* site = "xen_drm_front_dbuf_destroy";
   if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
   const bool be_alloc = front_info_->be_alloc;
@@ -451,6 +469,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_dbuf_destroy(uint64_t cookie) {
 
 sim::Task<int> XenDrmFront::xen_drm_front_fb_attach(uint64_t dbuf_cookie, uint64_t fb_cookie,
                                                    uint32_t w, uint32_t h) {
+  XFSIM_KFUNC(m_.scheduler);
   const char* site = "xen_drm_front_fb_attach";
   if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
   xen_drm_front_dbuf* dbuf = dbuf_get(dbuf_cookie);
@@ -466,6 +485,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_fb_attach(uint64_t dbuf_cookie, uint64
 }
 
 sim::Task<int> XenDrmFront::xen_drm_front_fb_detach(uint64_t fb_cookie) {
+  XFSIM_KFUNC(m_.scheduler);
   DisplifRequest request;
   request.operation = DisplifOp::FB_DETACH;
   request.fb_cookie = fb_cookie;
@@ -474,6 +494,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_fb_detach(uint64_t fb_cookie) {
 
 sim::Task<int> XenDrmFront::xen_drm_front_mode_set(uint32_t pipe, uint64_t fb_cookie, uint32_t w,
                                                   uint32_t h, uint32_t bpp) {
+  XFSIM_KFUNC(m_.scheduler);
   DisplifRequest request;
   request.operation = DisplifOp::SET_CONFIG;
   request.fb_cookie = fb_cookie;
@@ -484,6 +505,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_mode_set(uint32_t pipe, uint64_t fb_co
 }
 
 sim::Task<int> XenDrmFront::xen_drm_front_page_flip(uint32_t pipe, uint64_t fb_cookie) {
+  XFSIM_KFUNC(m_.scheduler);
   DisplifRequest request;
   request.operation = DisplifOp::PG_FLIP;
   request.fb_cookie = fb_cookie;

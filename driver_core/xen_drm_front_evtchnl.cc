@@ -8,6 +8,7 @@
 namespace xfsim::driver {
 
 sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_create_all() {
+  XFSIM_KFUNC(m_.scheduler);
   // Upstream does not free channels left from an InitWait that never reached
   // Connected; neither does this model (a real leak, see docs/findings.md).
   const uint32_t count = static_cast<uint32_t>(front_info_->connectors.size());
@@ -49,6 +50,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_create_all() {
 }
 
 sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_publish_all() {
+  XFSIM_KFUNC(m_.scheduler);
   const std::string& base = xb_dev_->nodename;
   for (uint32_t i = 0; i < front_info_->num_evt_pairs; ++i) {
     const auto& pair = front_info_->evt_pairs->pairs[i];
@@ -61,6 +63,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_publish_all() {
 }
 
 void XenDrmFront::xen_drm_front_evtchnl_set_state(EvtchnlState state) {
+  XFSIM_KFUNC(m_.scheduler);
   if (front_info_->evt_pairs == nullptr) return;
   for (auto& pair : front_info_->evt_pairs->pairs) {
     pair.req.state = state;
@@ -69,6 +72,7 @@ void XenDrmFront::xen_drm_front_evtchnl_set_state(EvtchnlState state) {
 }
 
 sim::Task<> XenDrmFront::evtchnl_free(xen_drm_front_evtchnl& evtchnl) {
+  XFSIM_KFUNC(m_.scheduler);
   evtchnl.state = EvtchnlState::DISCONNECTED;
   if (evtchnl.type == EvtchnlType::REQ && evtchnl.completion) {
     // Release everyone waiting for a response.
@@ -94,6 +98,7 @@ sim::Task<> XenDrmFront::evtchnl_free(xen_drm_front_evtchnl& evtchnl) {
 }
 
 sim::Task<> XenDrmFront::xen_drm_front_evtchnl_free_all() {
+  XFSIM_KFUNC(m_.scheduler);
   EvtPairs* pairs = front_info_->evt_pairs;
   if (pairs == nullptr) co_return;
   for (auto& pair : pairs->pairs) {
@@ -107,6 +112,7 @@ sim::Task<> XenDrmFront::xen_drm_front_evtchnl_free_all() {
 
 // Responses: only the one whose id matches the request in flight completes it.
 sim::Task<> XenDrmFront::evtchnl_interrupt_ctrl(EvtPairs* pairs, uint32_t index) {
+  XFSIM_KFUNC(m_.scheduler);
   const char* site = "evtchnl_interrupt_ctrl";
   co_await front_info_->io_lock->lock(site);
   if (m_.kmem.check(pairs, site)) {
@@ -140,6 +146,7 @@ sim::Task<> XenDrmFront::evtchnl_interrupt_ctrl(EvtPairs* pairs, uint32_t index)
 }
 
 sim::Task<> XenDrmFront::evtchnl_interrupt_evt(EvtPairs* pairs, uint32_t index) {
+  XFSIM_KFUNC(m_.scheduler);
   const char* site = "evtchnl_interrupt_evt";
   co_await front_info_->io_lock->lock(site);
   if (m_.kmem.check(pairs, site)) {

@@ -21,6 +21,7 @@ uint64_t dbuf_to_cookie(const drm_gem_object& obj) {
 // the buffer; the creation reference is dropped after that.
 sim::Task<int> XenDrmFront::dumb_create(drm_file& file, uint32_t width, uint32_t height, uint32_t bpp,
                                         uint32_t& handle) {
+  XFSIM_KFUNC(m_.scheduler);
   const char* site = "xen_drm_drv_dumb_create";
   drm_device& dev = *file.dev;
   const uint32_t pitch = (width * bpp + 7) / 8;
@@ -83,6 +84,7 @@ sim::Task<int> XenDrmFront::dumb_create(drm_file& file, uint32_t width, uint32_t
 // once unplugged, only local cleanup, under the teardown mutex (fini may be
 // releasing every buffer at the same time).
 sim::Task<> XenDrmFront::gem_free_object(drm_gem_object& base) {
+  XFSIM_KFUNC(m_.scheduler);
   const char* site = "xen_drm_front_gem_object_free";
   auto& obj = static_cast<xen_gem_object&>(base);
   drm_device& dev = *obj.dev;
@@ -106,19 +108,22 @@ sim::Task<> XenDrmFront::gem_free_object(drm_gem_object& base) {
 }
 
 sim::Task<> XenDrmFront::xen_drm_front_gem_free_pages(xen_gem_object& obj) {
+  XFSIM_KFUNC(m_.scheduler);
   co_await m_.scheduler.point("xen_drm_front_gem_free_pages");
   for (uint32_t page : obj.pages) {
     const PageFrame& frame = m_.memory.frame(page);
     if (frame.ballooned && frame.mapped_foreign != kNoPage) {
       // Still showing a backend page: the grant must be unmapped first.
       m_.scheduler.report("leak", "free_xenballooned_pages",
-                          fmt::format("{} returned to the balloon while still mapping a backend page", frame.label));
+                          fmt::format("{} returned to the balloon while still mapping a backend page", frame.label),
+                          "ballooned page still mapping a backend page");
     }
     m_.memory.free_page(page, "xen_drm_front_gem_free_pages");
   }
 }
 
 sim::Task<int> XenDrmFront::gem_mmap(drm_gem_object& base, Vma& vma) {
+  XFSIM_KFUNC(m_.scheduler);
   auto& obj = static_cast<xen_gem_object&>(base);
   if (variant_.mmap_inserts_all_pages) {
     // upstream: vm_map_pages inserts every page now; there is no .fault.
@@ -132,6 +137,7 @@ sim::Task<int> XenDrmFront::gem_mmap(drm_gem_object& base, Vma& vma) {
 // vm_ops->fault: pages go in one at a time, inside drm_dev_enter/exit; after
 // unplug the answer is SIGBUS.
 sim::Task<int> XenDrmFront::fault(Vma& vma, uint32_t page_index) {
+  XFSIM_KFUNC(m_.scheduler);
   auto& obj = static_cast<xen_gem_object&>(*vma.obj);
   drm_device& dev = *obj.dev;
   if (variant_.no_sigbus_fault_handler) {

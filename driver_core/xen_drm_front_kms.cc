@@ -12,6 +12,7 @@ uint64_t dbuf_cookie_of(const drm_gem_object& obj) { return 0x1000ULL + obj.kmem
 }  // namespace
 
 sim::Task<int> XenDrmFront::fb_create(drm_file& file, drm_framebuffer& fb) {
+  XFSIM_KFUNC(m_.scheduler);
   drm_device& dev = *file.dev;
   const bool guarded = !variant_.no_enter_in_ioctls;
   if (guarded && !enter(dev)) co_return -ENODEV;
@@ -22,6 +23,7 @@ sim::Task<int> XenDrmFront::fb_create(drm_file& file, drm_framebuffer& fb) {
 }
 
 sim::Task<> XenDrmFront::fb_destroy(drm_framebuffer& fb) {
+  XFSIM_KFUNC(m_.scheduler);
   drm_device& dev = *fb.dev;
   if (m_.kmem.live(&dev) && enter(dev)) {
     co_await xen_drm_front_fb_detach(fb_to_cookie(fb));
@@ -31,6 +33,7 @@ sim::Task<> XenDrmFront::fb_destroy(drm_framebuffer& fb) {
 }
 
 ModeStatus XenDrmFront::pipe_mode_valid(drm_device& dev, uint32_t pipe, const drm_display_mode& mode) {
+  XFSIM_KFUNC(m_.scheduler);
   xen_drm_front_drm_info* drm_info = drm_info_of(dev);
   if (drm_info == nullptr) return ModeStatus::MODE_ERROR;
   const auto& pipeline = drm_info->pipeline[pipe];
@@ -39,6 +42,7 @@ ModeStatus XenDrmFront::pipe_mode_valid(drm_device& dev, uint32_t pipe, const dr
 }
 
 sim::Task<int> XenDrmFront::display_check(drm_device& dev, uint32_t pipe, const drm_pipe_state&) {
+  XFSIM_KFUNC(m_.scheduler);
   co_await m_.scheduler.point("display_check");
   if (!variant_.check_rejects_disconnected) co_return 0;
   xen_drm_front_drm_info* drm_info = drm_info_of(dev);
@@ -49,6 +53,7 @@ sim::Task<int> XenDrmFront::display_check(drm_device& dev, uint32_t pipe, const 
 // A backend failure is a link problem: link-status BAD and a hotplug uevent,
 // never a rejected commit.
 void XenDrmFront::signal_backend_failure(xen_drm_front_drm_info& drm_info, uint32_t pipe) {
+  XFSIM_KFUNC(m_.scheduler);
   drm_info.pipeline[pipe].conn_connected = false;
   if (variant_.no_hotplug_uevent || variant_.poll_only_error_signalling) return;
   m_.drm.set_link_status(*drm_info.drm_dev, pipe, LinkStatus::BAD);
@@ -57,6 +62,7 @@ void XenDrmFront::signal_backend_failure(xen_drm_front_drm_info& drm_info, uint3
 }
 
 sim::Task<> XenDrmFront::display_enable(drm_device& dev, uint32_t pipe, const drm_pipe_state& next) {
+  XFSIM_KFUNC(m_.scheduler);
   xen_drm_front_drm_info* drm_info = drm_info_of(dev);
   if (drm_info == nullptr || !enter(dev)) co_return;
   // SET_CONFIG carries the framebuffer's size and depth (fb->width, height,
@@ -71,6 +77,7 @@ sim::Task<> XenDrmFront::display_enable(drm_device& dev, uint32_t pipe, const dr
 }
 
 sim::Task<> XenDrmFront::display_disable(drm_device& dev, uint32_t pipe) {
+  XFSIM_KFUNC(m_.scheduler);
   xen_drm_front_drm_info* drm_info = drm_info_of(dev);
   if (drm_info == nullptr) co_return;
   if (enter(dev)) {
@@ -84,6 +91,7 @@ sim::Task<> XenDrmFront::display_disable(drm_device& dev, uint32_t pipe) {
 }
 
 sim::Task<> XenDrmFront::send_pending_event(xen_drm_front_drm_info& drm_info, uint32_t pipe) {
+  XFSIM_KFUNC(m_.scheduler);
   drm_device& dev = *drm_info.drm_dev;
   co_await dev.event_lock->lock("send_pending_event");
   drm_pending_vblank_event* event = drm_info.pipeline[pipe].pending_event;
@@ -93,6 +101,7 @@ sim::Task<> XenDrmFront::send_pending_event(xen_drm_front_drm_info& drm_info, ui
 }
 
 sim::Task<> XenDrmFront::pflip_to_worker(xen_drm_front_drm_info* drm_info, uint32_t pipe) {
+  XFSIM_KFUNC(m_.scheduler);
   if (!m_.kmem.check(drm_info, "pflip_to_worker")) co_return;
   m_.scheduler.logf("[drm:pflip_to_worker] *ERROR* Frame done timed-out, releasing");
   co_await send_pending_event(*drm_info, pipe);
@@ -100,6 +109,7 @@ sim::Task<> XenDrmFront::pflip_to_worker(xen_drm_front_drm_info* drm_info, uint3
 
 sim::Task<> XenDrmFront::display_update(drm_device& dev, uint32_t pipe, const drm_pipe_state& old,
                                         const drm_pipe_state& next, drm_pending_vblank_event* event) {
+  XFSIM_KFUNC(m_.scheduler);
   xen_drm_front_drm_info* drm_info = drm_info_of(dev);
   if (drm_info == nullptr) co_return;
   auto& pipeline = drm_info->pipeline[pipe];
@@ -132,6 +142,7 @@ sim::Task<> XenDrmFront::display_update(drm_device& dev, uint32_t pipe, const dr
 
 // From the event IRQ, under io_lock.
 sim::Task<> XenDrmFront::xen_drm_front_on_frame_done(uint32_t pipe, uint64_t fb_cookie) {
+  XFSIM_KFUNC(m_.scheduler);
   (void)fb_cookie;  // upstream does not check which fb the event is for
   xen_drm_front_drm_info* drm_info = front_info_->drm_info;
   if (drm_info == nullptr) {
@@ -146,6 +157,7 @@ sim::Task<> XenDrmFront::xen_drm_front_on_frame_done(uint32_t pipe, uint64_t fb_
 }
 
 sim::Task<ConnectorStatus> XenDrmFront::connector_detect(drm_device& dev, uint32_t pipe) {
+  XFSIM_KFUNC(m_.scheduler);
   xen_drm_front_drm_info* drm_info = drm_info_of(dev);
   if (drm_info == nullptr) co_return ConnectorStatus::disconnected;
   auto& pipeline = drm_info->pipeline[pipe];
@@ -167,6 +179,7 @@ sim::Task<ConnectorStatus> XenDrmFront::connector_detect(drm_device& dev, uint32
 
 // From release: no worker may run past this point.
 sim::Task<> XenDrmFront::xen_drm_front_kms_fini(xen_drm_front_drm_info& drm_info) {
+  XFSIM_KFUNC(m_.scheduler);
   for (uint32_t pipe = 0; pipe < drm_info.pipeline.size(); ++pipe) {
     auto& pipeline = drm_info.pipeline[pipe];
     co_await pipeline.pflip_to_worker->cancel_sync("xen_drm_front_kms_fini");

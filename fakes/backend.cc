@@ -1,6 +1,5 @@
 #include "fakes/backend.h"
 
-#include "sim/assert.h"
 #include <cerrno>
 
 #include <fmt/compile.h>
@@ -85,6 +84,7 @@ void Backend::start() {
 }
 
 sim::Task<> Backend::run() {
+  XFSIM_KFUNC_AS(scheduler_, "displback_thread");
   struct Running {
     bool& flag;
     explicit Running(bool& f) : flag(f) { flag = true; }
@@ -169,6 +169,7 @@ sim::Task<> Backend::run() {
 }
 
 sim::Task<bool> Backend::connect() {
+  XFSIM_KFUNC_AS(scheduler_, "displback_connect_frontend");
   channels_.clear();
   auto be_alloc = co_await store_.read(frontend_path_ + "/be-alloc");
   be_alloc_ = be_alloc && *be_alloc != "0";
@@ -208,6 +209,7 @@ sim::Task<bool> Backend::connect() {
 }
 
 sim::Task<> Backend::serve() {
+  XFSIM_KFUNC_AS(scheduler_, "displback_serve");
   while (alive_ && !restart_requested_ && !disconnect_requested_) {
     const XenbusState front = co_await frontend_state();
     if (frontend_left(front)) co_return;
@@ -227,6 +229,7 @@ sim::Task<> Backend::serve() {
 }
 
 sim::Task<> Backend::handle(uint32_t connector, const DisplifRequest& request) {
+  XFSIM_KFUNC_AS(scheduler_, "displback_handle_request");
   co_await scheduler_.point("displ_be_handle_request");
   if (hung_) co_return;  // a hung backend takes requests and never answers
   int32_t status = 0;
@@ -322,6 +325,7 @@ void Backend::send_flip_event(uint32_t connector, uint64_t fb_cookie) {
 }
 
 void Backend::destroy_buffer(uint64_t cookie, const char* site) {
+  XFSIM_KFUNC_AS(scheduler_, "displback_dbuf_destroy");
   Buffer& buffer = buffers_[cookie];
   for (grant_ref_t gref : buffer.frontend_grefs) gnttab_.unmap(gref, kBackendDomid, site);
   // The pages it lent go back to the backend's allocator: the frontend must
@@ -334,6 +338,7 @@ void Backend::destroy_buffer(uint64_t cookie, const char* site) {
 }
 
 void Backend::release_mappings(const char* site) {
+  XFSIM_KFUNC_AS(scheduler_, "displback_release_mappings");
   for (auto& [cookie, buffer] : buffers_) {
     for (grant_ref_t gref : buffer.frontend_grefs) gnttab_.unmap(gref, kBackendDomid, site);
     buffer.frontend_grefs.clear();
@@ -351,6 +356,7 @@ void Backend::release_mappings(const char* site) {
 }
 
 void Backend::release_all(const char* site, bool instance_gone) {
+  XFSIM_KFUNC_AS(scheduler_, "displback_release_all");
   release_mappings(site);
   while (!buffers_.empty()) {
     const uint64_t cookie = buffers_.begin()->first;

@@ -33,7 +33,8 @@ bool DisplifRing::push_request(sim::Scheduler& scheduler, const DisplifRequest& 
     scheduler.report("ring-overflow", site,
                      fmt::format("{}: request ring full ({} unanswered); {} would overwrite an "
                                  "unanswered request",
-                                 site, req_prod_pvt - rsp_cons, displif_op_name(request.operation)));
+                                 site, req_prod_pvt - rsp_cons, displif_op_name(request.operation)),
+                     site);
     return false;
   }
   requests[req_prod_pvt++ % kRingSlots] = request;

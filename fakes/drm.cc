@@ -1,10 +1,11 @@
 #include "fakes/drm.h"
 
 #include <algorithm>
-#include "sim/assert.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
+
+#include "sim/assert.h"
 
 namespace xfsim::fakes {
 
@@ -24,6 +25,7 @@ DrmCore::DrmCore(sim::Scheduler& scheduler, Kmem& kmem, Memory& memory)
 // ---------------------------------------------------------------- drm_drv.c
 
 drm_device* DrmCore::drm_dev_alloc(DrmDriver& driver, uint32_t connectors, const std::string& label) {
+  XFSIM_KFUNC(scheduler_);
   auto* dev = kmem_.kzalloc<drm_device>("drm_device", label);
   dev->core = this;
   dev->driver = &driver;
@@ -38,6 +40,7 @@ drm_device* DrmCore::drm_dev_alloc(DrmDriver& driver, uint32_t connectors, const
 }
 
 sim::Task<int> DrmCore::drm_dev_register(drm_device& dev) {
+  XFSIM_KFUNC(scheduler_);
   co_await scheduler_.point("drm_dev_register");
   if (!kmem_.check(&dev, "drm_dev_register")) co_return -ENODEV;
   dev.registered = true;
@@ -49,6 +52,7 @@ sim::Task<int> DrmCore::drm_dev_register(drm_device& dev) {
 }
 
 sim::Task<> DrmCore::drm_dev_unplug(drm_device& dev) {
+  XFSIM_KFUNC(scheduler_);
   // Readers that got in before this store finish; new ones are turned away.
   dev.unplugged = true;
   co_await scheduler_.point("drm_dev_unplug");
@@ -95,16 +99,19 @@ void DrmCore::check_backend_access(drm_device& dev, const char* site) {
     scheduler_.report("access-after-unplug", site,
                       fmt::format("{} reaches the backend for {} after drm_dev_unplug, outside a "
                                   "drm_dev_enter/exit section",
-                                  site, dev.label));
+                                  site, dev.label),
+                      site);
   }
 }
 
 void DrmCore::drm_dev_get(drm_device& dev, const char* site) {
+  XFSIM_KFUNC(scheduler_);
   kmem_.check(&dev, site);
   dev.ref.get(scheduler_, site, dev.label);
 }
 
 sim::Task<> DrmCore::drm_dev_put(drm_device& dev, const char* site) {
+  XFSIM_KFUNC(scheduler_);
   if (!kmem_.check(&dev, site)) co_return;
   if (!dev.ref.put(scheduler_, site, dev.label)) co_return;
   // drm_dev_release: the driver's release callback, then the core frees.
@@ -114,6 +121,7 @@ sim::Task<> DrmCore::drm_dev_put(drm_device& dev, const char* site) {
 }
 
 void DrmCore::hotplug_event(drm_device& dev) {
+  XFSIM_KFUNC_AS(scheduler_, "drm_kms_helper_hotplug_event");
   uevents_.push_back(Uevent{"change", dev.minor});
   uevent_wait_.wake_all();
 }
@@ -131,6 +139,7 @@ void DrmCore::poll_init(drm_device& dev) {
 }
 
 sim::Task<> DrmCore::poll_fini(drm_device& dev) {
+  XFSIM_KFUNC_AS(scheduler_, "drm_kms_helper_poll_fini");
   if (!dev.poll_enabled) co_return;
   dev.poll_enabled = false;
   co_await dev.output_poll_work->cancel_sync("drm_kms_helper_poll_fini");
@@ -138,6 +147,7 @@ sim::Task<> DrmCore::poll_fini(drm_device& dev) {
 
 // output_poll_execute: detect every connector, send a uevent on any change.
 sim::Task<> DrmCore::poll_work(drm_device& dev) {
+  XFSIM_KFUNC_AS(scheduler_, "output_poll_execute");
   if (!kmem_.check(&dev, "output_poll_execute") || !dev.poll_enabled) co_return;
   bool changed = false;
   for (uint32_t pipe = 0; pipe < dev.connectors.size(); ++pipe) {
@@ -153,6 +163,7 @@ sim::Task<> DrmCore::poll_work(drm_device& dev) {
 
 sim::Task<> DrmCore::send_vblank_event(drm_device& dev, drm_pending_vblank_event* event,
                                        const char* site) {
+  XFSIM_KFUNC_AS(scheduler_, "drm_crtc_send_vblank_event");
   (void)dev;
   if (event == nullptr) co_return;
   if (!kmem_.check(event, site)) co_return;
@@ -169,6 +180,7 @@ sim::Task<> DrmCore::send_vblank_event(drm_device& dev, drm_pending_vblank_event
 // ---------------------------------------------------------------- GEM
 
 drm_gem_object* DrmCore::register_object(drm_device& dev, drm_gem_object* obj, size_t size) {
+  XFSIM_KFUNC_AS(scheduler_, "drm_gem_object_init");
   obj->dev = &dev;
   obj->size = size;
   obj->num_pages = static_cast<uint32_t>((size + 4095) / 4096);
@@ -179,6 +191,7 @@ drm_gem_object* DrmCore::register_object(drm_device& dev, drm_gem_object* obj, s
 }
 
 sim::Task<int> DrmCore::drm_gem_handle_create(drm_file& file, drm_gem_object& obj, uint32_t& handle) {
+  XFSIM_KFUNC(scheduler_);
   co_await scheduler_.point("drm_gem_handle_create");
   if (!kmem_.check(&obj, "drm_gem_handle_create")) co_return -ENOENT;
   obj.refcount.get(scheduler_, "drm_gem_handle_create", obj.label);
@@ -193,6 +206,7 @@ sim::Task<int> DrmCore::drm_gem_handle_create(drm_file& file, drm_gem_object& ob
 }
 
 sim::Task<drm_gem_object*> DrmCore::drm_gem_object_lookup(drm_file& file, uint32_t handle) {
+  XFSIM_KFUNC(scheduler_);
   co_await file.table_lock->lock("drm_gem_object_lookup");
   drm_gem_object* obj = nullptr;
   auto it = file.object_idr.find(handle);
@@ -205,11 +219,13 @@ sim::Task<drm_gem_object*> DrmCore::drm_gem_object_lookup(drm_file& file, uint32
 }
 
 void DrmCore::drm_gem_object_get(drm_gem_object& obj, const char* site) {
+  XFSIM_KFUNC(scheduler_);
   if (!kmem_.check(&obj, site)) return;
   obj.refcount.get(scheduler_, site, obj.label);
 }
 
 sim::Task<> DrmCore::drm_gem_object_put(drm_gem_object& obj, const char* site) {
+  XFSIM_KFUNC(scheduler_);
   if (!kmem_.check(&obj, site)) co_return;
   if (!obj.refcount.put(scheduler_, site, obj.label)) co_return;
   // drm_gem_object_free → driver free callback (which ends in
@@ -219,6 +235,7 @@ sim::Task<> DrmCore::drm_gem_object_put(drm_gem_object& obj, const char* site) {
 }
 
 sim::Task<int> DrmCore::drm_gem_handle_delete(drm_file& file, uint32_t handle) {
+  XFSIM_KFUNC(scheduler_);
   co_await file.table_lock->lock("drm_gem_handle_delete");
   auto it = file.object_idr.find(handle);
   if (it == file.object_idr.end()) {
@@ -236,6 +253,7 @@ sim::Task<int> DrmCore::drm_gem_handle_delete(drm_file& file, uint32_t handle) {
 }
 
 void DrmCore::drm_vma_node_unmap(drm_gem_object& obj) {
+  XFSIM_KFUNC(scheduler_);
   for (Vma* vma : vmas_) {
     if (vma->obj == &obj && !vma->unmapped) std::fill(vma->ptes.begin(), vma->ptes.end(), kNoPage);
   }
@@ -245,6 +263,7 @@ void DrmCore::drm_vma_node_unmap(drm_gem_object& obj) {
 // that unplug relies on. (A fault that began after unplug and maps anyway is
 // missing-sigbus instead, judged when the fault returns.)
 void DrmCore::vm_insert_page(Vma& vma, uint32_t index, uint32_t page) {
+  XFSIM_KFUNC(scheduler_);
   XFSIM_ASSERT(index < vma.ptes.size(), "page {} of {} with {} pages", index, vma.label, vma.ptes.size());
   drm_device& dev = *vma.obj->dev;
   const bool fault_after_unplug =
@@ -266,6 +285,7 @@ bool DrmCore::ioctl_unplugged(drm_file& file) {
 }
 
 sim::Task<drm_file*> DrmCore::drm_open(drm_device& dev, const std::string& label) {
+  XFSIM_KFUNC(scheduler_);
   co_await scheduler_.point("drm_open");
   if (!kmem_.check(&dev, "drm_open") || dev.unplugged || !dev.registered) co_return nullptr;
   auto* file = kmem_.kzalloc<drm_file>("drm_file", label);
@@ -279,11 +299,13 @@ sim::Task<drm_file*> DrmCore::drm_open(drm_device& dev, const std::string& label
 }
 
 sim::Task<> DrmCore::close(drm_file& file) {
+  XFSIM_KFUNC_AS(scheduler_, "filp_close");
   co_await scheduler_.point("drm_close");
   co_await file_put(file);
 }
 
 sim::Task<> DrmCore::file_put(drm_file& file) {
+  XFSIM_KFUNC_AS(scheduler_, "fput");
   if (!kmem_.check(&file, "fput")) co_return;
   XFSIM_ASSERT(file.refs > 0, "fput of {} with no reference left", file.label);
   if (--file.refs == 0) co_await drm_release(file);
@@ -291,6 +313,7 @@ sim::Task<> DrmCore::file_put(drm_file& file) {
 
 // drm_release → drm_file_free: fbs, handles, events; then the device ref.
 sim::Task<> DrmCore::drm_release(drm_file& file) {
+  XFSIM_KFUNC(scheduler_);
   drm_device& dev = *file.dev;
   file.closed = true;
   for (drm_pending_vblank_event* event : file.undelivered) event->file = nullptr;
@@ -316,6 +339,7 @@ sim::Task<> DrmCore::drm_release(drm_file& file) {
 
 sim::Task<int> DrmCore::mode_create_dumb(drm_file& file, uint32_t w, uint32_t h, uint32_t bpp,
                                          uint32_t& handle) {
+  XFSIM_KFUNC_AS(scheduler_, "drm_mode_create_dumb_ioctl");
   co_await scheduler_.point("drm_mode_create_dumb_ioctl");
   if (ioctl_unplugged(file)) co_return -ENODEV;
   if (w == 0 || h == 0 || bpp == 0 || w > 8192 || h > 8192) co_return -EINVAL;
@@ -323,12 +347,14 @@ sim::Task<int> DrmCore::mode_create_dumb(drm_file& file, uint32_t w, uint32_t h,
 }
 
 sim::Task<int> DrmCore::gem_close(drm_file& file, uint32_t handle) {
+  XFSIM_KFUNC_AS(scheduler_, "drm_gem_close_ioctl");
   co_await scheduler_.point("drm_gem_close_ioctl");
   if (ioctl_unplugged(file)) co_return -ENODEV;
   co_return co_await drm_gem_handle_delete(file, handle);
 }
 
 sim::Task<int> DrmCore::gem_mmap(drm_file& file, uint32_t handle, Vma*& out) {
+  XFSIM_KFUNC_AS(scheduler_, "drm_gem_mmap");
   co_await scheduler_.point("drm_gem_mmap");
   // drm_gem_mmap: if (drm_dev_is_unplugged(dev)) return -ENODEV;
   if (ioctl_unplugged(file)) co_return -ENODEV;
@@ -352,6 +378,7 @@ sim::Task<int> DrmCore::gem_mmap(drm_file& file, uint32_t handle, Vma*& out) {
 }
 
 sim::Task<> DrmCore::vma_close(Vma& vma) {
+  XFSIM_KFUNC_AS(scheduler_, "drm_gem_vm_close");
   if (vma.unmapped) co_return;
   vma.unmapped = true;
   std::fill(vma.ptes.begin(), vma.ptes.end(), kNoPage);
@@ -364,12 +391,14 @@ sim::Task<> DrmCore::vma_close(Vma& vma) {
 }
 
 sim::Task<int> DrmCore::munmap(Vma& vma) {
+  XFSIM_KFUNC_AS(scheduler_, "__vm_munmap");
   co_await scheduler_.point("munmap");
   co_await vma_close(vma);
   co_return 0;
 }
 
 sim::Task<int> DrmCore::touch(Vma& vma, uint32_t index) {
+  XFSIM_KFUNC_AS(scheduler_, "handle_mm_fault");
   co_await scheduler_.point("user_access");
   if (vma.unmapped || index >= vma.ptes.size()) co_return -2;  // SIGSEGV: a userspace bug
   if (vma.ptes[index] == kNoPage) {
@@ -407,6 +436,7 @@ sim::Task<int> DrmCore::touch(Vma& vma, uint32_t index) {
 
 sim::Task<int> DrmCore::addfb(drm_file& file, uint32_t handle, uint32_t w, uint32_t h,
                               uint32_t& fb_id) {
+  XFSIM_KFUNC_AS(scheduler_, "drm_mode_addfb2");
   co_await scheduler_.point("drm_mode_addfb2");
   if (ioctl_unplugged(file)) co_return -ENODEV;
   drm_gem_object* obj = co_await drm_gem_object_lookup(file, handle);
@@ -430,17 +460,20 @@ sim::Task<int> DrmCore::addfb(drm_file& file, uint32_t handle, uint32_t w, uint3
 }
 
 sim::Task<> DrmCore::drm_gem_fb_destroy(drm_framebuffer& fb) {
+  XFSIM_KFUNC(scheduler_);
   if (!kmem_.check(&fb, "drm_gem_fb_destroy")) co_return;
   co_await drm_gem_object_put(*fb.obj, "drm_gem_fb_destroy");
   kmem_.kfree(&fb, "drm_gem_fb_destroy");
 }
 
 sim::Task<> DrmCore::fb_put(drm_framebuffer& fb, const char* site) {
+  XFSIM_KFUNC_AS(scheduler_, "drm_framebuffer_put");
   if (!kmem_.check(&fb, site)) co_return;
   if (fb.refcount.put(scheduler_, site, fb.label)) co_await fb.dev->driver->fb_destroy(fb);
 }
 
 sim::Task<> DrmCore::fb_remove(drm_framebuffer& fb, const char* site) {
+  XFSIM_KFUNC_AS(scheduler_, "drm_framebuffer_remove");
   if (!kmem_.check(&fb, site)) co_return;
   drm_device& dev = *fb.dev;
   if (kmem_.live(&dev)) {
@@ -455,6 +488,7 @@ sim::Task<> DrmCore::fb_remove(drm_framebuffer& fb, const char* site) {
 }
 
 sim::Task<int> DrmCore::rmfb(drm_file& file, uint32_t fb_id) {
+  XFSIM_KFUNC_AS(scheduler_, "drm_mode_rmfb");
   co_await scheduler_.point("drm_mode_rmfb");
   if (ioctl_unplugged(file)) co_return -ENODEV;
   auto it = file.fbs.find(fb_id);
@@ -466,6 +500,7 @@ sim::Task<int> DrmCore::rmfb(drm_file& file, uint32_t fb_id) {
 }
 
 drm_pending_vblank_event* DrmCore::take_event_for(drm_file& file) {
+  XFSIM_KFUNC_AS(scheduler_, "drm_event_reserve_init");
   auto* event = kmem_.kzalloc<drm_pending_vblank_event>("drm_pending_vblank_event",
                                                         fmt::format(FMT_COMPILE("event-{}"), file.label));
   event->file = &file;
@@ -474,6 +509,7 @@ drm_pending_vblank_event* DrmCore::take_event_for(drm_file& file) {
 }
 
 sim::Task<int> DrmCore::atomic_commit(drm_file& file, const drm_atomic_request& request) {
+  XFSIM_KFUNC_AS(scheduler_, "drm_mode_atomic_ioctl");
   co_await scheduler_.point("drm_mode_atomic_ioctl");
   if (ioctl_unplugged(file)) co_return -ENODEV;
   drm_device& dev = *file.dev;
@@ -541,6 +577,7 @@ sim::Task<int> DrmCore::atomic_commit(drm_file& file, const drm_atomic_request& 
 }
 
 sim::Task<bool> DrmCore::read_event(drm_file& file, int64_t bound_ms) {
+  XFSIM_KFUNC_AS(scheduler_, "drm_read");
   const uint64_t deadline = scheduler_.now_ms() + static_cast<uint64_t>(bound_ms);
   co_await scheduler_.point("drm_read");
   while (file.events.empty()) {

@@ -1,8 +1,8 @@
 #include "fakes/kmem.h"
 
-#include "sim/assert.h"
-
 #include <fmt/format.h>
+
+#include "sim/assert.h"
 
 namespace xfsim::fakes {
 
@@ -14,6 +14,10 @@ void Kmem::track(std::unique_ptr<KObject> object, const char* type, std::string 
   record.type = type;
   record.name = std::move(name);
   record.device = device;
+  record.alloc_task = scheduler_.current();
+  record.alloc_stack = scheduler_.save_stack();
+  record.alloc_step = scheduler_.step();
+  record.alloc_time_ms = scheduler_.now_ms();
   records_.push_back(std::move(record));
 }
 
@@ -28,18 +32,35 @@ std::string Kmem::free_task_name(const Record& record) const {
   return record.free_task == sim::kNoTask ? std::string("scheduler") : scheduler_.task_name(record.free_task);
 }
 
-bool Kmem::report_bad_access(const KObject* object, const char* site) {
+sim::Violation Kmem::memory_report(const Record& record, const char* kind, const char* site, const char* access) const {
+  sim::Violation v;
+  v.kind = kind;
+  v.site = site;
+  v.access = access;
+  v.object_type = record.type;
+  v.object_name = record.name;
+  v.allocated = scheduler_.record_of(record.alloc_task, record.alloc_stack, record.alloc_step, record.alloc_time_ms);
+  if (record.freed) v.freed = scheduler_.record_of(record.free_task, record.free_stack, record.free_step, record.free_time_ms);
+  return v;
+}
+
+bool Kmem::report_bad_access(const KObject* object, const char* site, const char* access) {
   if (object == nullptr) {
-    scheduler_.report("null-deref", site, fmt::format("{} dereferences NULL", site));
+    sim::Violation v;
+    v.kind = "null-deref";
+    v.site = site;
+    v.access = access;
+    v.detail = fmt::format("{} dereferences NULL", site);
+    scheduler_.report(std::move(v));
     return false;
   }
   const Record& record = records_[object->kmem_id - 1];
   XFSIM_ASSERT(record.freed);
-  scheduler_.report(
-      "use-after-free", site,
-      fmt::format("{} {} accessed by {} in {} at step {}; freed by {} in {} at step {}",
-                  record.type, record.name, scheduler_.current_name(), site, scheduler_.step(),
-                  free_task_name(record), record.free_site, record.free_step));
+  sim::Violation v = memory_report(record, "use-after-free", site, access);
+  v.detail = fmt::format("{} {} accessed by {} in {} at step {}; freed by {} in {} at step {}", record.type, record.name,
+                         scheduler_.current_name(), site, scheduler_.step(), free_task_name(record), record.free_site,
+                         record.free_step);
+  scheduler_.report(std::move(v));
   return false;
 }
 
@@ -48,16 +69,18 @@ void Kmem::kfree(KObject* object, const char* site) {
   XFSIM_ASSERT(object->kmem_id >= 1 && object->kmem_id <= records_.size(), "kfree of an object kmem never allocated");
   Record& record = records_[object->kmem_id - 1];
   if (record.freed) {
-    scheduler_.report(
-        "double-free", site,
-        fmt::format("{} {} freed again by {} in {} at step {}; first freed by {} in {} at step {}",
-                    record.type, record.name, scheduler_.current_name(), site, scheduler_.step(),
-                    free_task_name(record), record.free_site, record.free_step));
+    sim::Violation v = memory_report(record, "double-free", site, "free");
+    v.detail = fmt::format("{} {} freed again by {} in {} at step {}; first freed by {} in {} at step {}", record.type,
+                           record.name, scheduler_.current_name(), site, scheduler_.step(), free_task_name(record),
+                           record.free_site, record.free_step);
+    scheduler_.report(std::move(v));
     return;
   }
   record.freed = true;
   record.free_step = scheduler_.step();
+  record.free_time_ms = scheduler_.now_ms();
   record.free_task = scheduler_.current();
+  record.free_stack = scheduler_.save_stack();
   record.free_site = site;
 }
 
@@ -79,7 +102,8 @@ bool Kref::put(sim::Scheduler& scheduler, const char* site, const std::string& w
   if (count <= 0) {
     scheduler.report("refcount-underflow", site,
                      fmt::format("{} put by {} in {} with refcount {}", what,
-                                 scheduler.current_name(), site, count));
+                                 scheduler.current_name(), site, count),
+                     site);
     return false;
   }
   return --count == 0;
@@ -89,7 +113,8 @@ void Kref::get(sim::Scheduler& scheduler, const char* site, const std::string& w
   if (count <= 0) {
     scheduler.report("use-after-free", site,
                      fmt::format("{} got by {} in {} after its refcount reached zero", what,
-                                 scheduler.current_name(), site));
+                                 scheduler.current_name(), site),
+                     site);
     return;
   }
   ++count;

@@ -50,11 +50,11 @@ class Kmem {
   void devres_release_all(uint32_t device, const char* site);
   // True when live; reports use-after-free (with where it was freed) if not.
   // Called wherever the kernel would dereference, so the live case is inline.
-  bool check(const KObject* object, const char* site) {
+  bool check(const KObject* object, const char* site, const char* access = "read") {
     XFSIM_ASSERT(object == nullptr || object->kmem_id - 1u < records_.size(), "kmem id {} of {}", object->kmem_id,
                  records_.size());
     if (object != nullptr && !records_[object->kmem_id - 1].freed) return true;
-    return report_bad_access(object, site);
+    return report_bad_access(object, site, access);
   }
   bool live(const KObject* object) const;
   // Objects still allocated (for the end-of-run leak oracle).
@@ -69,12 +69,19 @@ class Kmem {
     std::string name;
     uint32_t device = kNoDevice;
     bool freed = false;
-    uint64_t free_step = 0;
-    sim::TaskId free_task = sim::kNoTask;  // kNoTask: freed from a timer (softirq)
+    // Where it was allocated and freed (KASAN's "Allocated by" / "Freed by").
+    sim::TaskId alloc_task = sim::kNoTask;  // kNoTask: from a timer (softirq)
+    sim::StackId alloc_stack = sim::kNoStack;
+    uint64_t alloc_step = 0, alloc_time_ms = 0;
+    sim::TaskId free_task = sim::kNoTask;
+    sim::StackId free_stack = sim::kNoStack;
+    uint64_t free_step = 0, free_time_ms = 0;
     const char* free_site = "";
   };
+  // The report of a bad access or free of `record`, with both stacks.
+  sim::Violation memory_report(const Record& record, const char* kind, const char* site, const char* access) const;
   void track(std::unique_ptr<KObject> object, const char* type, std::string name, uint32_t device);
-  bool report_bad_access(const KObject* object, const char* site);
+  bool report_bad_access(const KObject* object, const char* site, const char* access);
   std::string free_task_name(const Record& record) const;
 
   sim::Scheduler& scheduler_;

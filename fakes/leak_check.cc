@@ -1,5 +1,7 @@
 #include "fakes/leak_check.h"
 
+#include <set>
+
 #include <fmt/format.h>
 
 namespace xfsim::fakes {
@@ -14,7 +16,12 @@ bool report_leaks(sim::Scheduler& scheduler, const Kmem& kmem, const GrantTable&
   std::string list;
   for (size_t i = 0; i < leaks.size() && i < 8; ++i) list += (i ? ", " : "") + leaks[i];
   if (leaks.size() > 8) list += fmt::format(", ... ({} in all)", leaks.size());
-  scheduler.report("leak", "end of run", "still allocated after remove and exit: " + list);
+  // What leaked, by kind (an object's type, gref, evtchn, watch): the signature.
+  std::set<std::string> kinds;
+  for (const auto& leak : leaks) kinds.insert(leak.substr(0, leak.find(' ')));
+  std::string key;
+  for (const auto& kind : kinds) key += (key.empty() ? "" : ", ") + kind;
+  scheduler.report("leak", "end of run", "still allocated after remove and exit: " + list, key);
   return true;
 }
 

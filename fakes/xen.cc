@@ -1,9 +1,10 @@
 #include "fakes/xen.h"
 
-#include "sim/assert.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
+
+#include "sim/assert.h"
 
 namespace xfsim::fakes {
 
@@ -25,6 +26,7 @@ uint32_t Memory::alloc_ballooned_page(std::string label) {
 }
 
 void Memory::free_page(uint32_t page, const char* site) {
+  XFSIM_KFUNC(scheduler_);
   scheduler_.touch(resource_);
   XFSIM_ASSERT(page < frames_.size(), "free of page frame {} of {}", page, frames_.size());
   PageFrame& frame = frames_[page];
@@ -32,14 +34,16 @@ void Memory::free_page(uint32_t page, const char* site) {
     scheduler_.report("double-free", site,
                       fmt::format("page {} freed again by {} in {}; first freed by {} at step {}",
                                   frame.label, scheduler_.current_name(), site, frame.free_task,
-                                  frame.free_step));
+                                  frame.free_step),
+                      site);
     return;
   }
   if (frame.grant_mapped_by_other > 0 && frame.domain == kBackendDomid) {
     scheduler_.report("backend-page-freed-while-reachable", site,
                       fmt::format("backend frees page {} in {} while the frontend still maps it "
                                   "({} mapping(s)); userspace can reach it through the frontend",
-                                  frame.label, site, frame.grant_mapped_by_other));
+                                  frame.label, site, frame.grant_mapped_by_other),
+                      site);
   }
   frame.freed = true;
   frame.free_step = scheduler_.step();
@@ -59,6 +63,7 @@ uint32_t Memory::backing_of(uint32_t page) const {
 
 grant_ref_t GrantTable::grant_foreign_access(int granter, int grantee, uint32_t page,
                                              bool readonly) {
+  XFSIM_KFUNC_AS(scheduler_, "gnttab_grant_foreign_access");
   scheduler_.touch(resource_);
   grants_.push_back(Grant{granter, grantee, page, readonly, true, 0});
   return static_cast<grant_ref_t>(grants_.size());
@@ -70,26 +75,29 @@ bool GrantTable::active(grant_ref_t ref) const {
 }
 
 void GrantTable::end_foreign_access(grant_ref_t ref, const char* site, bool free_page) {
+  XFSIM_KFUNC_AS(scheduler_, "gnttab_end_foreign_access");
   scheduler_.touch(resource_);
   if (ref < 1 || ref > grants_.size()) {
-    scheduler_.report("use-after-free", site, fmt::format("{}: grant {} was never granted", site, ref));
+    scheduler_.report("use-after-free", site, fmt::format("{}: grant {} was never granted", site, ref), site);
     return;
   }
   Grant& grant = grants_[ref - 1];
   if (!grant.active) {
-    scheduler_.report("double-free", site, fmt::format("{}: grant {} already ended", site, ref));
+    scheduler_.report("double-free", site, fmt::format("{}: grant {} already ended", site, ref), site);
     return;
   }
   if (grant.maps > 0) {
     scheduler_.report("grant-end-while-mapped", site,
                       fmt::format("{}: grant {} of page {} ended while domain {} still maps it",
-                                  site, ref, memory_.frame(grant.page).label, grant.grantee));
+                                  site, ref, memory_.frame(grant.page).label, grant.grantee),
+                      site);
   }
   grant.active = false;
   if (free_page) memory_.free_page(grant.page, site);
 }
 
 void GrantTable::end_foreign_access_deferred(grant_ref_t ref, const char* site, bool free_page) {
+  XFSIM_KFUNC_AS(scheduler_, "gnttab_end_foreign_access");
   scheduler_.touch(resource_);
   if (ref >= 1 && ref <= grants_.size() && grants_[ref - 1].active && grants_[ref - 1].maps > 0) {
     grants_[ref - 1].end_deferred = true;
@@ -100,6 +108,7 @@ void GrantTable::end_foreign_access_deferred(grant_ref_t ref, const char* site, 
 }
 
 uint32_t GrantTable::map(grant_ref_t ref, int mapper, const char* site) {
+  XFSIM_KFUNC_AS(scheduler_, "gnttab_map_refs");
   scheduler_.touch(resource_);
   if (ref < 1 || ref > grants_.size() || !grants_[ref - 1].active ||
       grants_[ref - 1].grantee != mapper) {
@@ -113,12 +122,13 @@ uint32_t GrantTable::map(grant_ref_t ref, int mapper, const char* site) {
 }
 
 void GrantTable::unmap(grant_ref_t ref, int mapper, const char* site) {
+  XFSIM_KFUNC_AS(scheduler_, "gnttab_unmap_refs");
   scheduler_.touch(resource_);
   XFSIM_ASSERT(ref >= 1 && ref <= grants_.size(), "unmap of grant {} of {}", ref, grants_.size());
   Grant& grant = grants_[ref - 1];
   (void)mapper;
   if (grant.maps == 0) {
-    scheduler_.report("refcount-underflow", site, fmt::format("{}: grant {} unmapped more often than mapped", site, ref));
+    scheduler_.report("refcount-underflow", site, fmt::format("{}: grant {} unmapped more often than mapped", site, ref), site);
     return;
   }
   --grant.maps;
@@ -157,6 +167,7 @@ std::vector<std::string> GrantTable::active_grants(int granter) const {
 // ---- event channels ----
 
 evtchn_port_t EventChannels::alloc_unbound(const char*) {
+  XFSIM_KFUNC_AS(scheduler_, "xenbus_alloc_evtchn");
   scheduler_.touch(resource_);
   // Port 0 is never valid in Xen.
   if (ports_.empty()) ports_.emplace_back();
@@ -170,6 +181,7 @@ evtchn_port_t EventChannels::alloc_unbound(const char*) {
 
 int EventChannels::bind_to_irqhandler(evtchn_port_t port, const std::string& name,
                                       Handler handler) {
+  XFSIM_KFUNC_AS(scheduler_, "bind_evtchn_to_irqhandler");
   scheduler_.touch(resource_);
   Port& p = ports_[port];
   XFSIM_ASSERT(p.allocated && !p.bound, "bind of port {}: allocated {}, bound {}", port, p.allocated, p.bound);
@@ -201,11 +213,12 @@ sim::Task<> EventChannels::irq_thread(evtchn_port_t port) {
 }
 
 sim::Task<> EventChannels::unbind_from_irqhandler(int irq, const char* site) {
+  XFSIM_KFUNC(scheduler_);
   scheduler_.touch(resource_);
   const auto port = static_cast<evtchn_port_t>(irq);
   Port& p = ports_[port];
   if (!p.bound) {
-    scheduler_.report("double-free", site, fmt::format("{}: irq {} is not bound", site, irq));
+    scheduler_.report("double-free", site, fmt::format("{}: irq {} is not bound", site, irq), site);
     co_return;
   }
   sim::might_sleep(scheduler_, site);
@@ -222,9 +235,10 @@ sim::Task<> EventChannels::unbind_from_irqhandler(int irq, const char* site) {
 }
 
 void EventChannels::free(evtchn_port_t port, const char* site) {
+  XFSIM_KFUNC_AS(scheduler_, "xenbus_free_evtchn");
   scheduler_.touch(resource_);
   if (port >= ports_.size() || !ports_[port].allocated) {
-    scheduler_.report("double-free", site, fmt::format("{}: event channel {} not allocated", site, port));
+    scheduler_.report("double-free", site, fmt::format("{}: event channel {} not allocated", site, port), site);
     return;
   }
   ports_[port].allocated = false;
@@ -244,11 +258,13 @@ void EventChannels::backend_unbind(evtchn_port_t port) {
 }
 
 void EventChannels::notify_backend(evtchn_port_t port) {
+  XFSIM_KFUNC_AS(scheduler_, "notify_remote_via_irq");
   scheduler_.touch(resource_);
   if (port < ports_.size() && ports_[port].backend_notify) ports_[port].backend_notify();
 }
 
 void EventChannels::notify_frontend(evtchn_port_t port) {
+  XFSIM_KFUNC_AS(scheduler_, "notify_remote_via_evtchn");
   scheduler_.touch(resource_);
   if (port >= ports_.size() || !ports_[port].bound) return;  // lost, as on real hardware
   ports_[port].pending = true;

@@ -1,7 +1,6 @@
 #include "fakes/xenstore.h"
 
 #include <algorithm>
-#include "sim/assert.h"
 #include <string_view>
 
 #include <fmt/format.h>
@@ -55,6 +54,7 @@ XenStore::XenStore(sim::Scheduler& scheduler)
     : scheduler_(scheduler), resource_(scheduler.new_resource()), xenwatch_wait_(scheduler, "xenwatch"), xenwatch_mutex_(scheduler, "xenwatch_mutex") {}
 
 sim::Task<std::optional<std::string>> XenStore::read(const std::string& path) {
+  XFSIM_KFUNC_AS(scheduler_, "xenbus_read");
   co_await scheduler_.point("xenbus_read");
   scheduler_.touch(resource_, /*write=*/false);
   auto it = nodes_.find(path);
@@ -63,6 +63,7 @@ sim::Task<std::optional<std::string>> XenStore::read(const std::string& path) {
 }
 
 sim::Task<> XenStore::write(const std::string& path, const std::string& value) {
+  XFSIM_KFUNC_AS(scheduler_, "xenbus_write");
   co_await scheduler_.point("xenbus_write");
   scheduler_.touch(resource_);
   nodes_[path] = value;
@@ -70,6 +71,7 @@ sim::Task<> XenStore::write(const std::string& path, const std::string& value) {
 }
 
 sim::Task<> XenStore::remove(const std::string& path) {
+  XFSIM_KFUNC_AS(scheduler_, "xenbus_rm");
   co_await scheduler_.point("xenbus_rm");
   scheduler_.touch(resource_);
   // The node and its subtree ("a/c" goes with "a"; "a-b" stays).
@@ -78,6 +80,7 @@ sim::Task<> XenStore::remove(const std::string& path) {
 }
 
 sim::Task<std::vector<std::string>> XenStore::directory(const std::string& path) {
+  XFSIM_KFUNC_AS(scheduler_, "xenbus_directory");
   co_await scheduler_.point("xenbus_directory");
   scheduler_.touch(resource_, /*write=*/false);
   std::vector<std::string> children;
@@ -103,6 +106,7 @@ XenStore::WatchId XenStore::register_watch(const std::string& path, std::string 
 }
 
 sim::Task<> XenStore::unregister_watch(WatchId id) {
+  XFSIM_KFUNC_AS(scheduler_, "unregister_xenbus_watch");
   scheduler_.touch(resource_);
   watches_[id].active = false;
   // Events already queued for it are dropped, as unregister_xenbus_watch does.
@@ -164,6 +168,7 @@ void XenStore::poke(const std::string& path, const std::string& value) {
 // a slow callback (displback_changed waiting on the backend) delays all
 // later xenbus events, as on a real system.
 sim::Task<> XenStore::xenwatch_thread() {
+  XFSIM_KFUNC(scheduler_);
   xenwatch_task_ = scheduler_.current();
   while (true) {
     scheduler_.touch(resource_, /*write=*/false);
@@ -187,11 +192,13 @@ sim::Task<> XenStore::xenwatch_thread() {
 
 sim::Task<int> Xenbus::xenbus_switch_state(XenbusDevice& dev, XenbusState state,
                                            const char* site) {
+  XFSIM_KFUNC(scheduler_);
   if (dev.state == state) co_return 0;
   if (!xenbus_transition_allowed(dev.state, state)) {
     scheduler_.report("illegal-xenbus-transition", site,
                       fmt::format("{}: frontend {} -> {} is not a xenbus transition", site,
-                                  xenbus_strstate(dev.state), xenbus_strstate(state)));
+                                  xenbus_strstate(dev.state), xenbus_strstate(state)),
+                      fmt::format("{} -> {} by {}", xenbus_strstate(dev.state), xenbus_strstate(state), site));
   }
   scheduler_.logf("xenbus: {} frontend {} -> {}", dev.nodename, xenbus_strstate(dev.state), xenbus_strstate(state));
   dev.state = state;
@@ -200,12 +207,14 @@ sim::Task<int> Xenbus::xenbus_switch_state(XenbusDevice& dev, XenbusState state,
 }
 
 sim::Task<> Xenbus::xenbus_dev_fatal(XenbusDevice& dev, int err, const std::string& msg) {
+  XFSIM_KFUNC(scheduler_);
   scheduler_.logf("vdispl vdispl-{}: {} {}", dev.id, -err, msg);
   co_await store_.write("error/" + dev.nodename + "/error", fmt::format("{} {}", -err, msg));
   co_await xenbus_switch_state(dev, XenbusState::Closing, "xenbus_dev_fatal");
 }
 
 sim::Task<XenbusState> Xenbus::xenbus_read_driver_state(const std::string& path) {
+  XFSIM_KFUNC(scheduler_);
   auto value = co_await store_.read(path);
   if (!value) co_return XenbusState::Unknown;
   int number = 0;

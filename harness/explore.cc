@@ -4,6 +4,9 @@
 #include <cmath>
 #include <set>
 
+#include <fmt/format.h>
+
+#include "sim/assert.h"
 #include "sim/dfs_strategy.h"
 #include "sim/pct_strategy.h"
 #include "sim/prng.h"
@@ -57,14 +60,61 @@ CampaignOptions options_from(const Scenario& scenario) {
 
 namespace {
 
-// Times move in 10 ms steps between half and one and a half times the
-// scenario's, so independently perturbed events still often coincide (the
-// same instant is where the scheduler interleaves them).
-uint64_t jitter(sim::Prng& prng, uint64_t ms) {
-  if (ms == 0) return prng.below(2) * 10;
+// A gap of `ms` becomes one between half and one and a half times it, in
+// 10 ms steps, never zero (so instants keep their order) unless it was zero
+// (so a tie stays a tie: the scheduler decides the order of coinciding events).
+uint64_t jitter_gap(sim::Prng& prng, uint64_t ms) {
+  if (ms == 0) return 0;
+  const uint64_t low = std::max<uint64_t>(1, ms / 2), high = std::max(low, ms + ms / 2);
+  return std::min(high, low + prng.below((high - low) / 10 + 1) * 10);
+}
+
+// A latency: any value from half to one and a half times it, capped.
+uint64_t jitter_latency(sim::Prng& prng, uint64_t ms, uint64_t cap) {
   const uint64_t low = ms / 2, high = ms + ms / 2;
-  const uint64_t steps = (high - low) / 10 + 1;
-  return low + prng.below(steps) * 10;
+  return std::min(cap, low + prng.below((high - low) / 10 + 1) * 10);
+}
+
+// One strictly increasing map of virtual instants, drawn from the gaps
+// between the scenario's own instants.
+class TimeWarp {
+ public:
+  void add(uint64_t instant) { instants_.push_back(instant); }
+  void draw(sim::Prng& prng) {
+    instants_.push_back(0);
+    std::sort(instants_.begin(), instants_.end());
+    instants_.erase(std::unique(instants_.begin(), instants_.end()), instants_.end());
+    warped_.assign(instants_.size(), 0);
+    for (size_t i = 1; i < instants_.size(); ++i) {
+      warped_[i] = warped_[i - 1] + jitter_gap(prng, instants_[i] - instants_[i - 1]);
+    }
+    // Past the schema's range: keep the scenario's own times.
+    if (warped_.back() > kScenarioMaxMs) warped_ = instants_;
+  }
+  uint64_t operator()(uint64_t instant) const {
+    const auto it = std::lower_bound(instants_.begin(), instants_.end(), instant);
+    XFSIM_ASSERT(it != instants_.end() && *it == instant, "instant {} was not added to the warp", instant);
+    return warped_[static_cast<size_t>(it - instants_.begin())];
+  }
+
+ private:
+  std::vector<uint64_t> instants_, warped_;
+};
+
+// An actor's sleeps laid end to end from 0: for each step, the instant it
+// starts, the one an until_ms wakes it at and the one it ends at (other
+// steps are taken to cost no virtual time).
+template <typename Fn>
+void for_each_sleep(const nlohmann::json& actor, Fn&& fn) {
+  uint64_t now = 0;
+  for (size_t i = 0; i < actor["steps"].size(); ++i) {
+    const auto& step = actor["steps"][i];
+    const uint64_t before = now;
+    if (step.contains("until_ms")) now = std::max(now, step["until_ms"].get<uint64_t>());
+    const uint64_t woken = now;
+    if (step.contains("ms")) now += step["ms"].get<uint64_t>();
+    fn(i, before, woken, now);
+  }
 }
 
 // Linear counting over a fixed bitmap: distinct interleavings in 128 KiB,
@@ -91,27 +141,46 @@ nlohmann::json mutate_timing(const nlohmann::json& scenario, uint64_t salt) {
   uint64_t x = salt;
   sim::Prng prng(sim::Prng::splitmix64(x));
   nlohmann::json out = scenario;
+  TimeWarp warp;
+  const bool has_script = out.contains("backend") && out["backend"].contains("script");
+  if (has_script) {
+    for (const auto& action : out["backend"]["script"]) warp.add(action["at_ms"].get<uint64_t>());
+  }
+  if (out.contains("host")) {
+    for (const auto& action : out["host"]) warp.add(action["at_ms"].get<uint64_t>());
+  }
+  for (const auto& actor : out["actors"]) {
+    for_each_sleep(actor, [&](size_t, uint64_t before, uint64_t woken, uint64_t after) {
+      warp.add(before);
+      warp.add(woken);
+      warp.add(after);
+    });
+  }
+  warp.draw(prng);
+  if (has_script) {
+    for (auto& action : out["backend"]["script"]) action["at_ms"] = warp(action["at_ms"].get<uint64_t>());
+  }
+  if (out.contains("host")) {
+    for (auto& action : out["host"]) action["at_ms"] = warp(action["at_ms"].get<uint64_t>());
+  }
+  for (auto& actor : out["actors"]) {
+    const nlohmann::json original = actor;
+    for_each_sleep(original, [&](size_t i, uint64_t, uint64_t woken, uint64_t after) {
+      auto& step = actor["steps"][i];
+      if (step.contains("until_ms")) step["until_ms"] = warp(step["until_ms"].get<uint64_t>());
+      if (step.contains("ms")) step["ms"] = warp(after) - warp(woken);
+    });
+  }
   if (out.contains("backend")) {
     auto& backend = out["backend"];
-    if (backend.contains("script")) {
-      for (auto& action : backend["script"]) action["at_ms"] = jitter(prng, action["at_ms"].get<uint64_t>());
-    }
     if (backend.contains("answers")) {
       for (auto& [op, answer] : backend["answers"].items()) {
-        answer["latency_ms"] = prng.below(2 * answer.value("latency_ms", uint64_t{1}) + 3);
+        answer["latency_ms"] = jitter_latency(prng, answer.value("latency_ms", uint64_t{1}), kScenarioMaxLatencyMs);
       }
     }
     if (backend.contains("flip_event_latency_ms")) {
-      backend["flip_event_latency_ms"] = jitter(prng, backend["flip_event_latency_ms"].get<uint64_t>());
-    }
-  }
-  if (out.contains("host")) {
-    for (auto& action : out["host"]) action["at_ms"] = jitter(prng, action["at_ms"].get<uint64_t>());
-  }
-  for (auto& actor : out["actors"]) {
-    for (auto& step : actor["steps"]) {
-      if (step.contains("ms")) step["ms"] = jitter(prng, step["ms"].get<uint64_t>());
-      if (step.contains("until_ms")) step["until_ms"] = jitter(prng, step["until_ms"].get<uint64_t>());
+      backend["flip_event_latency_ms"] =
+          jitter_latency(prng, backend["flip_event_latency_ms"].get<uint64_t>(), kScenarioMaxLatencyMs);
     }
   }
   return out;
@@ -122,10 +191,15 @@ CampaignResult explore(const Scenario& scenario, const driver::Variant& variant,
   auto strategy = make_strategy(options);
   if (auto* pct = dynamic_cast<sim::PctStrategy*>(strategy.get())) pct->fix_steps_estimate(calibrate_steps(scenario, options));
   const bool exhaustive = options.strategy == "dfs";
-  std::set<std::pair<std::string, std::string>> seen;
+  std::set<std::string> seen;
   DistinctCounter interleavings;
   sim::Trace trace;
   trace.logging = false;
+  auto found = [&](const std::string& signature, const RunResult& result, uint64_t index, const Scenario& run) {
+    if (!seen.insert(signature).second) return;
+    campaign.findings.push_back(Finding{signature, result, index, trace.schedule(), run.source});
+    if (options.on_finding) options.on_finding(campaign.findings.back());
+  };
   for (uint64_t n = 0; n < options.schedules; ++n) {
     const uint64_t index = options.offset + n;
     // Shards take every shard_count-th schedule (dfs cannot be split so).
@@ -143,16 +217,28 @@ CampaignResult explore(const Scenario& scenario, const driver::Variant& variant,
     ++campaign.schedules_run;
     if (result.status == sim::RunStatus::kPruned) ++campaign.schedules_pruned;
     interleavings.add(trace.interleaving_hash());
-    if (result.status == sim::RunStatus::kViolation || result.status == sim::RunStatus::kStepLimit) {
-      const std::string site = result.violation ? result.violation->site : "";
-      if (seen.insert({result.verdict(), site}).second) {
-        campaign.findings.push_back(Finding{result, index, trace.schedule(), run.source});
-        if (options.on_finding) options.on_finding(campaign.findings.back());
+    if (options.check_determinism && result.status != sim::RunStatus::kPruned && !campaign.nondeterministic_schedule) {
+      sim::ReplayStrategy again(trace.schedule());
+      sim::Trace second;
+      second.logging = false;
+      const RunResult replayed = run_once(run, variant, again, second);
+      if (second.trace_hash() != trace.trace_hash() || replayed.verdict() != result.verdict()) {
+        campaign.nondeterministic_schedule = index;
+        campaign.nondeterminism = fmt::format(
+            "schedule {} ran twice gives trace hash {:016x} ({}, {} steps) then {:016x} ({}, {} steps)", index,
+            trace.trace_hash(), result.verdict(), result.steps, second.trace_hash(), replayed.verdict(), replayed.steps);
+        break;
       }
-      if (options.stop_at_first) break;
     }
-    if (options.progress && campaign.schedules_run % 256 == 0) {
-      options.progress(campaign.schedules_run, campaign.findings.size(), interleavings.estimate());
+    for (const sim::Violation& v : result.violations) found(v.signature(), result, index, run);
+    if (result.status == sim::RunStatus::kStepLimit) found("step-limit", result, index, run);
+    if (options.stop_at_first && !campaign.findings.empty()) break;
+    if (campaign.schedules_run % 256 == 0) {
+      if (options.progress) options.progress(campaign.schedules_run, campaign.findings.size(), interleavings.estimate());
+      if (options.should_stop && options.should_stop()) {
+        campaign.stopped_early = true;
+        break;
+      }
     }
     if (strategy->exhausted()) {
       campaign.exhausted = true;

@@ -1,5 +1,6 @@
 // Campaigns: many schedules of one scenario under one strategy, stopping at
-// the first violation or collecting every distinct one (kind + site).
+// the first finding or collecting every distinct one, told apart by its
+// signature (sim/violation.h); one run may report several.
 // Schedule i of a seed is the same whichever schedules ran before it (random
 // reseeds per index; pct's k is measured once per campaign), so a campaign
 // can be split into shards or resumed from an offset.
@@ -34,14 +35,21 @@ struct CampaignOptions {
   // actions, latencies, sleeps), derived from (seed, schedule index).
   bool mutate_timing = false;
   std::vector<uint32_t> decisions;  // strategy "replay"
-  // Called once per distinct (kind, site), as soon as it is found.
+  // Run every schedule twice and compare the trace hashes (the world must be
+  // deterministic; a difference is a bug of xfsim, reported, not a finding).
+  bool check_determinism = false;
+  // Asked every 256 schedules; true ends the campaign there (--time-limit).
+  std::function<bool()> should_stop;
+  // Called once per distinct signature, as soon as it is found.
   std::function<void(const struct Finding&)> on_finding;
   // Called every 256 schedules.
   std::function<void(uint64_t done, size_t distinct_violations, uint64_t distinct_interleavings)> progress;
 };
 
 struct Finding {
-  RunResult result;
+  std::string signature;  // what makes it distinct ("step-limit" for a run that hit its bound)
+  RunResult result;       // the whole run it was found in
+  const sim::Violation* violation() const { return result.find(signature); }
   uint64_t schedule_index = 0;
   std::vector<uint32_t> schedule;
   nlohmann::json scenario;  // the scenario as run (with mutated timings)
@@ -52,13 +60,19 @@ struct CampaignResult {
   uint64_t schedules_pruned = 0;  // of those, ended early by sleep sets
   bool exhausted = false;  // dfs covered its bounded space
   uint64_t distinct_interleavings = 0;  // estimated, in constant memory
-  std::vector<Finding> findings;  // distinct (kind, site), in order found
+  bool stopped_early = false;  // should_stop said so
+  std::vector<Finding> findings;  // distinct signatures, in order found
+  // check_determinism: the first schedule whose two runs differed.
+  std::optional<uint64_t> nondeterministic_schedule;
+  std::string nondeterminism;
   // The first violation found, or nullptr for a clean campaign.
   const Finding* first() const { return findings.empty() ? nullptr : &findings.front(); }
 };
 
 std::unique_ptr<sim::Strategy> make_strategy(const CampaignOptions& options);
-// The same scenario with its timings perturbed (deterministic in `salt`).
+// The same scenario with its timings perturbed (deterministic in `salt`):
+// gaps between scripted instants change, their order never does, and every
+// value stays inside the schema's range.
 nlohmann::json mutate_timing(const nlohmann::json& scenario, uint64_t salt);
 CampaignResult explore(const Scenario& scenario, const driver::Variant& variant, const CampaignOptions& options);
 // The scenario's own schedule block as campaign options.

@@ -42,25 +42,83 @@ const driver::Variant& variant_or_fail(const std::string& name) {
   return *variant;
 }
 
+std::string describe(const sim::Violation& v) {
+  return fmt::format("{} (step {}, task {}): {}", v.signature(), v.step, v.task, v.detail);
+}
+
 std::string describe(const RunResult& result) {
-  if (result.violation) {
-    const auto& v = *result.violation;
-    return fmt::format("{} at {} (step {}, task {}): {}", v.kind, v.site, v.step, v.task, v.detail);
+  if (const sim::Violation* v = result.first()) {
+    std::string out = describe(*v);
+    if (result.violations.size() > 1) out += fmt::format(" (+{} more finding(s))", result.violations.size() - 1);
+    return out;
   }
   if (!result.strategy_error.empty()) return "impossible-schedule: " + result.strategy_error;
   return result.verdict();
 }
 
+// Every finding of a run, in order, each with its kernel-style report.
+void print_findings(const RunResult& result) {
+  if (result.violations.empty()) return;
+  std::cout << fmt::format("findings ({}, in the order reported):\n", result.violations.size());
+  for (size_t i = 0; i < result.violations.size(); ++i) {
+    std::cout << fmt::format("  {}. {}\n", i + 1, describe(result.violations[i]));
+  }
+  if (result.violations_dropped > 0) std::cout << fmt::format("  ({} more not recorded)\n", result.violations_dropped);
+  for (const auto& v : result.violations) std::cout << v.report();
+}
+
+// --stop-on / --ignore on top of the scenario's own expect.stop_on / ignore.
+// Written into the scenario's source too, so traces and reproducers carry it.
+struct PolicyFlags {
+  std::vector<std::string> stop_on, ignore;
+  bool check_determinism = false;
+};
+
+void apply_policy_options(Scenario& scenario, const PolicyFlags& flags) {
+  if (!flags.stop_on.empty()) {
+    scenario.report_policy.stop_on.clear();
+    scenario.report_policy.stop_on_all = false;
+    apply_kinds(scenario.report_policy, flags.stop_on, /*stop=*/true, "--stop-on");
+    scenario.source["expect"]["stop_on"] = flags.stop_on;
+  }
+  if (!flags.ignore.empty()) {
+    apply_kinds(scenario.report_policy, flags.ignore, /*stop=*/false, "--ignore");
+    auto& list = scenario.source["expect"]["ignore"];
+    if (!list.is_array()) list = nlohmann::json::array();
+    for (const auto& kind : flags.ignore) list.push_back(kind);
+  }
+}
+
+// Reports what --check-determinism found; true when it found nothing.
+bool determinism_held(const CampaignResult& campaign) {
+  if (!campaign.nondeterministic_schedule) return true;
+  std::cerr << "xfsim: internal error: nondeterminism: " << campaign.nondeterminism
+            << "\nThis is a bug in xfsim itself, not a finding about the driver.\n";
+  return false;
+}
+
+// The verdict matches the scenario's expectation: the first finding's kind,
+// and (for the scenario's own variant) the expected signature among them.
+bool as_expected(const Scenario& scenario, const std::string& variant, const RunResult& result) {
+  const auto expected = scenario.expected_for(variant);
+  if (!expected) return result.verdict() == "clean";
+  if (*expected != result.verdict()) return false;
+  if (variant == scenario.variant && !scenario.expect_signature.empty()) return reports(result, scenario.expect_signature);
+  return true;
+}
+
 int judge(const Scenario& scenario, const std::string& variant, const RunResult& result) {
   const auto expected = scenario.expected_for(variant);
+  const bool ok = as_expected(scenario, variant, result);
   if (!expected) {
     std::cout << fmt::format("expected: nothing recorded for variant {}\n", variant);
   } else {
-    std::cout << fmt::format("expected: {}{}\n", *expected, *expected == result.verdict() ? " (as expected)" : " (MISMATCH)");
+    std::string what = *expected;
+    if (variant == scenario.variant && !scenario.expect_signature.empty()) what += " reporting " + scenario.expect_signature;
+    std::cout << fmt::format("expected: {}{}\n", what, ok ? " (as expected)" : " (MISMATCH)");
   }
   std::cout << "verdict: " << describe(result) << std::endl;
-  if (!expected) return result.verdict() == "clean" ? 0 : 1;
-  return *expected == result.verdict() ? 0 : 1;
+  return ok ? 0 : 1;
 }
 
 // Re-runs a found schedule with logging on: the trace a user reads.
@@ -80,18 +138,21 @@ std::string default_trace_path(const Scenario& scenario, const std::string& vari
 }
 
 int cmd_run(const std::string& path, std::optional<uint64_t> seed, std::string variant_name, std::string trace_path,
-            std::optional<std::string> strategy, std::optional<uint64_t> schedules) {
+            std::optional<std::string> strategy, std::optional<uint64_t> schedules, const PolicyFlags& flags) {
   Scenario scenario = load_scenario(user_path(path));
   scenario.path = path;
+  apply_policy_options(scenario, flags);
   if (variant_name.empty()) variant_name = scenario.variant;
   const driver::Variant& variant = variant_or_fail(variant_name);
   CampaignOptions options = options_from(scenario);
   if (seed) options.seed = *seed;
   if (strategy) options.strategy = *strategy;
   if (schedules) options.schedules = *schedules;
+  options.check_determinism = flags.check_determinism;
   std::cout << fmt::format("scenario: {} ({})\nvariant: {}\nschedule: {} seed {} up to {} schedule(s)\n", scenario.name,
                            path, variant.name, options.strategy, options.seed, options.schedules);
   const CampaignResult campaign = explore(scenario, variant, options);
+  if (!determinism_held(campaign)) return 1;
   std::vector<uint32_t> schedule;
   uint64_t index = options.offset;
   if (const Finding* finding = campaign.first()) {
@@ -111,8 +172,11 @@ int cmd_run(const std::string& path, std::optional<uint64_t> seed, std::string v
   if (trace_path.empty()) trace_path = default_trace_path(scenario, variant.name, options.seed);
   else trace_path = user_path(trace_path);
   write_file_atomically(trace_path, text);
-  std::cout << fmt::format("schedules run: {}{}\nsteps: {}, virtual time: {} ms\ntrace: {}\n", campaign.schedules_run,
-                           campaign.exhausted ? " (bounded space exhausted)" : "", result.steps, result.time_ms, trace_path);
+  std::cout << fmt::format("schedules run: {}{}{}\nsteps: {}, virtual time: {} ms, interleaving {:016x}\ntrace: {}\n",
+                           campaign.schedules_run, campaign.exhausted ? " (bounded space exhausted)" : "",
+                           flags.check_determinism ? ", each run twice: deterministic" : "", result.steps,
+                           result.time_ms, result.interleaving_hash, trace_path);
+  print_findings(result);
   return judge(scenario, variant.name, result);
 }
 
@@ -131,9 +195,12 @@ int cmd_replay(const std::string& path) {
     std::cout << "verdict: " << describe(result) << std::endl;
     return 2;
   }
-  std::cout << fmt::format("recorded verdict: {}\n", file.verdict);
+  std::cout << fmt::format("recorded verdict: {}{}\n", file.verdict, file.signature.empty() ? "" : " (" + file.signature + ")");
+  print_findings(result);
+  std::cout << fmt::format("interleaving {:016x}\n", result.interleaving_hash);
   std::cout << "verdict: " << describe(result) << std::endl;
-  return result.verdict() == file.verdict ? 0 : 1;
+  const std::string signature = result.first() ? result.first()->signature() : "";
+  return result.verdict() == file.verdict && (file.signature.empty() || signature == file.signature) ? 0 : 1;
 }
 
 // Every variant the scenario records a verdict for (its own, correct, and
@@ -160,9 +227,13 @@ int cmd_check(const std::string& path) {
       index = finding->schedule_index;
     }
     const std::string expected = *scenario.expected_for(name);
-    const bool ok = expected == result.verdict();
+    const bool ok = as_expected(scenario, name, result);
     std::cout << fmt::format("{:28} expected {:34} got {:34} {} ({} schedules)\n", name, expected, result.verdict(),
                              ok ? "ok" : "FAIL", campaign.schedules_run);
+    if (name == scenario.variant && !scenario.expect_signature.empty()) {
+      std::cout << fmt::format("{:28} signature {}: {}\n", "", scenario.expect_signature,
+                               reports(result, scenario.expect_signature) ? "reported" : "NOT REPORTED");
+    }
     if (!ok) {
       ++failures;
       const char* out_dir = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
@@ -183,52 +254,99 @@ std::string slug(const std::string& text) {
   return out;
 }
 
-// Writes the exact trace and the minimised scenario of one finding.
+// A file name for a finding: its signature made safe, bounded, and a digest
+// of the whole signature so two long ones that share a prefix stay apart.
+std::string finding_file_base(const std::string& signature) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : signature) hash = (hash ^ c) * 0x100000001b3ULL;
+  return fmt::format("{}-{:08x}", slug(signature).substr(0, 96), static_cast<uint32_t>(hash ^ (hash >> 32)));
+}
+
+// Writes the exact trace of one finding and, once re-run and shown to
+// reproduce the same signature, its minimised reproducer scenario.
 void write_finding(const std::string& dir, const Scenario& scenario, const driver::Variant& variant,
                    const CampaignOptions& options, const Finding& finding, bool minimise) {
   Scenario as_run = parse_scenario(finding.scenario, scenario.path, /*validate=*/false);
   as_run.path = scenario.path;
-  const std::string base = slug(finding.result.verdict() + "@" + (finding.result.violation ? finding.result.violation->site : ""));
+  as_run.report_policy = scenario.report_policy;
+  const std::string base = finding_file_base(finding.signature);
   const std::string trace_path = (fs::path(dir) / (base + ".trace.jsonl")).string();
   RunResult replayed;
   write_file_atomically(trace_path, full_trace(as_run, variant, finding.schedule,
                                                TraceOrigin{variant.name, options.strategy, options.seed, finding.schedule_index}, &replayed));
-  Reproducer reproducer{finding.scenario, finding.schedule, finding.result};
-  std::string sizes;
+  const sim::Violation* violation = finding.violation();
+  std::cerr << fmt::format("\nfound {} at schedule {}{}\n  trace:    {}\n", finding.signature, finding.schedule_index,
+                           violation ? ": " + violation->detail : "", trace_path);
+  if (violation) std::cerr << violation->report();
+  Reproducer reproducer{finding.scenario, finding.schedule, finding.signature, finding.result};
   if (minimise) {
     const Minimized m = minimize(reproducer, variant);
     reproducer = m.reproducer;
-    sizes = fmt::format(" minimised: actions {} -> {}, decisions {} -> {}, preemptions {} -> {} ({} runs)", m.before.actions,
-                        m.after.actions, m.before.decisions, m.after.decisions, m.before.preemptions, m.after.preemptions, m.runs);
+    std::cerr << fmt::format("  minimised: actions {} -> {}, decisions {} -> {}, preemptions {} -> {} ({} runs)\n",
+                             m.before.actions, m.after.actions, m.before.decisions, m.after.decisions,
+                             m.before.preemptions, m.after.preemptions, m.runs);
+  }
+  const nlohmann::json document = reproducer_scenario(reproducer, variant.name, finding_file_base(scenario.name + "-" + finding.signature));
+  if (const std::string problem = verify_reproducer(document, variant); !problem.empty()) {
+    std::cerr << fmt::format("  no reproducer scenario written: re-run, {}; the trace above is exact\n", problem);
+    return;
   }
   const std::string scenario_path = (fs::path(dir) / (base + ".json")).string();
-  write_file_atomically(scenario_path, reproducer_scenario(reproducer, variant.name, scenario.name + "-" + base).dump(2) + "\n");
-  std::cerr << fmt::format("\nfound {} at schedule {}: {}\n  trace:    {}\n  scenario: {}\n{}", finding.result.verdict(),
-                           finding.schedule_index, describe(finding.result), trace_path, scenario_path,
-                           sizes.empty() ? "" : " " + sizes + "\n");
+  write_file_atomically(scenario_path, document.dump(2) + "\n");
+  std::cerr << fmt::format("  scenario: {} (re-run: reproduces it{})\n", scenario_path,
+                           variant.name != "correct" ? ", correct clean" : "");
 }
 
-int cmd_fuzz(const std::string& path, CampaignOptions options, std::string variant_name, std::string out_dir, bool minimise) {
+int cmd_fuzz(const std::string& path, CampaignOptions options, std::string variant_name, std::string out_dir, bool minimise,
+             const PolicyFlags& flags, double time_limit_s) {
   Scenario scenario = load_scenario(user_path(path));
   scenario.path = path;
+  apply_policy_options(scenario, flags);
   if (variant_name.empty()) variant_name = scenario.variant;
   const driver::Variant& variant = variant_or_fail(variant_name);
+  if (options.strategy == "dfs" && options.offset != 0) {
+    throw ScenarioError("--offset: dfs explores one tree in order and cannot resume from an offset; run it whole "
+                        "(bound it with --preemption-bound or --time-limit)");
+  }
   out_dir = user_path(out_dir);
   fs::create_directories(out_dir);
   options.stop_at_first = false;
+  options.check_determinism = flags.check_determinism;
   const bool terminal = isatty(STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();
   auto last = start;
+  const std::string progress_path = (fs::path(out_dir) / "progress.json").string();
+  // On disk too, so a killed campaign can be resumed from what it finished.
+  auto save_progress = [&](uint64_t done, size_t findings, bool finished) {
+    nlohmann::ordered_json progress;
+    progress["scenario"] = path;
+    progress["variant"] = variant.name;
+    progress["strategy"] = options.strategy;
+    progress["seed"] = options.seed;
+    progress["first_offset"] = options.offset;
+    progress["schedules_done"] = done;
+    progress["distinct_findings"] = findings;
+    progress["finished"] = finished;
+    if (options.strategy == "dfs") progress["resume"] = "dfs cannot resume from an offset: run it again whole";
+    else progress["resume_offset"] = options.offset + done;
+    write_file_atomically(progress_path, progress.dump(2) + "\n");
+  };
   options.progress = [&](uint64_t done, size_t violations, uint64_t interleavings) {
     const auto now = std::chrono::steady_clock::now();
-    if (!terminal && now - last < std::chrono::seconds(5)) return;
+    if (now - last < std::chrono::seconds(terminal ? 0 : 5)) return;
     last = now;
+    save_progress(done, violations, false);
     const double seconds = std::chrono::duration<double>(now - start).count();
-    std::cerr << fmt::format("{}schedules {} ({:.0f}/s), distinct violations {}, distinct interleavings ~{}{}",
+    std::cerr << fmt::format("{}schedules {} ({:.0f}/s), distinct findings {}, distinct interleavings ~{}{}",
                              terminal ? "\r" : "", done, done / std::max(seconds, 1e-9), violations, interleavings,
                              terminal ? "   " : "\n")
               << std::flush;
   };
+  if (time_limit_s > 0) {
+    options.should_stop = [&] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= time_limit_s;
+    };
+  }
   options.on_finding = [&](const Finding& finding) { write_finding(out_dir, scenario, variant, options, finding, minimise); };
   std::cout << fmt::format("fuzzing {} under {}: {} seed {} schedules {}..{}{}\n", scenario.name, variant.name, options.strategy,
                            options.seed, options.offset, options.offset + options.schedules - 1,
@@ -236,13 +354,18 @@ int cmd_fuzz(const std::string& path, CampaignOptions options, std::string varia
   const CampaignResult campaign = explore(scenario, variant, options);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cerr << (terminal ? "\n" : "");
-  std::cout << fmt::format("schedules run: {} in {:.1f} s ({:.0f}/s){}{}\ndistinct interleavings: ~{}\ndistinct violations: {}\n",
+  save_progress(campaign.schedules_run, campaign.findings.size(), !campaign.stopped_early);
+  std::cout << fmt::format("schedules run: {} in {:.1f} s ({:.0f}/s){}{}{}\ndistinct interleavings: ~{}\ndistinct findings: {}\n",
                            campaign.schedules_run, seconds, campaign.schedules_run / std::max(seconds, 1e-9),
                            campaign.exhausted ? ", bounded space exhausted" : "",
+                           campaign.stopped_early ? ", stopped at the time limit" : "",
                            options.sleep_sets ? fmt::format(", {} ended early by sleep sets", campaign.schedules_pruned) : "",
                            campaign.distinct_interleavings, campaign.findings.size());
-  for (const auto& f : campaign.findings) std::cout << fmt::format("  {} (schedule {})\n", describe(f.result), f.schedule_index);
-  std::cout << fmt::format("resume with: --seed {} --offset {}\n", options.seed, options.offset + options.schedules);
+  for (const auto& f : campaign.findings) std::cout << fmt::format("  {} (schedule {})\n", f.signature, f.schedule_index);
+  if (options.strategy != "dfs") {
+    std::cout << fmt::format("resume with: --seed {} --offset {}\n", options.seed, options.offset + campaign.schedules_run);
+  }
+  if (!determinism_held(campaign)) return 1;
   std::cout << "verdict: " << (campaign.findings.empty() ? std::string("clean") : campaign.findings.front().result.verdict()) << std::endl;
   return campaign.findings.empty() ? 0 : 1;
 }
@@ -255,17 +378,27 @@ int cmd_minimize(const std::string& trace_path, const std::string& out_path) {
   sim::Trace trace;
   trace.logging = false;
   const RunResult result = run_once(scenario, variant, replay, trace);
-  if (!result.violation) {
+  const std::string signature = result.first() ? result.first()->signature()
+                                : result.status == sim::RunStatus::kStepLimit ? "step-limit" : "";
+  if (signature.empty()) {
     std::cerr << fmt::format("{}: the trace ends {}, not in a violation: nothing to minimise\n", trace_path, result.verdict());
     return 2;
   }
-  const Minimized m = minimize(Reproducer{file.scenario, file.schedule, result}, variant);
-  write_file_atomically(user_path(out_path), reproducer_scenario(m.reproducer, variant.name, scenario.name + "-min").dump(2) + "\n");
+  const Minimized m = minimize(Reproducer{file.scenario, file.schedule, signature, result}, variant);
+  const nlohmann::json document = reproducer_scenario(m.reproducer, variant.name, scenario.name + "-min");
   std::cout << fmt::format("before: {} actions, {} decisions, {} preemptions\nafter:  {} actions, {} decisions, {} preemptions\n"
-                           "({} runs)\nscenario: {}\nverdict: {}\n",
+                           "({} runs)\n",
                            m.before.actions, m.before.decisions, m.before.preemptions, m.after.actions, m.after.decisions,
-                           m.after.preemptions, m.runs, out_path, describe(m.reproducer.result));
-  return m.reproducer.result.verdict() == result.verdict() ? 0 : 1;
+                           m.after.preemptions, m.runs);
+  if (const std::string problem = verify_reproducer(document, variant); !problem.empty()) {
+    std::cerr << fmt::format("{}: no reproducer written: re-run, {}\n", out_path, problem);
+    std::cout << "verdict: " << describe(m.reproducer.result) << std::endl;
+    return 1;
+  }
+  write_file_atomically(user_path(out_path), document.dump(2) + "\n");
+  std::cout << fmt::format("scenario: {} (re-run: reproduces {})\nverdict: {}\n", out_path, signature,
+                           describe(m.reproducer.result));
+  return 0;
 }
 
 }  // namespace
@@ -285,6 +418,17 @@ int main(int argc, char** argv) {
   run->add_option("--strategy", strategy, "random, pct or dfs (default: the scenario's)")
       ->check(CLI::IsMember({"random", "pct", "dfs"}));
   run->add_option("--schedules", schedules, "how many schedules to explore (default: the scenario's)");
+  PolicyFlags flags;
+  double fuzz_time_limit_s = 0;
+  auto add_policy_flags = [&flags](CLI::App* command) {
+    command->add_option("--stop-on", flags.stop_on,
+                        "violation kinds that end a run (default: memory errors; \"all\": the first finding)")
+        ->delimiter(',');
+    command->add_option("--ignore", flags.ignore, "violation kinds not reported")->delimiter(',');
+    command->add_flag("--check-determinism", flags.check_determinism,
+                      "run every schedule twice and compare the trace hashes");
+  };
+  add_policy_flags(run);
 
   auto* replay = app.add_subcommand("replay", "replay a trace and check its verdict");
   replay->add_option("TRACE", replay_path, "trace file written by run or fuzz")->required();
@@ -306,6 +450,9 @@ int main(int argc, char** argv) {
   fuzz->add_option("--out", fuzz_out, "where traces and minimised scenarios go");
   fuzz->add_flag("--fixed-timing", fuzz_fixed_timing, "do not perturb the scenario's timings");
   fuzz->add_flag("--no-minimize", fuzz_no_minimize, "write findings as found, unminimised");
+  fuzz->add_option("--time-limit", fuzz_time_limit_s, "stop after this many seconds (wall clock), with a summary")
+      ->check(CLI::Range(0.0, 1e7));
+  add_policy_flags(fuzz);
 
   std::string minimize_trace, minimize_out;
   auto* minimize_cmd = app.add_subcommand("minimize", "shrink a violating trace into a small replayable scenario");
@@ -321,12 +468,12 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   try {
-    if (*run) return cmd_run(scenario_path, seed, variant_name, trace_path, strategy, schedules);
+    if (*run) return cmd_run(scenario_path, seed, variant_name, trace_path, strategy, schedules, flags);
     if (*replay) return cmd_replay(replay_path);
     if (*check) return cmd_check(check_path);
     if (*fuzz) {
       fuzz_options.mutate_timing = !fuzz_fixed_timing && fuzz_options.strategy != "dfs";
-      return cmd_fuzz(fuzz_path, fuzz_options, fuzz_variant, fuzz_out, !fuzz_no_minimize);
+      return cmd_fuzz(fuzz_path, fuzz_options, fuzz_variant, fuzz_out, !fuzz_no_minimize, flags, fuzz_time_limit_s);
     }
     if (*minimize_cmd) return cmd_minimize(minimize_trace, minimize_out);
     if (*variants) {

@@ -1,7 +1,10 @@
 #include "harness/minimize.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
+#include "harness/explore.h"
 #include "harness/scenario.h"
 #include "sim/random_strategy.h"
 #include "sim/replay_strategy.h"
@@ -16,11 +19,12 @@ size_t count_actions(const nlohmann::json& scenario) {
   return count;
 }
 
-namespace {
-
-bool same_violation(const RunResult& a, const RunResult& b) {
-  return a.violation && b.violation && a.violation->kind == b.violation->kind && a.violation->site == b.violation->site;
+bool reports(const RunResult& result, const std::string& signature) {
+  if (signature == "step-limit") return result.status == sim::RunStatus::kStepLimit;
+  return result.find(signature) != nullptr;
 }
+
+namespace {
 
 struct Attempt {
   bool reproduced = false;
@@ -31,8 +35,8 @@ struct Attempt {
 
 class Minimizer {
  public:
-  Minimizer(const RunResult& target, const driver::Variant& variant, uint64_t search)
-      : target_(target), variant_(variant), search_(search) {}
+  Minimizer(std::string signature, const driver::Variant& variant, uint64_t search)
+      : signature_(std::move(signature)), variant_(variant), search_(search) {}
 
   Attempt replay(const nlohmann::json& document, const std::vector<uint32_t>& decisions) {
     Attempt attempt;
@@ -47,7 +51,7 @@ class Minimizer {
     trace.logging = false;
     ++runs_;
     attempt.result = run_once(scenario, variant_, strategy, trace);
-    attempt.reproduced = same_violation(attempt.result, target_);
+    attempt.reproduced = reports(attempt.result, signature_);
     attempt.decisions = trace.schedule();
     attempt.preemptions = trace.preemptions();
     return attempt;
@@ -70,7 +74,7 @@ class Minimizer {
       trace.logging = false;
       ++runs_;
       RunResult result = run_once(scenario, variant_, random, trace);
-      if (same_violation(result, target_)) return Attempt{true, trace.schedule(), result, trace.preemptions()};
+      if (reports(result, signature_)) return Attempt{true, trace.schedule(), result, trace.preemptions()};
     }
     return attempt;
   }
@@ -78,80 +82,99 @@ class Minimizer {
   uint64_t runs() const { return runs_; }
 
  private:
-  const RunResult& target_;
+  std::string signature_;
   const driver::Variant& variant_;
   uint64_t search_;
   uint64_t runs_ = 0;
 };
 
-// Every way to delete one element, largest pieces first.
-std::vector<nlohmann::json> one_smaller(const nlohmann::json& s) {
-  std::vector<nlohmann::json> out;
+// A deletable part of a scenario.
+struct Part {
+  enum Kind : uint8_t { kActor, kHost, kScript, kStep } kind;
+  size_t index;     // actor, host action, script entry
+  size_t step = 0;  // kStep: the step of actor `index`
+};
+
+std::vector<Part> parts_of(const nlohmann::json& s) {
+  std::vector<Part> parts;
   const auto& actors = s["actors"];
-  for (size_t a = 0; a < actors.size(); ++a) {
-    if (actors.size() == 1) break;
-    nlohmann::json c = s;
-    const std::string name = actors[a]["name"];
-    c["actors"].erase(a);
-    bool orphaned = false;
-    for (const auto& other : c["actors"]) orphaned |= other.value("thread_of", "") == name;
-    if (!orphaned) out.push_back(std::move(c));
+  if (actors.size() > 1) {
+    for (size_t a = 0; a < actors.size(); ++a) parts.push_back(Part{Part::kActor, a});
   }
   if (s.contains("host")) {
-    for (size_t i = 0; i < s["host"].size(); ++i) {
-      nlohmann::json c = s;
-      c["host"].erase(i);
-      out.push_back(std::move(c));
-    }
+    for (size_t i = 0; i < s["host"].size(); ++i) parts.push_back(Part{Part::kHost, i});
   }
   if (s.contains("backend") && s["backend"].contains("script")) {
-    for (size_t i = 0; i < s["backend"]["script"].size(); ++i) {
-      nlohmann::json c = s;
-      c["backend"]["script"].erase(i);
-      out.push_back(std::move(c));
-    }
+    for (size_t i = 0; i < s["backend"]["script"].size(); ++i) parts.push_back(Part{Part::kScript, i});
   }
   for (size_t a = 0; a < actors.size(); ++a) {
-    for (size_t i = actors[a]["steps"].size(); i-- > 0;) {
-      nlohmann::json c = s;
-      c["actors"][a]["steps"].erase(i);
-      out.push_back(std::move(c));
+    for (size_t i = 0; i < actors[a]["steps"].size(); ++i) parts.push_back(Part{Part::kStep, a, i});
+  }
+  return parts;
+}
+
+// The scenario without parts [begin, end): one copy, built when tried.
+nlohmann::json without(const nlohmann::json& s, const std::vector<Part>& parts, size_t begin, size_t end) {
+  std::vector<Part> cut(parts.begin() + static_cast<long>(begin), parts.begin() + static_cast<long>(end));
+  // Later indices first, steps before their actors, so earlier erasures do
+  // not shift what is still to be erased.
+  std::sort(cut.begin(), cut.end(), [](const Part& a, const Part& b) {
+    if (a.kind != b.kind) return a.kind > b.kind;
+    if (a.index != b.index) return a.index > b.index;
+    return a.step > b.step;
+  });
+  nlohmann::json c = s;
+  for (const Part& part : cut) {
+    switch (part.kind) {
+      case Part::kStep: c["actors"][part.index]["steps"].erase(part.step); break;
+      case Part::kScript: c["backend"]["script"].erase(part.index); break;
+      case Part::kHost: c["host"].erase(part.index); break;
+      case Part::kActor: c["actors"].erase(part.index); break;
     }
   }
-  return out;
+  return c;
 }
 
 }  // namespace
 
 Minimized minimize(const Reproducer& original, const driver::Variant& variant, uint64_t search_schedules) {
-  Minimizer minimizer(original.result, variant, search_schedules);
+  Minimizer minimizer(original.signature, variant, search_schedules);
   Minimized out;
   Attempt best = minimizer.replay(original.scenario, original.decisions);
   out.before = ReproducerSize{count_actions(original.scenario), original.decisions.size(), best.preemptions};
   nlohmann::json scenario = original.scenario;
   if (!best.reproduced) {
-    // Not reproducible as given (should not happen for a recorded run):
-    // hand it back unchanged.
     out.reproducer = original;
     out.after = out.before;
     out.runs = minimizer.runs();
     return out;
   }
-  // 1. Fewer actions: delete one thing at a time while the violation stays.
-  for (bool progress = true; progress;) {
-    progress = false;
-    for (const nlohmann::json& candidate : one_smaller(scenario)) {
+  out.reproduced = true;
+  // 1. Fewer actions (ddmin): remove chunks of half the parts, then of a
+  // quarter, ..., then single parts; after a success, go on at the same
+  // granularity over what is left.
+  std::vector<Part> parts = parts_of(scenario);
+  for (size_t chunk = std::max<size_t>(parts.size() / 2, 1); !parts.empty();) {
+    bool removed = false;
+    for (size_t begin = 0; begin < parts.size();) {
+      const size_t end = std::min(parts.size(), begin + chunk);
+      nlohmann::json candidate = without(scenario, parts, begin, end);
       Attempt attempt = minimizer.reproduce(candidate, best.decisions);
       if (attempt.reproduced) {
-        scenario = candidate;
+        scenario = std::move(candidate);
         best = std::move(attempt);
-        progress = true;
-        break;
+        parts = parts_of(scenario);
+        removed = true;
+        // The parts after the cut moved down: go on where the cut began.
+        continue;
       }
+      begin = end;
     }
+    if (chunk == 1 && !removed) break;
+    if (!removed) chunk = std::max<size_t>(chunk / 2, 1);
+    chunk = std::min(chunk, std::max<size_t>(parts.size() / 2, 1));
   }
-  // 2. A shorter schedule: the shortest prefix that still reproduces (past
-  // it, replay runs without preempting).
+  // 2. A shorter schedule: the shortest prefix that still reproduces.
   size_t low = 0, high = best.decisions.size();
   while (low < high) {
     const size_t middle = (low + high) / 2;
@@ -160,8 +183,8 @@ Minimized minimize(const Reproducer& original, const driver::Variant& variant, u
     else low = middle + 1;
   }
   std::vector<uint32_t> decisions(best.decisions.begin(), best.decisions.begin() + static_cast<long>(low));
-  // 3. Fewer preemptions: at each step where another task was chosen, let the
-  // previous one go on instead, if the violation survives.
+  // 3. Fewer preemptions: where another task was chosen, let the previous one
+  // go on instead, if the finding survives.
   for (size_t i = decisions.size(); i-- > 1;) {
     if (decisions[i] == decisions[i - 1]) continue;
     std::vector<uint32_t> candidate = decisions;
@@ -178,7 +201,7 @@ Minimized minimize(const Reproducer& original, const driver::Variant& variant, u
     decisions = best.decisions;
     final_run = minimizer.replay(scenario, decisions);
   }
-  out.reproducer = Reproducer{scenario, decisions, final_run.result};
+  out.reproducer = Reproducer{scenario, decisions, original.signature, final_run.result};
   out.after = ReproducerSize{count_actions(scenario), decisions.size(), final_run.preemptions};
   out.runs = minimizer.runs();
   return out;
@@ -188,19 +211,53 @@ nlohmann::json reproducer_scenario(const Reproducer& reproducer, const std::stri
   nlohmann::json s = reproducer.scenario;
   s["name"] = name;
   s["variant"] = variant;
-  s["description"] = fmt::format("Reproducer found by xfsim: {} at {}. {}", reproducer.result.verdict(),
-                                 reproducer.result.violation ? reproducer.result.violation->site : "",
-                                 reproducer.result.violation ? reproducer.result.violation->detail : "");
+  const sim::Violation* v = reproducer.result.find(reproducer.signature);
+  s["description"] = fmt::format("Reproducer found by xfsim: {}. {}", reproducer.signature, v ? v->detail : "");
   nlohmann::json schedule;
   schedule["strategy"] = "replay";
   schedule["decisions"] = reproducer.decisions;
   if (s.contains("schedule") && s["schedule"].contains("steps_max")) schedule["steps_max"] = s["schedule"]["steps_max"];
   s["schedule"] = schedule;
   nlohmann::json expect;
+  if (s.contains("expect")) {  // keep the run's policy: it decides what the run reports
+    for (const char* key : {"stop_on", "ignore"}) {
+      if (s["expect"].contains(key)) expect[key] = s["expect"][key];
+    }
+  }
   expect["verdict"] = reproducer.result.verdict();
+  if (reproducer.signature != "step-limit") expect["signature"] = reproducer.signature;
   if (variant != "correct") expect["by_variant"] = nlohmann::json::object({{"correct", "clean"}});
   s["expect"] = expect;
   return s;
+}
+
+std::string verify_reproducer(const nlohmann::json& document, const driver::Variant& variant) {
+  Scenario scenario;
+  try {
+    scenario = parse_scenario(document, "reproducer");
+  } catch (const ScenarioError& e) {
+    return fmt::format("it does not pass the scenario schema: {}", e.what());
+  }
+  auto run = [&](const driver::Variant& v) {
+    return explore(scenario, v, options_from(scenario));
+  };
+  const CampaignResult own = run(variant);
+  const RunResult* result = own.findings.empty() ? nullptr : &own.findings.front().result;
+  const std::string verdict = result ? result->verdict() : "clean";
+  if (verdict != scenario.expect_verdict) {
+    return fmt::format("re-run under {} gives {}, not {}", variant.name, verdict, scenario.expect_verdict);
+  }
+  if (!scenario.expect_signature.empty() && (result == nullptr || !reports(*result, scenario.expect_signature))) {
+    return fmt::format("re-run under {} does not report {}", variant.name, scenario.expect_signature);
+  }
+  const auto correct_expected = scenario.expected_for("correct");
+  if (variant.name != "correct" && correct_expected && *correct_expected == "clean") {
+    const CampaignResult correct = run(*driver::find_variant("correct"));
+    if (!correct.findings.empty()) {
+      return fmt::format("it says correct is clean, but correct reports {}", correct.findings.front().signature);
+    }
+  }
+  return {};
 }
 
 }  // namespace xfsim::harness

@@ -11,6 +11,7 @@
 #include <valijson/validator.hpp>
 
 #include "driver_core/variant.h"
+#include "harness/oracles.h"
 
 namespace xfsim::harness {
 
@@ -262,8 +263,37 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& path,
   if (document["expect"].contains("by_variant")) {
     for (const auto& [variant, verdict] : document["expect"]["by_variant"].items()) s.expect_by_variant[variant] = verdict.get<std::string>();
   }
+  s.expect_signature = document["expect"].value("signature", "");
+  if (document["expect"].contains("stop_on")) {
+    s.report_policy.stop_on.clear();
+    apply_kinds(s.report_policy, document["expect"]["stop_on"].get<std::vector<std::string>>(), /*stop=*/true,
+                fmt::format("{}: at /expect/stop_on", path));
+  }
+  if (document["expect"].contains("ignore")) {
+    apply_kinds(s.report_policy, document["expect"]["ignore"].get<std::vector<std::string>>(), /*stop=*/false,
+                fmt::format("{}: at /expect/ignore", path));
+  }
   check_meaning(s, path);
   return s;
+}
+
+void apply_kinds(sim::ReportPolicy& policy, const std::vector<std::string>& kinds, bool stop, const std::string& where) {
+  for (const std::string& kind : kinds) {
+    if (stop && kind == "all") {
+      policy.stop_on_all = true;
+      continue;
+    }
+    if (stop && kind == "memory") {
+      const auto memory = sim::ReportPolicy::defaults().stop_on;
+      policy.stop_on.insert(policy.stop_on.end(), memory.begin(), memory.end());
+      continue;
+    }
+    if (!is_oracle_kind(kind)) {
+      throw ScenarioError(fmt::format("{}: unknown violation kind '{}' (see `xfsim oracles`{})", where, kind,
+                                      stop ? "; or \"all\", \"memory\"" : ""));
+    }
+    (stop ? policy.stop_on : policy.ignore).push_back(kind);
+  }
 }
 
 Scenario load_scenario(const std::string& path) {

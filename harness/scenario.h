@@ -15,8 +15,14 @@
 #include <nlohmann/json.hpp>
 
 #include "fakes/backend.h"
+#include "sim/scheduler.h"
 
 namespace xfsim::harness {
+
+// The largest virtual time a scenario may name (at_ms, ms, until_ms,
+// bound_ms) and the largest latency, as the schema says.
+inline constexpr uint64_t kScenarioMaxMs = 1000000000;  // about 11.6 days
+inline constexpr uint64_t kScenarioMaxLatencyMs = 600000;
 
 class ScenarioError : public std::runtime_error {
  public:
@@ -78,6 +84,11 @@ struct Scenario {
   Schedule schedule;
   std::string expect_verdict;
   std::map<std::string, std::string> expect_by_variant;
+  // expect.signature: a finding the run must report (any position), so a
+  // reproducer proves its own bug and not just a kind.
+  std::string expect_signature;
+  // expect.stop_on / expect.ignore (and --stop-on / --ignore).
+  sim::ReportPolicy report_policy = sim::ReportPolicy::defaults();
   nlohmann::json source;  // the document as read (embedded in traces)
 
   // The verdict expected when running `variant`, if the scenario records one.
@@ -89,6 +100,9 @@ struct Scenario {
 // from a validated one: timing mutations and minimisation candidates).
 Scenario parse_scenario(const nlohmann::json& document, const std::string& path, bool validate = true);
 Scenario load_scenario(const std::string& path);  // reads, parses, validates
+// Adds violation kinds to a policy's stop_on (stop) or ignore list; "all" and
+// "memory" name sets for stop_on. Unknown kinds are an error naming `where`.
+void apply_kinds(sim::ReportPolicy& policy, const std::vector<std::string>& kinds, bool stop, const std::string& where);
 // Parses JSON text; syntax errors are reported as "<path>:<line>:<column>: ...".
 nlohmann::json parse_json_text(const std::string& text, const std::string& path);
 std::string read_file(const std::string& path);

@@ -25,11 +25,24 @@ std::string render_trace(const Scenario& scenario, const TraceOrigin& origin, co
   verdict["verdict"] = result.verdict();
   verdict["steps"] = result.steps;
   verdict["t_ms"] = result.time_ms;
-  if (result.violation) {
-    verdict["site"] = result.violation->site;
-    verdict["task"] = result.violation->task;
-    verdict["at_step"] = result.violation->step;
-    verdict["detail"] = result.violation->detail;
+  verdict["interleaving_hash"] = fmt::format("{:016x}", result.interleaving_hash);
+  verdict["trace_hash"] = fmt::format("{:016x}", result.trace_hash);
+  if (const sim::Violation* first = result.first()) {
+    verdict["signature"] = first->signature();
+    verdict["site"] = first->site;
+    verdict["task"] = first->task;
+    verdict["at_step"] = first->step;
+    verdict["detail"] = first->detail;
+    nlohmann::ordered_json findings = nlohmann::ordered_json::array();
+    for (const auto& v : result.violations) {
+      nlohmann::ordered_json finding;
+      finding["kind"] = v.kind;
+      finding["signature"] = v.signature();
+      finding["step"] = v.step;
+      finding["task"] = v.task;
+      findings.push_back(finding);
+    }
+    verdict["findings"] = findings;
   }
   if (!result.strategy_error.empty()) verdict["detail"] = result.strategy_error;
   out << verdict.dump() << '\n';
@@ -79,6 +92,7 @@ TraceFile read_trace_file(const std::string& path) {
     if (j.contains("verdict")) {
       file.verdict = j["verdict"].get<std::string>();
       file.violation_site = j.value("site", "");
+      file.signature = j.value("signature", "");
       continue;
     }
     if (j.contains("choice")) {

@@ -34,6 +34,7 @@ struct TraceFile {
   std::vector<uint32_t> schedule;  // task id per step
   std::string verdict;
   std::string violation_site;
+  std::string signature;  // of the first finding, if any
 };
 TraceFile read_trace_file(const std::string& path);
 

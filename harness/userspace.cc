@@ -38,9 +38,14 @@ bool Userspace::all_exited() const {
 }
 
 void Userspace::hung_wait(const std::string& what, int64_t bound_ms) {
-  scheduler_.report("hung-wait", "userspace",
-                    fmt::format("{} waited {} ms for {} and it never came", scheduler_.current_name(),
-                                bound_ms, what));
+  sim::Violation v;
+  v.kind = "hung-wait";
+  v.site = "userspace";
+  v.waited_for = what;
+  v.detail = fmt::format("{} waited {} ms for {} and it never came", scheduler_.current_name(), bound_ms, what);
+  v.notes.push_back(fmt::format("task {} waited since t={} ms (bound {} ms)", scheduler_.current_name(),
+                                scheduler_.now_ms() - static_cast<uint64_t>(bound_ms), bound_ms));
+  scheduler_.report(std::move(v));
 }
 
 sim::Task<> Userspace::actor_main(const Actor* actor, Process* process, bool main_thread) {

@@ -17,9 +17,17 @@ namespace xfsim::harness {
 
 using namespace xfsim::fakes;
 
+const sim::Violation* RunResult::find(const std::string& signature) const {
+  for (const auto& v : violations) {
+    if (v.signature() == signature) return &v;
+  }
+  return nullptr;
+}
+
 std::string RunResult::verdict() const {
+  if (!violations.empty()) return violations.front().kind;
   switch (status) {
-    case sim::RunStatus::kViolation: return violation->kind;
+    case sim::RunStatus::kViolation: return "clean";  // not reached: a stop has a violation
     case sim::RunStatus::kStepLimit: return "step-limit";
     case sim::RunStatus::kStrategyError: return "impossible-schedule";
     case sim::RunStatus::kFinished: return "clean";
@@ -104,9 +112,10 @@ struct World {
   }
 
   // End-of-run leak oracle: once the driver is removed and every process is
-  // gone, nothing the frontend allocated may remain.
+  // gone, nothing the frontend allocated may remain. Not after a run a
+  // violation stopped: it did not get to its end.
   void check_leaks() {
-    if (!removed || !userspace.all_exited() || scheduler.has_violation()) return;
+    if (!removed || !userspace.all_exited() || scheduler.stopped_by_violation()) return;
     report_leaks(scheduler, kmem, gnttab, evtchn, store);
   }
 };
@@ -117,6 +126,7 @@ RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim
                    sim::Trace& trace) {
   auto world = std::make_unique<World>(scenario, variant, strategy, trace);
   World& w = *world;
+  w.scheduler.set_report_policy(scenario.report_policy);
   w.scheduler.spawn("xenwatch", sim::TaskKind::kKthread, w.store.xenwatch_thread(), /*daemon=*/true);
   w.scheduler.spawn("xenbus_probe", sim::TaskKind::kKthread, w.probe());
   w.backend.start();
@@ -134,12 +144,14 @@ RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim
   result.status = w.scheduler.run(limits);
   if (result.status == sim::RunStatus::kFinished) {
     w.check_leaks();
-    if (w.scheduler.has_violation()) result.status = sim::RunStatus::kViolation;
   }
-  result.violation = w.scheduler.violation();
+  result.violations = w.scheduler.violations();
+  result.violations_dropped = w.scheduler.violations_dropped();
   result.strategy_error = w.scheduler.strategy_error();
   result.steps = w.scheduler.step();
   result.time_ms = w.scheduler.now_ms();
+  result.interleaving_hash = trace.interleaving_hash();
+  result.trace_hash = trace.trace_hash();
   return result;
 }
 

@@ -18,12 +18,18 @@ namespace xfsim::harness {
 
 struct RunResult {
   sim::RunStatus status = sim::RunStatus::kFinished;
-  std::optional<sim::Violation> violation;
+  std::vector<sim::Violation> violations;  // in the order reported (sim::ReportPolicy)
+  uint64_t violations_dropped = 0;        // past Scheduler::kMaxViolationsPerRun
   std::string strategy_error;
   uint64_t steps = 0;
   uint64_t time_ms = 0;
-  // "clean", a violation kind, "step-limit" or "impossible-schedule".
+  uint64_t interleaving_hash = 0;  // sim::Trace::interleaving_hash
+  uint64_t trace_hash = 0;         // sim::Trace::trace_hash
+  // "clean", the first violation's kind, "step-limit" or "impossible-schedule".
   std::string verdict() const;
+  const sim::Violation* first() const { return violations.empty() ? nullptr : &violations.front(); }
+  // The violation with this signature, if the run reported it.
+  const sim::Violation* find(const std::string& signature) const;
 };
 
 // Runs one schedule of `scenario` with `variant`; `trace` receives every

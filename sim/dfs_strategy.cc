@@ -1,9 +1,10 @@
 #include "sim/dfs_strategy.h"
 
 #include <algorithm>
-#include "sim/assert.h"
 
 #include <fmt/format.h>
+
+#include "sim/assert.h"
 
 namespace xfsim::sim {
 

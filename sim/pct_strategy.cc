@@ -1,6 +1,7 @@
 #include "sim/pct_strategy.h"
 
 #include <algorithm>
+
 #include "sim/assert.h"
 
 namespace xfsim::sim {

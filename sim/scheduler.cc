@@ -1,11 +1,11 @@
 #include "sim/scheduler.h"
 
 #include <algorithm>
-#include "sim/assert.h"
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "sim/assert.h"
 #include "sim/sync.h"
 
 namespace xfsim::sim {
@@ -67,6 +67,7 @@ TaskId Scheduler::spawn(std::string name, TaskKind kind, Task<> body, bool daemo
   tasks_.push_back(std::move(record));
   touch(kTaskTable);  // task ids are handed out in spawn order
   trace_.task_names.push_back(tasks_.back().name);
+  trace_.mix(uint64_t{id} << 8 | static_cast<uint64_t>(kind));
   trace_.entries.push_back(TraceEntry{TraceEntry::Type::kSpawn, step_, now_ms_, id, 0, 0, false, task_kind_name(kind)});
   strategy_.on_spawn(id);
   make_runnable(id);
@@ -216,7 +217,7 @@ class AssertScope {
 RunStatus Scheduler::run(const RunLimits& limits) {
   const AssertScope assert_scope(this);
   while (true) {
-    if (violation_) return RunStatus::kViolation;
+    if (stop_) return RunStatus::kViolation;
     if (runnable_.empty()) {
       bool work_left = false;
       for (const auto& task : tasks_) {
@@ -225,7 +226,7 @@ RunStatus Scheduler::run(const RunLimits& limits) {
       if (!work_left && keepalive_pending_ == 0) return RunStatus::kFinished;
       if (!fire_next_timers(limits)) {
         finish_stuck();
-        return violation_ ? RunStatus::kViolation : RunStatus::kFinished;
+        return stop_ ? RunStatus::kViolation : RunStatus::kFinished;
       }
       continue;
     }
@@ -274,9 +275,12 @@ RunStatus Scheduler::run(const RunLimits& limits) {
       make_blocked(next);
       record.state = State::kDone;
       if (record.atomic_depth != 0) {
-        report("lock-held-at-exit", record.name,
-               fmt::format("task {} ended holding {} spinlock(s)", record.name,
-                           record.atomic_depth));
+        Violation v;
+        v.kind = "lock-held-at-exit";
+        v.site = record.name;
+        v.detail = fmt::format("task {} ended holding {} spinlock(s)", record.name, record.atomic_depth);
+        v.where = record_of(next, kNoStack, step_, now_ms_);
+        report(std::move(v));
       }
     }
   }
@@ -285,27 +289,94 @@ RunStatus Scheduler::run(const RunLimits& limits) {
 // Nothing is runnable and no timer can change that: if a task that must end
 // is still blocked, every task is blocked — a deadlock.
 void Scheduler::finish_stuck() {
-  std::string blocked;
+  std::string blocked, key;
   for (const auto& task : tasks_) {
     if (task.daemon || task.state == State::kDone) continue;
     if (!blocked.empty()) blocked += ", ";
     blocked += fmt::format("{} at {} ({})", task.name, task.site,
                            task.waiting_on ? task.waiting_on->name() : "?");
+    key += fmt::format("{}{}", key.empty() ? "" : ", ", task.waiting_on ? task.waiting_on->name() : task.site);
   }
   if (!blocked.empty()) {
-    report("deadlock", "scheduler", "every task is blocked: " + blocked);
+    report("deadlock", "scheduler", "every task is blocked: " + blocked, "blocked on " + key);
   }
 }
 
+ReportPolicy ReportPolicy::defaults() {
+  ReportPolicy policy;
+  policy.stop_on = {"use-after-free", "double-free", "null-deref", "access-after-free",
+                    "backend-page-freed-while-reachable"};
+  return policy;
+}
+
+bool ReportPolicy::stops(const std::string& kind) const {
+  return stop_on_all || kind == "deadlock" || std::find(stop_on.begin(), stop_on.end(), kind) != stop_on.end();
+}
+
+bool ReportPolicy::ignores(const std::string& kind) const {
+  return kind != "deadlock" && std::find(ignore.begin(), ignore.end(), kind) != ignore.end();
+}
+
+StackRecord Scheduler::here() const {
+  StackRecord record;
+  record.step = step_;
+  record.time_ms = now_ms_;
+  if (current_ == kNoTask) {
+    record.task = "scheduler";
+    record.context = "softirq";
+    return record;
+  }
+  const TaskRecord& task = tasks_[current_];
+  record.task = task.name;
+  record.context = task_kind_name(task.kind);
+  for (uint32_t i = task.stack.depth; i-- > 0;) record.frames.emplace_back(task.stack.frames[i]);
+  return record;
+}
+
+StackRecord Scheduler::record_of(TaskId task, StackId stack, uint64_t step, uint64_t time_ms) const {
+  StackRecord record;
+  record.step = step;
+  record.time_ms = time_ms;
+  record.task = task == kNoTask ? std::string("scheduler") : tasks_[task].name;
+  record.context = task == kNoTask ? "softirq" : task_kind_name(tasks_[task].kind);
+  record.frames = StackDepot::instance().frames(stack);
+  return record;
+}
+
+void Scheduler::report(Violation v) {
+  if (stop_ || policy_.ignores(v.kind)) return;  // after a stopping report, the state is not to be judged
+  v.step = step_;
+  if (v.where.task.empty()) v.where = here();
+  v.task = v.where.task;
+  const std::string signature = v.signature();
+  for (const auto& seen : violations_) {
+    if (seen.signature() == signature) return;  // the same bug again (a loop, a second object)
+  }
+  if (policy_.stops(v.kind)) stop_ = true;
+  trace_.mix(signature);
+  if (violations_.size() >= kMaxViolationsPerRun) {
+    ++violations_dropped_;
+    return;
+  }
+  if (trace_.logging) {
+    trace_.violations.push_back(v);
+    trace_.entries.push_back(TraceEntry{TraceEntry::Type::kViolation, step_, now_ms_, current_, 0, 0, false, "",
+                                        static_cast<uint32_t>(trace_.violations.size() - 1)});
+  }
+  violations_.push_back(std::move(v));
+}
+
 void Scheduler::report(std::string kind, std::string site, std::string detail) {
-  if (violation_) return;  // the first violation is the one the run is about
+  report(std::move(kind), std::move(site), std::move(detail), std::string());
+}
+
+void Scheduler::report(std::string kind, std::string site, std::string detail, std::string key) {
   Violation v;
   v.kind = std::move(kind);
   v.site = std::move(site);
   v.detail = std::move(detail);
-  v.step = step_;
-  v.task = current_ != kNoTask ? tasks_[current_].name : "scheduler";
-  violation_ = std::move(v);
+  v.signature_key = std::move(key);
+  report(std::move(v));
 }
 
 void Scheduler::log(std::string text) {

@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/stack.h"
 #include "sim/strategy.h"
 #include "sim/task.h"
 #include "sim/trace.h"
@@ -35,13 +36,26 @@ class WaitQueue;
 class Lockdep;
 
 enum class RunStatus : uint8_t {
-  kFinished,      // every non-daemon task ended; nothing left to do
-  kViolation,     // an oracle fired; see Scheduler::violation()
+  kFinished,      // every non-daemon task ended (violations may have been reported on the way)
+  kViolation,     // a violation of a kind that stops the run (ReportPolicy); see violations()
   kStepLimit,     // the schedule ran past its step bound (inconclusive)
   kStrategyError, // replay diverged: the schedule is impossible for this run
   kPruned         // the strategy proved the rest equivalent to a schedule it explored
 };
 const char* run_status_name(RunStatus status);
+
+// Which reports end a run, and which are not reported at all. As in the
+// kernel (WARN, lockdep, kasan_multi_shot), most kinds are recorded and the
+// run goes on; memory errors stop it by default, since the state after one
+// is undefined. A deadlock always ends it.
+struct ReportPolicy {
+  bool stop_on_all = false;             // the first violation of any kind ends the run
+  std::vector<std::string> stop_on;     // kinds that end the run
+  std::vector<std::string> ignore;      // kinds dropped without a report
+  static ReportPolicy defaults();       // stop on memory errors
+  bool stops(const std::string& kind) const;
+  bool ignores(const std::string& kind) const;
+};
 
 struct RunLimits {
   uint64_t steps_max = 200000;
@@ -107,10 +121,35 @@ class Scheduler {
   void touch(uint32_t resource, bool write = true) { step_footprint_.touch(resource, write); }
   uint32_t new_resource() { return next_resource_++; }
 
-  // Oracles call this; the first report ends the run after the current step.
+  // Oracles call these. The scheduler adds step, time, task, context and the
+  // task's shadow stack. A violation whose kind the policy stops on ends the
+  // run after the current step; the others are recorded and the run goes on.
+  // One signature is recorded once per run.
+  void report(Violation violation);
   void report(std::string kind, std::string site, std::string detail);
-  bool has_violation() const { return violation_.has_value(); }
-  const std::optional<Violation>& violation() const { return violation_; }
+  // `key`: what tells this finding apart beyond kind and function
+  // (Violation::signature_key), e.g. both xenbus states, both lock classes.
+  void report(std::string kind, std::string site, std::string detail, std::string key);
+  void set_report_policy(ReportPolicy policy) { policy_ = std::move(policy); }
+  bool has_violation() const { return !violations_.empty(); }
+  bool stopped_by_violation() const { return stop_; }
+  const std::vector<Violation>& violations() const { return violations_; }
+  uint64_t violations_dropped() const { return violations_dropped_; }
+  static constexpr size_t kMaxViolationsPerRun = 32;
+
+  // Shadow stacks (sim/stack.h).
+  ShadowStack& shadow_stack(TaskId task) {
+    XFSIM_ASSERT(task < tasks_.size(), "stack of task {} of {}", task, tasks_.size());
+    return tasks_[task].stack;
+  }
+  // The running task's stack, interned; kNoStack outside a task.
+  StackId save_stack() {
+    return current_ == kNoTask ? kNoStack : StackDepot::instance().save(tasks_[current_].stack);
+  }
+  // Where the running task is now: name, context, step, time, stack.
+  StackRecord here() const;
+  // A record saved earlier (by an allocation or a free).
+  StackRecord record_of(TaskId task, StackId stack, uint64_t step, uint64_t time_ms) const;
 
   void log(std::string text);  // printk-like line in the trace
   // The same, formatted only when the trace keeps log lines (never in fuzz
@@ -152,6 +191,7 @@ class Scheduler {
     bool has_wait_timer = false;
     bool timed_out = false;
     int atomic_depth = 0;
+    ShadowStack stack;
   };
   struct Timer {
     uint64_t deadline_ms;
@@ -188,7 +228,10 @@ class Scheduler {
   uint64_t step_ = 0;
   TaskId current_ = kNoTask;
   TaskId previous_ = kNoTask;
-  std::optional<Violation> violation_;
+  ReportPolicy policy_ = ReportPolicy::defaults();
+  std::vector<Violation> violations_;
+  uint64_t violations_dropped_ = 0;
+  bool stop_ = false;
   std::string strategy_error_;
 
   friend class WaitQueue;

@@ -1,10 +1,11 @@
 #include "sim/sync.h"
 
 #include <algorithm>
-#include "sim/assert.h"
 #include <cstring>
 
 #include <fmt/format.h>
+
+#include "sim/assert.h"
 
 namespace xfsim::sim {
 
@@ -35,7 +36,8 @@ void might_sleep(Scheduler& scheduler, const char* site) {
                      fmt::format("{} may sleep but {} is in atomic context ({})", site,
                                  scheduler.current_name(),
                                  scheduler.current_kind() == TaskKind::kIrq ? "IRQ handler"
-                                                                            : "spinlock held"));
+                                                                            : "spinlock held"),
+                     site);
   }
 }
 
@@ -109,15 +111,26 @@ void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site)
     if (held_class == lock_class) {
       scheduler_.report("deadlock", site,
                         fmt::format("{} takes {} recursively", scheduler_.task_name(task),
-                                    names_[lock_class]));
+                                    names_[lock_class]),
+                        fmt::format("{} recursively", names_[lock_class]));
       return;
     }
     if (reachable(lock_class, held_class)) {
-      scheduler_.report("lock-order-inversion", site,
-                        fmt::format("{} takes {} while holding {}, but {} was taken before {} "
-                                    "elsewhere",
-                                    scheduler_.task_name(task), names_[lock_class],
-                                    names_[held_class], names_[lock_class], names_[held_class]));
+      // Both chains, as lockdep prints them: the order this task wants and
+      // the one it contradicts, established earlier (maybe by another task).
+      Violation v;
+      v.kind = "lock-order-inversion";
+      v.site = site;
+      v.detail = fmt::format("{} takes {} while holding {}, but {} was taken before {} elsewhere",
+                             scheduler_.task_name(task), names_[lock_class], names_[held_class], names_[lock_class],
+                             names_[held_class]);
+      v.signature_key = fmt::format("{} then {}", names_[held_class], names_[lock_class]);
+      v.notes.push_back(fmt::format("{} is trying to acquire lock:\n  {}\nbut task is already holding lock:\n  {}",
+                                    scheduler_.task_name(task), names_[lock_class], names_[held_class]));
+      v.notes.push_back(fmt::format("which lock already depends on the new lock: the existing dependency chain is\n"
+                                    "  {} -> ... -> {}",
+                                    names_[lock_class], names_[held_class]));
+      scheduler_.report(std::move(v));
       return;
     }
   }

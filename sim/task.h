@@ -13,7 +13,6 @@
 // reported violation (see sim/violation.h), never a throw.
 #pragma once
 
-#include "sim/assert.h"
 #include <coroutine>
 #include <cstddef>
 #include <new>

@@ -39,6 +39,14 @@ void Trace::write_jsonl(std::ostream& out) const {
         line["task_id"] = entry.task;
         line["context"] = entry.site;
         break;
+      case TraceEntry::Type::kViolation: {
+        const Violation& v = violations[entry.log];
+        line["violation"] = v.kind;
+        line["signature"] = v.signature();
+        line["task"] = v.task;
+        line["report"] = v.report();
+        break;
+      }
       case TraceEntry::Type::kLog:
         line["log"] = log_lines[entry.log];
         if (entry.task < task_names.size()) line["task"] = task_names[entry.task];

@@ -10,10 +10,12 @@
 #include <utility>
 #include <vector>
 
+#include "sim/violation.h"
+
 namespace xfsim::sim {
 
 struct TraceEntry {
-  enum class Type : uint8_t { kDecision, kLog, kSpawn };
+  enum class Type : uint8_t { kDecision, kLog, kSpawn, kViolation };
   Type type;
   uint64_t step;
   uint64_t time_ms;
@@ -22,7 +24,7 @@ struct TraceEntry {
   uint32_t options;  // how many tasks were runnable
   bool preemption;   // chose another task while the previous one could go on
   const char* site;  // scheduling point (string literal); a spawn: the task's kind
-  uint32_t log = 0;  // a log line: its index in Trace::log_lines
+  uint32_t log = 0;  // a log line: its index in Trace::log_lines; a violation: in Trace::violations
 };
 
 struct Trace {
@@ -30,26 +32,43 @@ struct Trace {
   std::vector<TraceEntry> entries;
   std::vector<std::string> task_names;  // by TaskId (a spawn's text)
   std::vector<std::string> log_lines;   // kept apart: a decision carries no string
+  std::vector<Violation> violations;    // reported while logging, in order
   uint64_t schedule_hash = kScheduleHashSeed;  // updated with every decision
+  uint64_t content_hash = kScheduleHashSeed;   // decisions, times, spawns, violations
   static constexpr uint64_t kScheduleHashSeed = 0x9e3779b97f4a7c15ULL;
 
-  void record_decision(TraceEntry&& entry) {
-    entries.push_back(std::move(entry));
+  void record_decision(const TraceEntry& entry) {
+    entries.push_back(entry);
     schedule_hash = (schedule_hash ^ entry.task) * 0xff51afd7ed558ccdULL;
     schedule_hash ^= schedule_hash >> 29;
+    mix((uint64_t{entry.options} << 32 | entry.choice) ^ (entry.time_ms << 8) ^ schedule_hash);
+  }
+  void mix(const std::string& text) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
+    mix(h);
+  }
+  void mix(uint64_t value) {
+    content_hash = (content_hash ^ value) * 0xc4ceb9fe1a85ec53ULL;
+    content_hash ^= content_hash >> 31;
   }
 
   void clear() {
     entries.clear();
     task_names.clear();
     log_lines.clear();
+    violations.clear();
     schedule_hash = kScheduleHashSeed;
+    content_hash = kScheduleHashSeed;
   }
   // Only the decisions: the schedule, as replay consumes it.
   std::vector<uint32_t> schedule() const;
   uint64_t preemptions() const;
   // A 64-bit digest of the interleaving (the task run at every step).
   uint64_t interleaving_hash() const { return schedule_hash; }
+  // A digest of what the run did (decisions with their options and times,
+  // spawns, violations' signatures): the same schedule must give the same one.
+  uint64_t trace_hash() const { return content_hash; }
   // JSON lines (no header, no verdict: the harness writes those).
   void write_jsonl(std::ostream& out) const;
 };

@@ -47,7 +47,7 @@ TEST(Campaign, CorrectDriverCleanOverRandomSchedulesAndTimings) {
   options.mutate_timing = true;
   const CampaignResult campaign = explore(s, *driver::find_variant("correct"), options);
   EXPECT_GT(campaign.schedules_run, 20000 / shard.total - 1);
-  ASSERT_FALSE(campaign.first() != nullptr) << campaign.first()->result.violation->detail;
+  ASSERT_FALSE(campaign.first() != nullptr) << campaign.first()->signature;
 }
 
 TEST(Campaign, CorrectDriverCleanUnderDfsBound2OnEveryLifecycleScenario) {
@@ -60,7 +60,7 @@ TEST(Campaign, CorrectDriverCleanUnderDfsBound2OnEveryLifecycleScenario) {
     options.schedules = 1000000;
     const CampaignResult campaign = explore(s, *driver::find_variant("correct"), options);
     EXPECT_TRUE(campaign.exhausted) << kLifecycle[i];
-    EXPECT_FALSE(campaign.first() != nullptr) << kLifecycle[i] << ": " << campaign.first()->result.violation->detail;
+    EXPECT_FALSE(campaign.first() != nullptr) << kLifecycle[i] << ": " << campaign.first()->signature;
   }
 }
 
@@ -109,7 +109,7 @@ TEST(Campaign, SleepSetsFindWhatTheFullDfsFindsInFewerSchedules) {
       options.sleep_sets = reduced == 1;
       const CampaignResult campaign = explore(s, *cases[i].second, options);
       EXPECT_TRUE(campaign.exhausted) << cases[i].first;
-      for (const Finding& f : campaign.findings) found[reduced].insert({f.result.verdict(), f.result.violation->site});
+      for (const Finding& f : campaign.findings) found[reduced].insert({f.result.verdict(), f.signature});
       schedules[reduced] = campaign.schedules_run;
       if (!options.sleep_sets) {
         EXPECT_EQ(campaign.schedules_pruned, 0u);

@@ -29,7 +29,7 @@ struct Bench {
   EventChannels evtchn{scheduler};
   XenStore store{scheduler};
 
-  std::string verdict() const { return scheduler.has_violation() ? scheduler.violation()->kind : "clean"; }
+  std::string verdict() const { return scheduler.has_violation() ? scheduler.violations().front().kind : "clean"; }
   std::string run() {
     scheduler.run({});
     return verdict();
@@ -48,8 +48,54 @@ TEST(Kmem, UseAfterFreeNamesBothSidesAndTheTwinIsSilent) {
     b.kmem.check(thing, "user");
     EXPECT_EQ(b.verdict(), free_first ? "use-after-free" : "clean");
     if (free_first) {
-      EXPECT_NE(b.scheduler.violation()->detail.find("freer"), std::string::npos);
+      EXPECT_NE(b.scheduler.violations().front().detail.find("freer"), std::string::npos);
     }
+  }
+}
+
+// A report as KASAN prints one: the access with its stack, where the object
+// was allocated and freed (task and stack), and a signature made of them.
+sim::Task<> allocate(Bench& b, Thing*& out) {
+  XFSIM_KFUNC_AS(b.scheduler, "thing_create");
+  co_await b.scheduler.point("thing_create");
+  out = b.kmem.kzalloc<Thing>("thing", "t0");
+}
+sim::Task<> release(Bench& b, Thing* thing) {
+  XFSIM_KFUNC_AS(b.scheduler, "thing_destroy");
+  co_await b.scheduler.point("thing_destroy");
+  b.kmem.kfree(thing, "thing_destroy");
+}
+sim::Task<> use(Bench& b, Thing* thing) {
+  XFSIM_KFUNC_AS(b.scheduler, "thing_use");
+  co_await b.scheduler.point("thing_use");
+  b.kmem.check(thing, "thing_use", "write");
+}
+sim::Task<> lifecycle(Bench& b) {
+  XFSIM_KFUNC_AS(b.scheduler, "thing_ioctl");
+  Thing* thing = nullptr;
+  co_await allocate(b, thing);
+  co_await release(b, thing);
+  co_await use(b, thing);
+}
+
+TEST(Kmem, UseAfterFreeReportCarriesAccessAllocationAndFreeStacks) {
+  Bench b;
+  b.scheduler.spawn("ioctl", sim::TaskKind::kUser, lifecycle(b));
+  EXPECT_EQ(b.run(), "use-after-free");
+  const sim::Violation& v = b.scheduler.violations().front();
+  EXPECT_EQ(v.access, "write");
+  EXPECT_EQ(v.object_type, "thing");
+  EXPECT_EQ(v.where.frames, (std::vector<std::string>{"thing_use", "thing_ioctl"}));
+  ASSERT_TRUE(v.allocated && v.freed);
+  EXPECT_EQ(v.allocated->frames, (std::vector<std::string>{"thing_create", "thing_ioctl"}));
+  EXPECT_EQ(v.freed->frames, (std::vector<std::string>{"thing_destroy", "thing_ioctl"}));
+  EXPECT_EQ(v.freed->task, "ioctl");
+  EXPECT_EQ(v.signature(), "use-after-free in thing_use on thing alloc thing_create free thing_destroy");
+  const std::string report = v.report();
+  for (const char* line : {"BUG: KASAN: use-after-free in thing_use", "Write of thing t0 by task ioctl (user)",
+                           "Call Trace:\n thing_use\n thing_ioctl\n", "Allocated by task ioctl (user)",
+                           "Freed by task ioctl (user)", " thing_destroy\n thing_ioctl\n"}) {
+    EXPECT_NE(report.find(line), std::string::npos) << line << "\n" << report;
   }
 }
 

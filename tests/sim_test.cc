@@ -105,7 +105,7 @@ TEST(Scheduler, DeadlockWhenEveryTaskIsBlocked) {
   bool woke = false;
   s.spawn("stuck", TaskKind::kKthread, sleeper(s, q, woke, -1));
   EXPECT_EQ(s.run({}), RunStatus::kViolation);
-  EXPECT_EQ(s.violation()->kind, "deadlock");
+  EXPECT_EQ(s.violations().front().kind, "deadlock");
 }
 
 TEST(Scheduler, DaemonBlockedForeverIsNotADeadlock) {
@@ -135,9 +135,12 @@ TEST(Lockdep, InversionReportedEvenWithoutAnActualDeadlock) {
   // Same order again: silent twin.
   s.spawn("ab2", TaskKind::kKthread, lock_two(s, a, b));
   EXPECT_EQ(s.run({}), RunStatus::kFinished);
+  EXPECT_FALSE(s.has_violation());
   s.spawn("ba", TaskKind::kKthread, lock_two(s, b, a));
-  EXPECT_EQ(s.run({}), RunStatus::kViolation);
-  EXPECT_EQ(s.violation()->kind, "lock-order-inversion");
+  // Lockdep reports and the run goes on, as in the kernel.
+  EXPECT_EQ(s.run({}), RunStatus::kFinished);
+  ASSERT_EQ(s.violations().size(), 1u);
+  EXPECT_EQ(s.violations().front().kind, "lock-order-inversion");
 }
 
 Task<> sleep_under_spinlock(Scheduler&, SpinLock& spin, Mutex& m, bool sleep) {
@@ -157,9 +160,10 @@ TEST(Lockdep, SleepInAtomicFiresUnderSpinlockAndNotOutside) {
     SpinLock spin(s, "io_lock");
     Mutex m(s, "req_io_lock");
     s.spawn("t", TaskKind::kKthread, sleep_under_spinlock(s, spin, m, sleep));
-    EXPECT_EQ(s.run({}), sleep ? RunStatus::kViolation : RunStatus::kFinished);
+    EXPECT_EQ(s.run({}), RunStatus::kFinished);  // reported, and the run goes on
+    EXPECT_EQ(s.has_violation(), sleep);
     if (sleep) {
-      EXPECT_EQ(s.violation()->kind, "sleep-in-atomic");
+      EXPECT_EQ(s.violations().front().kind, "sleep-in-atomic");
     }
   }
 }
@@ -344,8 +348,107 @@ TEST(Lockdep, UnlockingAMutexAnotherTaskHoldsIsABadUnlockBalance) {
   s.spawn("thief", TaskKind::kKthread, unlock_not_held(s, m));
   s.run({});
   ASSERT_TRUE(s.has_violation());
-  EXPECT_EQ(s.violation()->kind, "bad-unlock-balance");
-  EXPECT_NE(s.violation()->detail.find("thief releases m held by holder"), std::string::npos) << s.violation()->detail;
+  EXPECT_EQ(s.violations().front().kind, "bad-unlock-balance");
+  EXPECT_NE(s.violations().front().detail.find("thief releases m held by holder"), std::string::npos) << s.violations().front().detail;
+}
+
+}  // namespace
+}  // namespace xfsim::sim
+
+namespace xfsim::sim {
+namespace {
+
+Task<> report_twice_then_finish(Scheduler& s, std::vector<int>& progress, const char* second_kind) {
+  XFSIM_KFUNC_AS(s, "outer_function");
+  co_await s.point("first");
+  s.report("warning", "first", "a WARN_ON");
+  progress.push_back(1);
+  co_await s.point("second");
+  {
+    XFSIM_KFUNC_AS(s, "inner_function");
+    s.report(second_kind, "second", "the second report");
+  }
+  co_await s.point("third");
+  progress.push_back(2);
+}
+
+TEST(Report, NonFatalKindsAreRecordedInOrderAndTheRunGoesOn) {
+  RandomStrategy strategy(1);
+  Trace trace;
+  Scheduler s(strategy, trace);
+  std::vector<int> progress;
+  s.spawn("t", TaskKind::kKthread, report_twice_then_finish(s, progress, "lock-order-inversion"));
+  EXPECT_EQ(s.run({}), RunStatus::kFinished);
+  EXPECT_EQ(progress, (std::vector<int>{1, 2}));
+  ASSERT_EQ(s.violations().size(), 2u);
+  EXPECT_EQ(s.violations()[0].kind, "warning");
+  EXPECT_EQ(s.violations()[0].where.frames, (std::vector<std::string>{"outer_function"}));
+  EXPECT_EQ(s.violations()[1].where.frames, (std::vector<std::string>{"inner_function", "outer_function"}));
+  EXPECT_EQ(s.violations()[1].signature(), "lock-order-inversion in inner_function");
+  EXPECT_EQ(s.violations()[1].where.context, "kthread");
+}
+
+TEST(Report, AMemoryErrorStopsTheRunByDefaultAndStopOnAllStopsAtTheFirst) {
+  {
+    RandomStrategy strategy(1);
+    Trace trace;
+    Scheduler s(strategy, trace);
+    std::vector<int> progress;
+    s.spawn("t", TaskKind::kKthread, report_twice_then_finish(s, progress, "use-after-free"));
+    EXPECT_EQ(s.run({}), RunStatus::kViolation);
+    EXPECT_EQ(progress, (std::vector<int>{1}));  // never reached the third point
+    EXPECT_EQ(s.violations().size(), 2u);
+  }
+  {
+    RandomStrategy strategy(1);
+    Trace trace;
+    Scheduler s(strategy, trace);
+    ReportPolicy policy;
+    policy.stop_on_all = true;
+    s.set_report_policy(policy);
+    std::vector<int> progress;
+    s.spawn("t", TaskKind::kKthread, report_twice_then_finish(s, progress, "lock-order-inversion"));
+    EXPECT_EQ(s.run({}), RunStatus::kViolation);
+    EXPECT_EQ(s.violations().size(), 1u);
+    EXPECT_TRUE(progress.empty() || progress == std::vector<int>{1});
+  }
+  {
+    RandomStrategy strategy(1);
+    Trace trace;
+    Scheduler s(strategy, trace);
+    ReportPolicy policy = ReportPolicy::defaults();
+    policy.ignore = {"warning"};
+    s.set_report_policy(policy);
+    std::vector<int> progress;
+    s.spawn("t", TaskKind::kKthread, report_twice_then_finish(s, progress, "lock-order-inversion"));
+    EXPECT_EQ(s.run({}), RunStatus::kFinished);
+    ASSERT_EQ(s.violations().size(), 1u);
+    EXPECT_EQ(s.violations()[0].kind, "lock-order-inversion");
+  }
+}
+
+TEST(Report, TheSameSignatureIsRecordedOncePerRun) {
+  RandomStrategy strategy(1);
+  Trace trace;
+  Scheduler s(strategy, trace);
+  std::vector<int> progress;
+  s.spawn("a", TaskKind::kKthread, report_twice_then_finish(s, progress, "lock-order-inversion"));
+  s.spawn("b", TaskKind::kKthread, report_twice_then_finish(s, progress, "lock-order-inversion"));
+  EXPECT_EQ(s.run({}), RunStatus::kFinished);
+  EXPECT_EQ(s.violations().size(), 2u);  // two tasks, the same two signatures
+}
+
+TEST(StackDepot, InternsStacksAndGivesThemBackInnermostFirst) {
+  ShadowStack a, b;
+  a.push("outer");
+  a.push("inner");
+  b.push("outer");
+  StackDepot& depot = StackDepot::instance();
+  const StackId id = depot.save(a);
+  EXPECT_EQ(depot.save(a), id);
+  EXPECT_NE(depot.save(b), id);
+  EXPECT_EQ(depot.frames(id), (std::vector<std::string>{"inner", "outer"}));
+  EXPECT_EQ(depot.save(ShadowStack{}), kNoStack);
 }
 
 }  // namespace

@@ -282,8 +282,8 @@ Outcome check_variant(const std::string& variant_name) {
         shortest = commands.size();
         verdict = finding->result.verdict();
       }
-      const sim::Violation& v = *finding->result.violation;
-      RC_FAIL(v.kind + " at " + v.site + ": " + v.detail);
+      const sim::Violation* v = finding->violation();
+      RC_FAIL(finding->signature + (v ? ": " + v->detail : std::string()));
     }
   });
   outcome.passed = passed;
