@@ -231,7 +231,7 @@ CampaignResult explore(const Scenario& scenario, const driver::Variant& variant,
       }
     }
     for (const sim::Violation& v : result.violations) found(v.signature(), result, index, run);
-    if (result.status == sim::RunStatus::kStepLimit) found("step-limit", result, index, run);
+    if (result.inconclusive()) found(result.verdict(), result, index, run);
     if (options.stop_at_first && !campaign.findings.empty()) break;
     if (campaign.schedules_run % 256 == 0) {
       if (options.progress) options.progress(campaign.schedules_run, campaign.findings.size(), interleavings.estimate());

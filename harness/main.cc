@@ -379,7 +379,7 @@ int cmd_minimize(const std::string& trace_path, const std::string& out_path) {
   trace.logging = false;
   const RunResult result = run_once(scenario, variant, replay, trace);
   const std::string signature = result.first() ? result.first()->signature()
-                                : result.status == sim::RunStatus::kStepLimit ? "step-limit" : "";
+                                : result.inconclusive() ? result.verdict() : "";
   if (signature.empty()) {
     std::cerr << fmt::format("{}: the trace ends {}, not in a violation: nothing to minimise\n", trace_path, result.verdict());
     return 2;

@@ -29,6 +29,7 @@ std::string RunResult::verdict() const {
   switch (status) {
     case sim::RunStatus::kViolation: return "clean";  // not reached: a stop has a violation
     case sim::RunStatus::kStepLimit: return "step-limit";
+    case sim::RunStatus::kTimeLimit: return "time-limit";
     case sim::RunStatus::kStrategyError: return "impossible-schedule";
     case sim::RunStatus::kFinished: return "clean";
     case sim::RunStatus::kPruned: return "pruned";

@@ -25,8 +25,13 @@ struct RunResult {
   uint64_t time_ms = 0;
   uint64_t interleaving_hash = 0;  // sim::Trace::interleaving_hash
   uint64_t trace_hash = 0;         // sim::Trace::trace_hash
-  // "clean", the first violation's kind, "step-limit" or "impossible-schedule".
+  // "clean", the first violation's kind, "step-limit", "time-limit" or
+  // "impossible-schedule".
   std::string verdict() const;
+  // The run hit its step or virtual-time bound: nothing can be said of it.
+  bool inconclusive() const {
+    return status == sim::RunStatus::kStepLimit || status == sim::RunStatus::kTimeLimit;
+  }
   const sim::Violation* first() const { return violations.empty() ? nullptr : &violations.front(); }
   // The violation with this signature, if the run reported it.
   const sim::Violation* find(const std::string& signature) const;

@@ -26,6 +26,7 @@ const char* run_status_name(RunStatus status) {
     case RunStatus::kFinished: return "finished";
     case RunStatus::kViolation: return "violation";
     case RunStatus::kStepLimit: return "step-limit";
+    case RunStatus::kTimeLimit: return "time-limit";
     case RunStatus::kStrategyError: return "strategy-error";
     case RunStatus::kPruned: return "pruned";
   }
@@ -168,6 +169,7 @@ bool Scheduler::timer_pending(TimerId id) const {
 
 // Advances the clock to the earliest pending timer and fires every timer due
 // then, in the order they were armed. Returns false when none is pending.
+// A timer past the time bound ends the run as kTimeLimit (time_limit_hit_).
 bool Scheduler::fire_next_timers(const RunLimits& limits) {
   auto later = [](const Timer& a, const Timer& b) {
     return a.deadline_ms != b.deadline_ms ? a.deadline_ms > b.deadline_ms : a.seq > b.seq;
@@ -178,7 +180,10 @@ bool Scheduler::fire_next_timers(const RunLimits& limits) {
   }
   if (timer_heap_.empty()) return false;
   const uint64_t deadline = timer_heap_.front().deadline_ms;
-  if (deadline > limits.time_ms_max) return false;
+  if (deadline > limits.time_ms_max) {
+    time_limit_hit_ = true;
+    return false;
+  }
   XFSIM_ASSERT(deadline >= now_ms_, "virtual time goes back from {} to {} ms", now_ms_, deadline);
   now_ms_ = deadline;
   while (!timer_heap_.empty() && timer_heap_.front().deadline_ms == deadline) {
@@ -225,6 +230,7 @@ RunStatus Scheduler::run(const RunLimits& limits) {
       }
       if (!work_left && keepalive_pending_ == 0) return RunStatus::kFinished;
       if (!fire_next_timers(limits)) {
+        if (time_limit_hit_) return RunStatus::kTimeLimit;
         finish_stuck();
         return stop_ ? RunStatus::kViolation : RunStatus::kFinished;
       }

@@ -39,6 +39,7 @@ enum class RunStatus : uint8_t {
   kFinished,      // every non-daemon task ended (violations may have been reported on the way)
   kViolation,     // a violation of a kind that stops the run (ReportPolicy); see violations()
   kStepLimit,     // the schedule ran past its step bound (inconclusive)
+  kTimeLimit,     // the next timer lies past the virtual time bound (inconclusive)
   kStrategyError, // replay diverged: the schedule is impossible for this run
   kPruned         // the strategy proved the rest equivalent to a schedule it explored
 };
@@ -59,7 +60,9 @@ struct ReportPolicy {
 
 struct RunLimits {
   uint64_t steps_max = 200000;
-  uint64_t time_ms_max = 3600 * 1000;  // virtual time
+  // Virtual time: far beyond any scenario (a run is bounded by its steps),
+  // far below where the clock's arithmetic could overflow.
+  uint64_t time_ms_max = uint64_t{1} << 53;
 };
 
 class Scheduler {
@@ -232,6 +235,7 @@ class Scheduler {
   std::vector<Violation> violations_;
   uint64_t violations_dropped_ = 0;
   bool stop_ = false;
+  bool time_limit_hit_ = false;
   std::string strategy_error_;
 
   friend class WaitQueue;

@@ -78,5 +78,7 @@ class FunctionFrame {
 
 }  // namespace xfsim::sim
 
-#define XFSIM_KFUNC(scheduler) ::xfsim::sim::FunctionFrame xfsim_kfunc_frame_((scheduler), __func__)
-#define XFSIM_KFUNC_AS(scheduler, name) ::xfsim::sim::FunctionFrame xfsim_kfunc_frame_((scheduler), (name))
+#define XFSIM_KFUNC_CONCAT_(a, b) a##b
+#define XFSIM_KFUNC_NAME_(line) XFSIM_KFUNC_CONCAT_(xfsim_kfunc_frame_, line)
+#define XFSIM_KFUNC(scheduler) ::xfsim::sim::FunctionFrame XFSIM_KFUNC_NAME_(__LINE__)((scheduler), __func__)
+#define XFSIM_KFUNC_AS(scheduler, name) ::xfsim::sim::FunctionFrame XFSIM_KFUNC_NAME_(__LINE__)((scheduler), (name))

@@ -13,6 +13,15 @@ std::string Violation::function() const { return where.frames.empty() ? site : w
 
 std::string Violation::signature() const {
   if (!waited_for.empty()) return fmt::format("{} waiting for {}", kind, waited_for);
+  if (freed && !freed->frames.empty() && kind == "use-after-free") {
+    // The two halves of one race (X uses what Y freed, Y uses what X freed)
+    // are one bug: the pair of functions, in a fixed order, names it.
+    std::string a = function(), b = freed->function();
+    if (b < a) std::swap(a, b);
+    std::string out = fmt::format("{} on {} between {} and {}", kind, object_type, a, b);
+    if (allocated && !allocated->frames.empty()) out += fmt::format(" alloc {}", allocated->function());
+    return out;
+  }
   std::string out = fmt::format("{} in {}", kind, function());
   if (!object_type.empty()) out += fmt::format(" on {}", object_type);
   if (!signature_key.empty()) out += fmt::format(" ({})", signature_key);

@@ -45,7 +45,9 @@ struct Violation {
   std::string signature_key;       // oracle-specific part of the signature
 
   // kind + what identifies the bug: the access/alloc/free functions for
-  // memory errors, the waited-for event for hangs, the oracle's key else.
+  // memory errors (for a use-after-free, the accessing and the freeing
+  // function as an unordered pair, so both halves of one race are one
+  // finding), the waited-for event for hangs, the oracle's key else.
   std::string signature() const;
   // The report as the kernel prints one (KASAN, WARNING, lockdep, hung task),
   // several lines, ending in the signature.

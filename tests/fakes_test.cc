@@ -90,7 +90,7 @@ TEST(Kmem, UseAfterFreeReportCarriesAccessAllocationAndFreeStacks) {
   EXPECT_EQ(v.allocated->frames, (std::vector<std::string>{"thing_create", "thing_ioctl"}));
   EXPECT_EQ(v.freed->frames, (std::vector<std::string>{"thing_destroy", "thing_ioctl"}));
   EXPECT_EQ(v.freed->task, "ioctl");
-  EXPECT_EQ(v.signature(), "use-after-free in thing_use on thing alloc thing_create free thing_destroy");
+  EXPECT_EQ(v.signature(), "use-after-free on thing between thing_destroy and thing_use alloc thing_create");
   const std::string report = v.report();
   for (const char* line : {"BUG: KASAN: use-after-free in thing_use", "Write of thing t0 by task ioctl (user)",
                            "Call Trace:\n thing_use\n thing_ioctl\n", "Allocated by task ioctl (user)",

@@ -453,3 +453,26 @@ TEST(StackDepot, InternsStacksAndGivesThemBackInnermostFirst) {
 
 }  // namespace
 }  // namespace xfsim::sim
+
+namespace xfsim::sim {
+namespace {
+
+Task<> sleep_for(Scheduler& s, int64_t ms) {
+  WaitQueue never(s, "nanosleep");
+  co_await never.wait("nanosleep", ms);
+}
+
+TEST(Scheduler, ATimerPastTheVirtualTimeBoundEndsTheRunInconclusiveNotAsADeadlock) {
+  RandomStrategy strategy(1);
+  Trace trace;
+  Scheduler s(strategy, trace);
+  s.spawn("sleeper", TaskKind::kUser, sleep_for(s, 200));
+  RunLimits limits;
+  limits.time_ms_max = 100;
+  EXPECT_EQ(s.run(limits), RunStatus::kTimeLimit);
+  EXPECT_FALSE(s.has_violation());
+  EXPECT_STREQ(run_status_name(RunStatus::kTimeLimit), "time-limit");
+}
+
+}  // namespace
+}  // namespace xfsim::sim

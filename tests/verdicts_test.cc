@@ -1,0 +1,185 @@
+// Verdicts a user can trust: findings identified by signature, runs that go
+// on after a report, reproducers that are the bug found and are re-run before
+// they are written, timing mutation that keeps a scenario's own order, the
+// determinism check, and runs bounded by steps and virtual time rather than
+// silently cut.
+#include <gtest/gtest.h>
+
+#include "driver_core/variant.h"
+#include "harness/explore.h"
+#include "harness/minimize.h"
+#include "harness/scenario.h"
+#include "harness/world.h"
+#include "sim/replay_strategy.h"
+
+namespace xfsim::harness {
+namespace {
+
+const driver::Variant& variant(const char* name) { return *driver::find_variant(name); }
+
+RunResult run_dfs_first(const Scenario& s, const char* v) {
+  CampaignOptions options = options_from(s);
+  const CampaignResult campaign = explore(s, variant(v), options);
+  return campaign.first() ? campaign.first()->result : RunResult{};
+}
+
+// Under upstream, removal of a connected device makes an illegal transition
+// (Closing -> Initialising); the run goes on past it, as the kernel does.
+TEST(GoOn, AnIllegalTransitionIsReportedAndTheRunContinuesToItsEnd) {
+  Scenario s = load_scenario("scenarios/lifecycle/remove_with_zombie.json");
+  const RunResult going_on = run_dfs_first(s, "upstream");
+  ASSERT_GE(going_on.violations.size(), 2u);
+  EXPECT_EQ(going_on.violations[0].kind, "illegal-xenbus-transition");
+  EXPECT_EQ(going_on.violations[0].signature(),
+            "illegal-xenbus-transition in xenbus_switch_state (Closing -> Initialising by xen_drm_drv_fini)");
+  EXPECT_EQ(going_on.violations[1].kind, "use-after-free");  // what the first report used to hide
+  EXPECT_GT(going_on.violations[1].step, going_on.violations[0].step);
+  // The old behaviour, on request: the first report ends the run.
+  s.report_policy.stop_on_all = true;
+  const RunResult stopped = run_dfs_first(s, "upstream");
+  ASSERT_EQ(stopped.violations.size(), 1u);
+  EXPECT_EQ(stopped.status, sim::RunStatus::kViolation);
+  EXPECT_LT(stopped.steps, going_on.steps);
+}
+
+TEST(GoOn, IgnoredKindsAreNotReportedAndStopOnIsReadFromTheScenario) {
+  nlohmann::json source = load_scenario("scenarios/lifecycle/remove_with_zombie.json").source;
+  source["expect"]["ignore"] = {"illegal-xenbus-transition"};
+  const RunResult ignored = run_dfs_first(parse_scenario(source, "ignore.json"), "upstream");
+  ASSERT_FALSE(ignored.violations.empty());
+  for (const auto& v : ignored.violations) EXPECT_NE(v.kind, "illegal-xenbus-transition");
+  source["expect"]["ignore"] = {"no-such-kind"};
+  EXPECT_THROW(parse_scenario(source, "bad.json"), ScenarioError);
+  source["expect"].erase("ignore");
+  source["expect"]["stop_on"] = {"all"};
+  EXPECT_TRUE(parse_scenario(source, "stop.json").report_policy.stop_on_all);
+}
+
+// A hang is identified by what was waited for, a use-after-free by the pair
+// of functions racing on the object: the two halves of one race are one
+// finding.
+TEST(Signature, MemoryErrorsNameTheObjectAndTheRacingFunctions) {
+  const Scenario s = load_scenario("scenarios/bugs/publish_before_construct.json");
+  const RunResult r = run_dfs_first(s, "publish_before_construct");
+  ASSERT_NE(r.first(), nullptr);
+  const sim::Violation& v = *r.first();
+  ASSERT_TRUE(v.allocated.has_value());
+  EXPECT_FALSE(v.where.frames.empty());
+  EXPECT_NE(v.signature().find(" on "), std::string::npos) << v.signature();
+  EXPECT_NE(v.report().find("BUG: KASAN: use-after-free in"), std::string::npos) << v.report();
+  EXPECT_NE(v.report().find("Allocated by task"), std::string::npos);
+}
+
+TEST(Signature, HangsAreToldApartByWhatWasWaitedFor) {
+  for (const char* name : {"no_hotplug_uevent", "timeout_in_detect"}) {
+    const Scenario s = load_scenario(std::string("scenarios/bugs/") + name + ".json");
+    const RunResult r = run_dfs_first(s, name);
+    ASSERT_NE(r.first(), nullptr) << name;
+    if (r.first()->kind != "hung-wait") continue;
+    EXPECT_FALSE(r.first()->waited_for.empty()) << name;
+    EXPECT_EQ(r.first()->signature(), "hung-wait waiting for " + r.first()->waited_for);
+  }
+}
+
+// The minimiser keeps the signature; its reproducer passes the schema,
+// reports the same signature, and leaves correct clean (re-run to check).
+TEST(Reproducer, KeepsTheSignatureAndIsVerifiedByReRunning) {
+  const Scenario s = load_scenario("scenarios/lifecycle/standard.json");
+  CampaignOptions options;
+  options.strategy = "pct";
+  options.schedules = 2000;
+  options.stop_at_first = true;
+  const CampaignResult campaign = explore(s, variant("upstream"), options);
+  ASSERT_NE(campaign.first(), nullptr);
+  const Finding& f = *campaign.first();
+  const Minimized m = minimize(Reproducer{f.scenario, f.schedule, f.signature, f.result}, variant("upstream"));
+  ASSERT_TRUE(m.reproduced);
+  EXPECT_TRUE(reports(m.reproducer.result, f.signature));
+  const nlohmann::json document = reproducer_scenario(m.reproducer, "upstream", "standard-min");
+  EXPECT_EQ(document["expect"]["signature"], f.signature);
+  EXPECT_EQ(verify_reproducer(document, variant("upstream")), "");
+  // A reproducer that claims what it does not show is refused.
+  nlohmann::json wrong = document;
+  wrong["expect"]["signature"] = "use-after-free on nothing between a and b";
+  EXPECT_NE(verify_reproducer(wrong, variant("upstream")).find("does not report"), std::string::npos);
+  nlohmann::json invalid = document;
+  invalid["schedule"]["depth"] = 99;
+  EXPECT_NE(verify_reproducer(invalid, variant("upstream")).find("schema"), std::string::npos);
+}
+
+// Mutation changes the gaps between a scenario's instants, never their
+// order: backend_hang's compositor flips at 50 ms, after the hang at 40 ms;
+// a mutation that moved the flip first made correct "hang" waiting for a
+// uevent only the backend hang sends.
+TEST(Mutation, KeepsTheOrderOfScriptedInstantsAndTheSchemaRanges) {
+  const Scenario hang = load_scenario("scenarios/lifecycle/backend_hang.json");
+  const Scenario slow = load_scenario("scenarios/bugs/timeout_in_detect.json");
+  bool moved = false;
+  for (uint64_t salt = 0; salt < 500; ++salt) {
+    const nlohmann::json m = mutate_timing(hang.source, salt);
+    const uint64_t hang_at = m["backend"]["script"][0]["at_ms"];
+    uint64_t flip_at = 0;
+    for (const auto& step : m["actors"][0]["steps"]) {
+      if (step.contains("until_ms")) flip_at = step["until_ms"];
+    }
+    EXPECT_LT(hang_at, flip_at) << "salt " << salt;
+    moved |= hang_at != 40;
+    EXPECT_NO_THROW(parse_scenario(mutate_timing(slow.source, salt), "mutated.json")) << "salt " << salt;
+  }
+  EXPECT_TRUE(moved);
+}
+
+TEST(Mutation, CorrectStaysCleanOnBackendHangWithMutatedTimings) {
+  const Scenario s = load_scenario("scenarios/lifecycle/backend_hang.json");
+  for (const char* strategy : {"pct", "random"}) {
+    CampaignOptions options;
+    options.strategy = strategy;
+    options.schedules = 3000;
+    options.mutate_timing = true;
+    const CampaignResult campaign = explore(s, variant("correct"), options);
+    EXPECT_EQ(campaign.first(), nullptr) << strategy << ": " << campaign.first()->signature;
+  }
+}
+
+TEST(Determinism, CheckRunsEveryScheduleTwiceAndTheHashSeesTheDifference) {
+  const Scenario s = load_scenario("scenarios/lifecycle/standard.json");
+  CampaignOptions options;
+  options.strategy = "random";
+  options.schedules = 200;
+  options.mutate_timing = true;
+  options.check_determinism = true;
+  options.stop_at_first = false;
+  const CampaignResult campaign = explore(s, variant("upstream"), options);
+  EXPECT_FALSE(campaign.nondeterministic_schedule.has_value()) << campaign.nondeterminism;
+  EXPECT_EQ(campaign.schedules_run, 200u);
+  // The hash it compares changes with the schedule and with the timings.
+  sim::Trace a, b, c;
+  sim::ReplayStrategy first({}), second({}), third({});
+  const RunResult ra = run_once(s, variant("correct"), first, a);
+  const RunResult rb = run_once(s, variant("correct"), second, b);
+  EXPECT_EQ(ra.trace_hash, rb.trace_hash);
+  const Scenario moved = parse_scenario(mutate_timing(s.source, 3), "moved.json");
+  const RunResult rc = run_once(moved, variant("correct"), third, c);
+  EXPECT_NE(ra.trace_hash, rc.trace_hash);
+  sim::ReplayStrategy preempting(std::vector<uint32_t>{0, 1, 2, 3, 4, 5});
+  sim::Trace d;
+  const RunResult rd = run_once(s, variant("correct"), preempting, d);
+  EXPECT_NE(ra.interleaving_hash, rd.interleaving_hash);
+}
+
+// Virtual time is bounded far beyond any scenario: a two-hour sleep and a
+// backend event after it run to their end instead of ending as "deadlock".
+TEST(Bounds, LongVirtualTimesRunToTheirEnd) {
+  nlohmann::json source = load_scenario("scenarios/smoke/clean.json").source;
+  nlohmann::json sleeper = {{"name", "sleeper"}, {"steps", {{{"op", "sleep"}, {"ms", 7200000}}}}};
+  source["actors"].push_back(sleeper);
+  const Scenario s = parse_scenario(source, "long.json");
+  sim::ReplayStrategy replay({});
+  sim::Trace trace;
+  const RunResult r = run_once(s, variant("correct"), replay, trace);
+  EXPECT_EQ(r.verdict(), "clean");
+  EXPECT_GE(r.time_ms, 7200000u);
+}
+
+}  // namespace
+}  // namespace xfsim::harness
