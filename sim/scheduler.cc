@@ -39,6 +39,7 @@ Scheduler::Scheduler(Strategy& strategy, Trace& trace)
       wants_footprints_(strategy.wants_footprints()),
       lockdep_(std::make_unique<Lockdep>(*this)) {
   tasks_.reserve(32);
+  stacks_.reserve(32);
   runnable_.reserve(32);
   timers_.reserve(32);
 }
@@ -66,6 +67,7 @@ TaskId Scheduler::spawn(std::string name, TaskKind kind, Task<> body, bool daemo
   record.resume_at = record.root;
   XFSIM_ASSERT(record.root, "spawn of {} needs a coroutine", record.name);
   tasks_.push_back(std::move(record));
+  stacks_.push_back(std::make_unique<ShadowStack>());
   touch(kTaskTable);  // task ids are handed out in spawn order
   trace_.task_names.push_back(tasks_.back().name);
   trace_.mix(uint64_t{id} << 8 | static_cast<uint64_t>(kind));
@@ -333,9 +335,10 @@ StackRecord Scheduler::here() const {
     return record;
   }
   const TaskRecord& task = tasks_[current_];
+  const ShadowStack& stack = *stacks_[current_];
   record.task = task.name;
   record.context = task_kind_name(task.kind);
-  for (uint32_t i = task.stack.depth; i-- > 0;) record.frames.emplace_back(task.stack.frames[i]);
+  for (uint32_t i = stack.depth; i-- > 0;) record.frames.emplace_back(stack.frames[i]);
   return record;
 }
 

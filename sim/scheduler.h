@@ -142,12 +142,12 @@ class Scheduler {
 
   // Shadow stacks (sim/stack.h).
   ShadowStack& shadow_stack(TaskId task) {
-    XFSIM_ASSERT(task < tasks_.size(), "stack of task {} of {}", task, tasks_.size());
-    return tasks_[task].stack;
+    XFSIM_ASSERT(task < stacks_.size(), "stack of task {} of {}", task, stacks_.size());
+    return *stacks_[task];
   }
   // The running task's stack, interned; kNoStack outside a task.
   StackId save_stack() {
-    return current_ == kNoTask ? kNoStack : StackDepot::instance().save(tasks_[current_].stack);
+    return current_ == kNoTask ? kNoStack : StackDepot::instance().save(*stacks_[current_]);
   }
   // Where the running task is now: name, context, step, time, stack.
   StackRecord here() const;
@@ -194,7 +194,6 @@ class Scheduler {
     bool has_wait_timer = false;
     bool timed_out = false;
     int atomic_depth = 0;
-    ShadowStack stack;
   };
   struct Timer {
     uint64_t deadline_ms;
@@ -222,6 +221,9 @@ class Scheduler {
   uint32_t next_resource_ = kFirstDynamicResource;  // before lockdep_, which takes one
   std::unique_ptr<Lockdep> lockdep_;
   std::vector<TaskRecord> tasks_;
+  // By TaskId; each at a fixed address (a FunctionFrame points at its task's
+  // stack across scheduling points, while spawns may grow tasks_).
+  std::vector<std::unique_ptr<ShadowStack>> stacks_;
   std::vector<TaskId> runnable_;  // sorted
   std::vector<Timer> timer_heap_;
   std::vector<TimerSlot> timers_;
@@ -240,5 +242,18 @@ class Scheduler {
 
   friend class WaitQueue;
 };
+
+FunctionFrame::FunctionFrame(Scheduler& scheduler, const char* function)
+    : stack_(scheduler.current() == kNoTask ? nullptr : &scheduler.shadow_stack(scheduler.current())), depth_(0) {
+  if (stack_ == nullptr) return;
+  depth_ = stack_->depth;
+  stack_->push(function);
+}
+
+FunctionFrame::~FunctionFrame() {
+  // Restores the depth rather than popping: frames destroyed out of order at
+  // shutdown (outer before inner) still leave the stack consistent.
+  if (stack_ != nullptr && stack_->depth > depth_) stack_->depth = depth_;
+}
 
 }  // namespace xfsim::sim

@@ -46,22 +46,4 @@ const char* StackDepot::innermost(StackId id) const {
   return entry.depth == 0 ? nullptr : frames_[entry.first + entry.depth - 1];
 }
 
-FunctionFrame::FunctionFrame(Scheduler& scheduler, const char* function)
-    : scheduler_(scheduler), task_(scheduler.current()), depth_(0) {
-  if (task_ == kNoTask) return;  // timer callbacks: softirq, no task stack
-  ShadowStack& stack = scheduler_.shadow_stack(task_);
-  depth_ = stack.depth;
-  stack.push(function);
-}
-
-FunctionFrame::~FunctionFrame() {
-  if (task_ == kNoTask) return;
-  // Restores the depth rather than popping: frames destroyed out of order at
-  // shutdown (outer before inner) still leave the stack consistent.
-  ShadowStack& stack = scheduler_.shadow_stack(task_);
-  XFSIM_ASSERT(stack.depth > depth_ || scheduler_.current() == kNoTask, "shadow stack of task {} unwound below a live frame",
-               task_);
-  stack.depth = std::min(stack.depth, depth_);
-}
-
 }  // namespace xfsim::sim

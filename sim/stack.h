@@ -62,18 +62,18 @@ class StackDepot {
   std::unordered_multimap<uint64_t, StackId> by_hash_;
 };
 
-// RAII: the function's frame on the running task's shadow stack.
+// RAII: the function's frame on the running task's shadow stack. Defined
+// inline in sim/scheduler.h: it is on every modelled call.
 class FunctionFrame {
  public:
-  FunctionFrame(Scheduler& scheduler, const char* function);
-  ~FunctionFrame();
+  inline FunctionFrame(Scheduler& scheduler, const char* function);
+  inline ~FunctionFrame();
   FunctionFrame(const FunctionFrame&) = delete;
   FunctionFrame& operator=(const FunctionFrame&) = delete;
 
  private:
-  Scheduler& scheduler_;
-  TaskId task_;
-  uint32_t depth_;  // the stack's depth before the push
+  ShadowStack* stack_;  // nullptr outside a task (timer callbacks: softirq)
+  uint32_t depth_;      // the stack's depth before the push
 };
 
 }  // namespace xfsim::sim
