@@ -2,9 +2,12 @@
 
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <fmt/format.h>
+
+#include "driver_core/variant.h"
 
 namespace xfsim::harness {
 
@@ -51,50 +54,66 @@ void write_file_atomically(const std::string& path, const std::string& contents)
 }
 
 TraceFile read_trace_file(const std::string& path) {
-  std::istringstream in(read_file(path));
+  const std::string text = read_file(path, kMaxTraceBytes);
   TraceFile file;
-  std::string line;
   size_t number = 0;
-  bool have_header = false;
+  bool have_header = false, have_verdict = false;
   uint64_t expected_step = 0;
-  while (std::getline(in, line)) {
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(start, end - start);
+    start = end + 1;
     ++number;
     if (line.empty()) continue;
     const std::string where = fmt::format("{}:{}", path, number);
-    nlohmann::json j = parse_json_text(line, where);
+    nlohmann::json j = parse_json_text(line, path, number);
+    const JsonPlace at{where, ""};
     if (!j.is_object()) throw ScenarioError(fmt::format("{}: a trace line must be a JSON object", where));
+    if (have_verdict) throw ScenarioError(fmt::format("{}: a line after the verdict line", where));
     if (!have_header) {
       if (!j.contains("xfsim_trace") || !j.contains("scenario")) {
         throw ScenarioError(fmt::format("{}: not an xfsim trace (the first line must be its header)", where));
       }
-      file.scenario = j["scenario"];
-      file.scenario_path = j.value("scenario_path", path);
-      file.origin.variant = j.value("variant", "correct");
-      file.origin.strategy = j.value("strategy", "random");
-      file.origin.seed = j.value("seed", uint64_t{0});
-      file.origin.schedule_index = j.value("schedule_index", uint64_t{0});
+      if (read_unsigned(j["xfsim_trace"], at / "xfsim_trace", std::numeric_limits<uint64_t>::max()) != 1) {
+        (at / "xfsim_trace").fail("unsupported trace format (this xfsim reads 1)");
+      }
+      file.scenario = read_object(j["scenario"], at / "scenario");
+      file.scenario_path = j.contains("scenario_path") ? read_string(j["scenario_path"], at / "scenario_path") : path;
+      file.origin.variant = j.contains("variant") ? read_string(j["variant"], at / "variant") : "correct";
+      if (!driver::find_variant(file.origin.variant)) {
+        (at / "variant").fail(fmt::format("unknown variant '{}' (see `xfsim variants`)", file.origin.variant));
+      }
+      file.origin.strategy = j.contains("strategy") ? read_string(j["strategy"], at / "strategy") : "random";
+      file.origin.seed = j.contains("seed") ? read_unsigned(j["seed"], at / "seed", kMaxSeed) : 0;
+      file.origin.schedule_index = j.contains("schedule_index")
+                                       ? read_unsigned(j["schedule_index"], at / "schedule_index", std::numeric_limits<uint64_t>::max())
+                                       : 0;
       have_header = true;
       continue;
     }
     if (j.contains("verdict")) {
-      file.verdict = j["verdict"].get<std::string>();
-      file.violation_site = j.value("site", "");
+      file.verdict = read_string(j["verdict"], at / "verdict");
+      file.violation_site = j.contains("site") ? read_string(j["site"], at / "site") : "";
+      have_verdict = true;
       continue;
     }
     if (j.contains("choice")) {
-      if (!j.contains("task_id") || !j["task_id"].is_number_unsigned() || !j.contains("step") ||
-          !j["step"].is_number_unsigned()) {
+      if (!j.contains("task_id") || !j.contains("step")) {
         throw ScenarioError(fmt::format("{}: a decision needs unsigned \"step\" and \"task_id\"", where));
       }
-      const uint64_t step = j["step"].get<uint64_t>();
+      const uint64_t step = read_unsigned(j["step"], at / "step", std::numeric_limits<uint64_t>::max());
       if (step != expected_step) {
         throw ScenarioError(fmt::format("{}: decision for step {} where step {} was expected", where, step, expected_step));
       }
       ++expected_step;
-      file.schedule.push_back(j["task_id"].get<uint32_t>());
+      file.schedule.push_back(static_cast<uint32_t>(read_unsigned(j["task_id"], at / "task_id", std::numeric_limits<uint32_t>::max())));
     }
   }
   if (!have_header) throw ScenarioError(fmt::format("{}: empty file, not an xfsim trace", path));
+  if (!have_verdict) {
+    throw ScenarioError(fmt::format("{}:{}: no verdict line: the trace is truncated (its last line must be the verdict)", path, number));
+  }
   return file;
 }
 
