@@ -76,7 +76,7 @@ std::string full_trace(const Scenario& scenario, const driver::Variant& variant,
 std::string default_trace_path(const Scenario& scenario, const std::string& variant, uint64_t seed) {
   const fs::path dir = user_path("xfsim-traces");
   fs::create_directories(dir);
-  return (dir / fmt::format("{}-{}-seed{}.jsonl", scenario.name, variant, seed)).string();
+  return (dir / fmt::format("{}-{}-seed{}.jsonl", file_stem(scenario.name), file_stem(variant), seed)).string();
 }
 
 int cmd_run(const std::string& path, std::optional<uint64_t> seed, std::string variant_name, std::string trace_path,
@@ -168,7 +168,7 @@ int cmd_check(const std::string& path) {
       const char* out_dir = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
       const std::string dir = out_dir ? out_dir : user_path("xfsim-traces");
       fs::create_directories(dir);
-      const std::string trace = (fs::path(dir) / fmt::format("{}-{}.jsonl", scenario.name, name)).string();
+      const std::string trace = (fs::path(dir) / fmt::format("{}-{}.jsonl", file_stem(scenario.name), file_stem(name))).string();
       write_file_atomically(trace, full_trace(scenario, variant, schedule, TraceOrigin{name, options.strategy, options.seed, index}, nullptr));
       std::cout << "  " << describe(result) << "\n  trace: " << trace << "\n";
     }
@@ -180,7 +180,7 @@ int cmd_check(const std::string& path) {
 std::string slug(const std::string& text) {
   std::string out;
   for (char c : text) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
-  return out;
+  return file_stem(out);
 }
 
 // Writes the exact trace and the minimised scenario of one finding.
@@ -202,7 +202,7 @@ void write_finding(const std::string& dir, const Scenario& scenario, const drive
                         m.after.actions, m.before.decisions, m.after.decisions, m.before.preemptions, m.after.preemptions, m.runs);
   }
   const std::string scenario_path = (fs::path(dir) / (base + ".json")).string();
-  write_file_atomically(scenario_path, reproducer_scenario(reproducer, variant.name, scenario.name + "-" + base).dump(2) + "\n");
+  write_file_atomically(scenario_path, reproducer_scenario(reproducer, variant.name, file_stem(scenario.name + "-" + base)).dump(2) + "\n");
   std::cerr << fmt::format("\nfound {} at schedule {}: {}\n  trace:    {}\n  scenario: {}\n{}", finding.result.verdict(),
                            finding.schedule_index, describe(finding.result), trace_path, scenario_path,
                            sizes.empty() ? "" : " " + sizes + "\n");
@@ -229,7 +229,17 @@ int cmd_fuzz(const std::string& path, CampaignOptions options, std::string varia
                              terminal ? "   " : "\n")
               << std::flush;
   };
-  options.on_finding = [&](const Finding& finding) { write_finding(out_dir, scenario, variant, options, finding, minimise); };
+  // A finding that cannot be written (full or read-only --out) is reported
+  // and the campaign goes on to its summary.
+  uint64_t not_saved = 0;
+  options.on_finding = [&](const Finding& finding) {
+    try {
+      write_finding(out_dir, scenario, variant, options, finding, minimise);
+    } catch (const std::exception& e) {
+      ++not_saved;
+      std::cerr << fmt::format("\nxfsim: {} at schedule {} not saved: {}\n", finding.result.verdict(), finding.schedule_index, e.what());
+    }
+  };
   std::cout << fmt::format("fuzzing {} under {}: {} seed {} schedules {}..{}{}\n", scenario.name, variant.name, options.strategy,
                            options.seed, options.offset, options.offset + options.schedules - 1,
                            options.mutate_timing ? ", timings mutated" : "");
@@ -243,7 +253,9 @@ int cmd_fuzz(const std::string& path, CampaignOptions options, std::string varia
                            campaign.distinct_interleavings, campaign.findings.size());
   for (const auto& f : campaign.findings) std::cout << fmt::format("  {} (schedule {})\n", describe(f.result), f.schedule_index);
   std::cout << fmt::format("resume with: --seed {} --offset {}\n", options.seed, options.offset + options.schedules);
+  if (not_saved > 0) std::cout << fmt::format("not saved: {} finding(s) (the errors are above)\n", not_saved);
   std::cout << "verdict: " << (campaign.findings.empty() ? std::string("clean") : campaign.findings.front().result.verdict()) << std::endl;
+  if (not_saved > 0) return 2;
   return campaign.findings.empty() ? 0 : 1;
 }
 
@@ -260,7 +272,7 @@ int cmd_minimize(const std::string& trace_path, const std::string& out_path) {
     return 2;
   }
   const Minimized m = minimize(Reproducer{file.scenario, file.schedule, result}, variant);
-  write_file_atomically(user_path(out_path), reproducer_scenario(m.reproducer, variant.name, scenario.name + "-min").dump(2) + "\n");
+  write_file_atomically(user_path(out_path), reproducer_scenario(m.reproducer, variant.name, file_stem(scenario.name + "-min")).dump(2) + "\n");
   std::cout << fmt::format("before: {} actions, {} decisions, {} preemptions\nafter:  {} actions, {} decisions, {} preemptions\n"
                            "({} runs)\nscenario: {}\nverdict: {}\n",
                            m.before.actions, m.before.decisions, m.before.preemptions, m.after.actions, m.after.decisions,

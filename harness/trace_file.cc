@@ -1,8 +1,15 @@
 #include "harness/trace_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
+#include <filesystem>
 #include <limits>
+#include <random>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -39,18 +46,69 @@ std::string render_trace(const Scenario& scenario, const TraceOrigin& origin, co
   return out.str();
 }
 
+namespace {
+
+[[noreturn]] void write_error(const std::string& path, const std::string& what, int error) {
+  throw ScenarioError(fmt::format("{}: {}: {}", path, what, std::strerror(error)));
+}
+
+const char* kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
 void write_file_atomically(const std::string& path, const std::string& contents) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw ScenarioError(fmt::format("{}: cannot write file", temporary));
-    out << contents;
-    out.flush();
-    if (!out) throw ScenarioError(fmt::format("{}: write failed", temporary));
+  if (path.empty()) throw ScenarioError("cannot write to an empty file name");
+  // Only a regular file is ever replaced: never a device node, a FIFO, a
+  // directory, nor a symbolic link (nor what it points to).
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (S_ISLNK(st.st_mode)) throw ScenarioError(fmt::format("{}: is a symbolic link; refusing to replace it", path));
+    if (!S_ISREG(st.st_mode)) throw ScenarioError(fmt::format("{}: is {}; refusing to replace it", path, kind_of(st.st_mode)));
+  } else if (errno != ENOENT) {
+    write_error(path, "cannot inspect the file", errno);
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    throw ScenarioError(fmt::format("{}: cannot rename into place", path));
+  const std::filesystem::path target(path);
+  const std::string name = target.filename().string();
+  if (name.empty() || name == "." || name == "..") throw ScenarioError(fmt::format("{}: not a file name", path));
+  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  // A fresh temporary file next to the target (same file system, so rename
+  // is atomic), created exclusively: a planted file or link is never opened.
+  std::random_device entropy;
+  std::string temporary;
+  int fd = -1;
+  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
+    temporary = (dir / fmt::format(".{}.{:06x}", name.substr(0, 200), entropy() & 0xffffff)).string();
+    fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0 && errno != EEXIST) write_error(path, fmt::format("cannot create a temporary file in '{}'", dir.string()), errno);
   }
+  if (fd < 0) write_error(path, fmt::format("no unused temporary file name in '{}'", dir.string()), EEXIST);
+  auto fail = [&](const char* what) {
+    const int error = errno;
+    if (fd >= 0) ::close(fd);
+    ::unlink(temporary.c_str());
+    write_error(path, what, error);
+  };
+  for (size_t done = 0; done < contents.size();) {
+    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      fail("write failed");
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) fail("fsync failed");
+  const int closed = ::close(fd);
+  fd = -1;
+  if (closed != 0) fail("close failed");
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) fail("cannot rename the temporary file into place");
 }
 
 TraceFile read_trace_file(const std::string& path) {
