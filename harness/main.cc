@@ -28,6 +28,9 @@ using namespace xfsim::harness;
 
 namespace {
 
+constexpr uint64_t kMaxRunSchedules = 1000000;      // the schema's schedule.schedules
+constexpr uint64_t kMaxFuzzSchedules = 1000000000;  // one campaign
+
 // Under `bazel run` the process runs in the runfiles tree; paths the user
 // typed are relative to where they typed them.
 std::string user_path(const std::string& path) {
@@ -280,6 +283,22 @@ int cmd_minimize(const std::string& trace_path, const std::string& out_path) {
   return m.reproducer.result.verdict() == result.verdict() ? 0 : 1;
 }
 
+// Every number on the command line: decimal digits only, within `min`..`max`
+// (the scenario schema's range where it has one); "010" is ten.
+CLI::Validator decimal(uint64_t min, uint64_t max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        const std::optional<uint64_t> value = parse_decimal(text, min, max);
+        if (!value) return fmt::format("expected a decimal integer from {} to {}, got '{}'", min, max, text);
+        text = std::to_string(*value);
+        return "";
+      },
+      fmt::format("{}..{}", min, max));
+}
+
+const CLI::Validator kNonEmpty(
+    [](std::string& text) -> std::string { return text.empty() ? "must not be empty" : ""; }, "PATH");
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -291,12 +310,13 @@ int main(int argc, char** argv) {
   std::optional<std::string> strategy;
   auto* run = app.add_subcommand("run", "run a scenario; ends with `verdict: ...`");
   run->add_option("SCENARIO", scenario_path, "scenario JSON file")->required();
-  run->add_option("--seed", seed, "schedule seed (default: the scenario's)");
+  run->add_option("--seed", seed, "schedule seed (default: the scenario's)")->transform(decimal(0, kMaxSeed));
   run->add_option("--variant", variant_name, "driver variant (default: the scenario's; see `xfsim variants`)");
-  run->add_option("--trace", trace_path, "where to write the trace (default: xfsim-traces/...)");
+  run->add_option("--trace", trace_path, "where to write the trace (default: xfsim-traces/...)")->check(kNonEmpty);
   run->add_option("--strategy", strategy, "random, pct or dfs (default: the scenario's)")
       ->check(CLI::IsMember({"random", "pct", "dfs"}));
-  run->add_option("--schedules", schedules, "how many schedules to explore (default: the scenario's)");
+  run->add_option("--schedules", schedules, "how many schedules to explore (default: the scenario's)")
+      ->transform(decimal(1, kMaxRunSchedules));
 
   auto* replay = app.add_subcommand("replay", "replay a trace and check its verdict");
   replay->add_option("TRACE", replay_path, "trace file written by run or fuzz")->required();
@@ -308,21 +328,21 @@ int main(int argc, char** argv) {
   auto* fuzz = app.add_subcommand("fuzz", "explore many schedules (and timings); write each distinct violation");
   fuzz->add_option("SCENARIO", fuzz_path, "scenario JSON file")->required();
   fuzz->add_option("--strategy", fuzz_options.strategy, "random, pct or dfs")->check(CLI::IsMember({"random", "pct", "dfs"}));
-  fuzz->add_option("--schedules", fuzz_options.schedules, "how many schedules");
-  fuzz->add_option("--seed", fuzz_options.seed, "campaign seed");
-  fuzz->add_option("--offset", fuzz_options.offset, "first schedule index (resume a campaign)");
-  fuzz->add_option("--depth", fuzz_options.depth, "pct: bug depth d (d-1 priority change points)");
-  fuzz->add_option("--preemption-bound", fuzz_options.preemption_bound, "dfs: at most K preemptions");
+  fuzz->add_option("--schedules", fuzz_options.schedules, "how many schedules")->transform(decimal(1, kMaxFuzzSchedules));
+  fuzz->add_option("--seed", fuzz_options.seed, "campaign seed")->transform(decimal(0, kMaxSeed));
+  fuzz->add_option("--offset", fuzz_options.offset, "first schedule index (resume a campaign)")->transform(decimal(0, kMaxSeed));
+  fuzz->add_option("--depth", fuzz_options.depth, "pct: bug depth d (d-1 priority change points)")->transform(decimal(1, 10));
+  fuzz->add_option("--preemption-bound", fuzz_options.preemption_bound, "dfs: at most K preemptions")->transform(decimal(0, 10));
   fuzz->add_flag("--sleep-sets", fuzz_options.sleep_sets, "dfs: skip reorderings of commuting steps (sleep sets)");
   fuzz->add_option("--variant", fuzz_variant, "driver variant (default: the scenario's)");
-  fuzz->add_option("--out", fuzz_out, "where traces and minimised scenarios go");
+  fuzz->add_option("--out", fuzz_out, "where traces and minimised scenarios go")->check(kNonEmpty);
   fuzz->add_flag("--fixed-timing", fuzz_fixed_timing, "do not perturb the scenario's timings");
   fuzz->add_flag("--no-minimize", fuzz_no_minimize, "write findings as found, unminimised");
 
   std::string minimize_trace, minimize_out;
   auto* minimize_cmd = app.add_subcommand("minimize", "shrink a violating trace into a small replayable scenario");
   minimize_cmd->add_option("TRACE", minimize_trace, "trace file ending in a violation")->required();
-  minimize_cmd->add_option("--out", minimize_out, "scenario JSON to write")->required();
+  minimize_cmd->add_option("--out", minimize_out, "scenario JSON to write")->required()->check(kNonEmpty);
 
   std::string check_path;
   auto* check = app.add_subcommand("check", "run a scenario under every variant it records a verdict for");
@@ -331,7 +351,20 @@ int main(int argc, char** argv) {
   auto* variants = app.add_subcommand("variants", "list driver variants (bug zoo)");
   auto* oracles = app.add_subcommand("oracles", "list violation kinds");
 
-  CLI11_PARSE(app, argc, argv);
+  // Usage errors exit 2 with CLI11's message (--help exits 0); an unknown
+  // subcommand is named.
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::vector<CLI::App*> commands{run, replay, fuzz, minimize_cmd, check, variants, oracles};
+    if (std::none_of(commands.begin(), commands.end(), [&](CLI::App* c) { return c->get_name() == argv[1]; })) {
+      std::cerr << fmt::format("xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, variants or oracles; see --help)\n", argv[1]);
+      return 2;
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   try {
     if (*run) return cmd_run(scenario_path, seed, variant_name, trace_path, strategy, schedules);
     if (*replay) return cmd_replay(replay_path);
