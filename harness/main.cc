@@ -28,6 +28,9 @@ using namespace xfsim::harness;
 
 namespace {
 
+constexpr uint64_t kMaxRunSchedules = 1000000;      // the schema's schedule.schedules
+constexpr uint64_t kMaxFuzzSchedules = 1000000000;  // one campaign
+
 // Under `bazel run` the process runs in the runfiles tree; paths the user
 // typed are relative to where they typed them.
 std::string user_path(const std::string& path) {
@@ -134,7 +137,7 @@ std::string full_trace(const Scenario& scenario, const driver::Variant& variant,
 std::string default_trace_path(const Scenario& scenario, const std::string& variant, uint64_t seed) {
   const fs::path dir = user_path("xfsim-traces");
   fs::create_directories(dir);
-  return (dir / fmt::format("{}-{}-seed{}.jsonl", scenario.name, variant, seed)).string();
+  return (dir / fmt::format("{}-{}-seed{}.jsonl", file_stem(scenario.name), file_stem(variant), seed)).string();
 }
 
 int cmd_run(const std::string& path, std::optional<uint64_t> seed, std::string variant_name, std::string trace_path,
@@ -239,7 +242,7 @@ int cmd_check(const std::string& path) {
       const char* out_dir = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
       const std::string dir = out_dir ? out_dir : user_path("xfsim-traces");
       fs::create_directories(dir);
-      const std::string trace = (fs::path(dir) / fmt::format("{}-{}.jsonl", scenario.name, name)).string();
+      const std::string trace = (fs::path(dir) / fmt::format("{}-{}.jsonl", file_stem(scenario.name), file_stem(name))).string();
       write_file_atomically(trace, full_trace(scenario, variant, schedule, TraceOrigin{name, options.strategy, options.seed, index}, nullptr));
       std::cout << "  " << describe(result) << "\n  trace: " << trace << "\n";
     }
@@ -248,18 +251,12 @@ int cmd_check(const std::string& path) {
   return failures == 0 ? 0 : 1;
 }
 
-std::string slug(const std::string& text) {
-  std::string out;
-  for (char c : text) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
-  return out;
-}
-
 // A file name for a finding: its signature made safe, bounded, and a digest
 // of the whole signature so two long ones that share a prefix stay apart.
 std::string finding_file_base(const std::string& signature) {
   uint64_t hash = 0xcbf29ce484222325ULL;
   for (unsigned char c : signature) hash = (hash ^ c) * 0x100000001b3ULL;
-  return fmt::format("{}-{:08x}", slug(signature).substr(0, 96), static_cast<uint32_t>(hash ^ (hash >> 32)));
+  return fmt::format("{}-{:08x}", file_stem(signature, 80), static_cast<uint32_t>(hash ^ (hash >> 32)));
 }
 
 // Writes the exact trace of one finding and, once re-run and shown to
@@ -347,7 +344,17 @@ int cmd_fuzz(const std::string& path, CampaignOptions options, std::string varia
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= time_limit_s;
     };
   }
-  options.on_finding = [&](const Finding& finding) { write_finding(out_dir, scenario, variant, options, finding, minimise); };
+  // A finding that cannot be written (full or read-only --out) is reported
+  // and the campaign goes on to its summary.
+  uint64_t not_saved = 0;
+  options.on_finding = [&](const Finding& finding) {
+    try {
+      write_finding(out_dir, scenario, variant, options, finding, minimise);
+    } catch (const std::exception& e) {
+      ++not_saved;
+      std::cerr << fmt::format("\nxfsim: {} at schedule {} not saved: {}\n", finding.result.verdict(), finding.schedule_index, e.what());
+    }
+  };
   std::cout << fmt::format("fuzzing {} under {}: {} seed {} schedules {}..{}{}\n", scenario.name, variant.name, options.strategy,
                            options.seed, options.offset, options.offset + options.schedules - 1,
                            options.mutate_timing ? ", timings mutated" : "");
@@ -365,8 +372,10 @@ int cmd_fuzz(const std::string& path, CampaignOptions options, std::string varia
   if (options.strategy != "dfs") {
     std::cout << fmt::format("resume with: --seed {} --offset {}\n", options.seed, options.offset + campaign.schedules_run);
   }
+  if (not_saved > 0) std::cout << fmt::format("not saved: {} finding(s) (the errors are above)\n", not_saved);
   if (!determinism_held(campaign)) return 1;
   std::cout << "verdict: " << (campaign.findings.empty() ? std::string("clean") : campaign.findings.front().result.verdict()) << std::endl;
+  if (not_saved > 0) return 2;
   return campaign.findings.empty() ? 0 : 1;
 }
 
@@ -385,7 +394,7 @@ int cmd_minimize(const std::string& trace_path, const std::string& out_path) {
     return 2;
   }
   const Minimized m = minimize(Reproducer{file.scenario, file.schedule, signature, result}, variant);
-  const nlohmann::json document = reproducer_scenario(m.reproducer, variant.name, scenario.name + "-min");
+  const nlohmann::json document = reproducer_scenario(m.reproducer, variant.name, file_stem(scenario.name + "-min"));
   std::cout << fmt::format("before: {} actions, {} decisions, {} preemptions\nafter:  {} actions, {} decisions, {} preemptions\n"
                            "({} runs)\n",
                            m.before.actions, m.before.decisions, m.before.preemptions, m.after.actions, m.after.decisions,
@@ -401,6 +410,22 @@ int cmd_minimize(const std::string& trace_path, const std::string& out_path) {
   return 0;
 }
 
+// Every number on the command line: decimal digits only, within `min`..`max`
+// (the scenario schema's range where it has one); "010" is ten.
+CLI::Validator decimal(uint64_t min, uint64_t max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        const std::optional<uint64_t> value = parse_decimal(text, min, max);
+        if (!value) return fmt::format("expected a decimal integer from {} to {}, got '{}'", min, max, text);
+        text = std::to_string(*value);
+        return "";
+      },
+      fmt::format("{}..{}", min, max));
+}
+
+const CLI::Validator kNonEmpty(
+    [](std::string& text) -> std::string { return text.empty() ? "must not be empty" : ""; }, "PATH");
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -412,12 +437,13 @@ int main(int argc, char** argv) {
   std::optional<std::string> strategy;
   auto* run = app.add_subcommand("run", "run a scenario; ends with `verdict: ...`");
   run->add_option("SCENARIO", scenario_path, "scenario JSON file")->required();
-  run->add_option("--seed", seed, "schedule seed (default: the scenario's)");
+  run->add_option("--seed", seed, "schedule seed (default: the scenario's)")->transform(decimal(0, kMaxSeed));
   run->add_option("--variant", variant_name, "driver variant (default: the scenario's; see `xfsim variants`)");
-  run->add_option("--trace", trace_path, "where to write the trace (default: xfsim-traces/...)");
+  run->add_option("--trace", trace_path, "where to write the trace (default: xfsim-traces/...)")->check(kNonEmpty);
   run->add_option("--strategy", strategy, "random, pct or dfs (default: the scenario's)")
       ->check(CLI::IsMember({"random", "pct", "dfs"}));
-  run->add_option("--schedules", schedules, "how many schedules to explore (default: the scenario's)");
+  run->add_option("--schedules", schedules, "how many schedules to explore (default: the scenario's)")
+      ->transform(decimal(1, kMaxRunSchedules));
   PolicyFlags flags;
   double fuzz_time_limit_s = 0;
   auto add_policy_flags = [&flags](CLI::App* command) {
@@ -440,14 +466,14 @@ int main(int argc, char** argv) {
   auto* fuzz = app.add_subcommand("fuzz", "explore many schedules (and timings); write each distinct violation");
   fuzz->add_option("SCENARIO", fuzz_path, "scenario JSON file")->required();
   fuzz->add_option("--strategy", fuzz_options.strategy, "random, pct or dfs")->check(CLI::IsMember({"random", "pct", "dfs"}));
-  fuzz->add_option("--schedules", fuzz_options.schedules, "how many schedules");
-  fuzz->add_option("--seed", fuzz_options.seed, "campaign seed");
-  fuzz->add_option("--offset", fuzz_options.offset, "first schedule index (resume a campaign)");
-  fuzz->add_option("--depth", fuzz_options.depth, "pct: bug depth d (d-1 priority change points)");
-  fuzz->add_option("--preemption-bound", fuzz_options.preemption_bound, "dfs: at most K preemptions");
+  fuzz->add_option("--schedules", fuzz_options.schedules, "how many schedules")->transform(decimal(1, kMaxFuzzSchedules));
+  fuzz->add_option("--seed", fuzz_options.seed, "campaign seed")->transform(decimal(0, kMaxSeed));
+  fuzz->add_option("--offset", fuzz_options.offset, "first schedule index (resume a campaign)")->transform(decimal(0, kMaxSeed));
+  fuzz->add_option("--depth", fuzz_options.depth, "pct: bug depth d (d-1 priority change points)")->transform(decimal(1, 10));
+  fuzz->add_option("--preemption-bound", fuzz_options.preemption_bound, "dfs: at most K preemptions")->transform(decimal(0, 10));
   fuzz->add_flag("--sleep-sets", fuzz_options.sleep_sets, "dfs: skip reorderings of commuting steps (sleep sets)");
   fuzz->add_option("--variant", fuzz_variant, "driver variant (default: the scenario's)");
-  fuzz->add_option("--out", fuzz_out, "where traces and minimised scenarios go");
+  fuzz->add_option("--out", fuzz_out, "where traces and minimised scenarios go")->check(kNonEmpty);
   fuzz->add_flag("--fixed-timing", fuzz_fixed_timing, "do not perturb the scenario's timings");
   fuzz->add_flag("--no-minimize", fuzz_no_minimize, "write findings as found, unminimised");
   fuzz->add_option("--time-limit", fuzz_time_limit_s, "stop after this many seconds (wall clock), with a summary")
@@ -457,7 +483,7 @@ int main(int argc, char** argv) {
   std::string minimize_trace, minimize_out;
   auto* minimize_cmd = app.add_subcommand("minimize", "shrink a violating trace into a small replayable scenario");
   minimize_cmd->add_option("TRACE", minimize_trace, "trace file ending in a violation")->required();
-  minimize_cmd->add_option("--out", minimize_out, "scenario JSON to write")->required();
+  minimize_cmd->add_option("--out", minimize_out, "scenario JSON to write")->required()->check(kNonEmpty);
 
   std::string check_path;
   auto* check = app.add_subcommand("check", "run a scenario under every variant it records a verdict for");
@@ -466,7 +492,20 @@ int main(int argc, char** argv) {
   auto* variants = app.add_subcommand("variants", "list driver variants (bug zoo)");
   auto* oracles = app.add_subcommand("oracles", "list violation kinds");
 
-  CLI11_PARSE(app, argc, argv);
+  // Usage errors exit 2 with CLI11's message (--help exits 0); an unknown
+  // subcommand is named.
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::vector<CLI::App*> commands{run, replay, fuzz, minimize_cmd, check, variants, oracles};
+    if (std::none_of(commands.begin(), commands.end(), [&](CLI::App* c) { return c->get_name() == argv[1]; })) {
+      std::cerr << fmt::format("xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, variants or oracles; see --help)\n", argv[1]);
+      return 2;
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   try {
     if (*run) return cmd_run(scenario_path, seed, variant_name, trace_path, strategy, schedules, flags);
     if (*replay) return cmd_replay(replay_path);

@@ -1,8 +1,14 @@
 #include "harness/scenario.h"
 
-#include <fstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <limits>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
@@ -47,7 +53,31 @@ std::string pointer_of(const std::vector<std::string>& context) {
   return pointer.empty() ? "/" : pointer;
 }
 
+// valijson reads integers as int64_t: one of 2^63 or more would look
+// negative and get a wrong message, so they are refused first.
+void reject_huge_integers(const nlohmann::json& value, const JsonPlace& at) {
+  if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    at.fail(fmt::format("{} is out of range (no field takes an integer above {})", value.get<uint64_t>(),
+                        std::numeric_limits<int64_t>::max()));
+  }
+  if (value.is_object()) {
+    for (const auto& [key, member] : value.items()) reject_huge_integers(member, at / key);
+  } else if (value.is_array()) {
+    for (size_t i = 0; i < value.size(); ++i) reject_huge_integers(value[i], at / i);
+  }
+}
+
+// valijson prints limits as doubles ("1000000000.000000").
+std::string tidy_numbers(std::string text) {
+  for (size_t at = text.find(".000000"); at != std::string::npos; at = text.find(".000000", at)) {
+    if (at > 0 && std::isdigit(static_cast<unsigned char>(text[at - 1]))) text.erase(at, 7);
+    else at += 7;
+  }
+  return text;
+}
+
 void validate(const nlohmann::json& document, const std::string& path) {
+  reject_huge_integers(document, JsonPlace{path, ""});
   valijson::Validator validator;
   valijson::ValidationResults results;
   valijson::adapters::NlohmannJsonAdapter adapter(document);
@@ -64,11 +94,35 @@ void validate(const nlohmann::json& document, const std::string& path) {
       have = true;
     }
   }
-  throw ScenarioError(fmt::format("{}: at {}: {}", path, pointer_of(best.context), best.description));
+  std::string problem = tidy_numbers(best.description);
+  const std::string pointer = pointer_of(best.context);
+  if (pointer == "/name" && problem.find("pattern") != std::string::npos) {
+    problem += " (a name is 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or a digit)";
+  }
+  throw ScenarioError(fmt::format("{}: at {}: {}", path, pointer, problem));
 }
 
-uint32_t u32(const nlohmann::json& object, const char* key, uint32_t fallback) {
-  return object.contains(key) ? object.at(key).get<uint32_t>() : fallback;
+constexpr uint64_t kU32 = std::numeric_limits<uint32_t>::max();
+constexpr uint64_t kI64 = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+
+uint32_t u32(const nlohmann::json& object, const JsonPlace& at, const char* key, uint32_t fallback) {
+  const nlohmann::json* value = find_member(object, at, key);
+  return value ? static_cast<uint32_t>(read_unsigned(*value, at / key, kU32)) : fallback;
+}
+
+uint64_t u64(const nlohmann::json& object, const JsonPlace& at, const char* key, uint64_t fallback, uint64_t max) {
+  const nlohmann::json* value = find_member(object, at, key);
+  return value ? read_unsigned(*value, at / key, max) : fallback;
+}
+
+std::string text(const nlohmann::json& object, const JsonPlace& at, const char* key, const std::string& fallback) {
+  const nlohmann::json* value = find_member(object, at, key);
+  return value ? read_string(*value, at / key) : fallback;
+}
+
+bool flag(const nlohmann::json& object, const JsonPlace& at, const char* key, bool fallback) {
+  const nlohmann::json* value = find_member(object, at, key);
+  return value ? read_bool(*value, at / key) : fallback;
 }
 
 fakes::BackendAction::Kind action_kind(const std::string& name) {
@@ -94,24 +148,34 @@ UserOp parse_op(const std::string& op) {
   throw ScenarioError(fmt::format("unknown op '{}'", op));
 }
 
-UserStep parse_step(const nlohmann::json& j) {
+UserStep parse_step(const nlohmann::json& j, const JsonPlace& at) {
   UserStep step;
-  step.op = j.at("op").get<std::string>();
-  step.kind = parse_op(step.op);
-  step.as = j.value("as", "");
-  step.buffer = j.value("buffer", "");
-  step.fb = j.value("fb", "");
-  step.action = j.value("action", "");
-  if (j.contains("handle")) step.handle = j.at("handle").get<uint32_t>();
-  step.width = u32(j, "width", 0);
-  step.height = u32(j, "height", 0);
-  step.bpp = u32(j, "bpp", 32);
-  step.page = u32(j, "page", 0);
-  step.pipe = u32(j, "pipe", 0);
-  if (j.contains("mode")) step.mode = std::make_pair(j["mode"].at("width").get<uint32_t>(), j["mode"].at("height").get<uint32_t>());
-  if (j.contains("bound_ms")) step.bound_ms = j.at("bound_ms").get<int64_t>();
-  step.ms = j.value("ms", uint64_t{0});
-  if (j.contains("until_ms")) step.until_ms = j.at("until_ms").get<uint64_t>();
+  step.op = read_string(need_member(j, at, "op"), at / "op");
+  try {
+    step.kind = parse_op(step.op);
+  } catch (const ScenarioError& e) {
+    (at / "op").fail(e.what());
+  }
+  step.as = text(j, at, "as", "");
+  step.buffer = text(j, at, "buffer", "");
+  step.fb = text(j, at, "fb", "");
+  step.action = text(j, at, "action", "");
+  if (j.contains("handle")) step.handle = u32(j, at, "handle", 0);
+  step.width = u32(j, at, "width", 0);
+  step.height = u32(j, at, "height", 0);
+  step.bpp = u32(j, at, "bpp", 32);
+  step.page = u32(j, at, "page", 0);
+  step.pipe = u32(j, at, "pipe", 0);
+  if (const nlohmann::json* mode = find_member(j, at, "mode")) {
+    read_object(*mode, at / "mode");
+    step.mode = std::make_pair(static_cast<uint32_t>(read_unsigned(need_member(*mode, at / "mode", "width"), at / "mode" / "width", kU32)),
+                               static_cast<uint32_t>(read_unsigned(need_member(*mode, at / "mode", "height"), at / "mode" / "height", kU32)));
+  }
+  // Beyond the schema's maxima (derived documents skip it), still in range
+  // of the virtual clock's arithmetic.
+  if (j.contains("bound_ms")) step.bound_ms = static_cast<int64_t>(u64(j, at, "bound_ms", 0, kI64));
+  step.ms = u64(j, at, "ms", 0, kI64);
+  if (j.contains("until_ms")) step.until_ms = u64(j, at, "until_ms", 0, kI64);
   return step;
 }
 
@@ -166,112 +230,403 @@ std::optional<std::string> Scenario::expected_for(const std::string& variant_nam
   return std::nullopt;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ScenarioError(fmt::format("{}: cannot open file", path));
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+JsonPlace JsonPlace::operator/(const std::string& key) const {
+  std::string escaped;
+  for (char c : key) {
+    if (c == '~') escaped += "~0";
+    else if (c == '/') escaped += "~1";
+    else escaped += c;
+  }
+  return JsonPlace{file, pointer + "/" + escaped};
 }
 
-nlohmann::json parse_json_text(const std::string& text, const std::string& path) {
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    size_t line = 1, column = 1;
-    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
-    std::string what = e.what();
-    const auto colon = what.find("parse error");
-    if (colon != std::string::npos) what = what.substr(colon);
-    throw ScenarioError(fmt::format("{}:{}:{}: malformed JSON: {}", path, line, column, what));
+JsonPlace JsonPlace::operator/(size_t index) const { return JsonPlace{file, pointer + "/" + std::to_string(index)}; }
+
+void JsonPlace::fail(const std::string& problem) const {
+  throw ScenarioError(fmt::format("{}: at {}: {}", file, pointer.empty() ? "/" : pointer, problem));
+}
+
+namespace {
+const char* type_of(const nlohmann::json& value) {
+  if (value.is_number_integer()) return value.is_number_unsigned() || value.get<int64_t>() >= 0 ? "an integer" : "a negative integer";
+  if (value.is_number_float()) return "a fractional number";
+  if (value.is_string()) return "a string";
+  if (value.is_boolean()) return "a boolean";
+  if (value.is_object()) return "an object";
+  if (value.is_array()) return "an array";
+  if (value.is_null()) return "null";
+  return value.type_name();
+}
+}  // namespace
+
+uint64_t read_unsigned(const nlohmann::json& value, const JsonPlace& at, uint64_t max) {
+  const bool in_range = value.is_number_unsigned() ||
+                        (value.is_number_integer() && value.get<int64_t>() >= 0);
+  if (!in_range || value.get<uint64_t>() > max) {
+    at.fail(fmt::format("expected an integer from 0 to {}, found {}{}", max, type_of(value),
+                        value.is_number_integer() ? " " + value.dump() : ""));
   }
+  return value.get<uint64_t>();
+}
+
+int64_t read_signed(const nlohmann::json& value, const JsonPlace& at, int64_t min, int64_t max) {
+  bool ok = false;
+  if (value.is_number_unsigned()) ok = value.get<uint64_t>() <= static_cast<uint64_t>(max) && max >= 0 && min <= 0;
+  else if (value.is_number_integer()) ok = value.get<int64_t>() >= min && value.get<int64_t>() <= max;
+  if (ok && value.is_number_unsigned()) ok = static_cast<int64_t>(value.get<uint64_t>()) >= min;
+  if (!ok) {
+    at.fail(fmt::format("expected an integer from {} to {}, found {}{}", min, max, type_of(value),
+                        value.is_number_integer() ? " " + value.dump() : ""));
+  }
+  return value.get<int64_t>();
+}
+
+std::string read_string(const nlohmann::json& value, const JsonPlace& at) {
+  if (!value.is_string()) at.fail(fmt::format("expected a string, found {}", type_of(value)));
+  return value.get<std::string>();
+}
+
+bool read_bool(const nlohmann::json& value, const JsonPlace& at) {
+  if (!value.is_boolean()) at.fail(fmt::format("expected a boolean, found {}", type_of(value)));
+  return value.get<bool>();
+}
+
+const nlohmann::json& read_object(const nlohmann::json& value, const JsonPlace& at) {
+  if (!value.is_object()) at.fail(fmt::format("expected an object, found {}", type_of(value)));
+  return value;
+}
+
+const nlohmann::json& read_array(const nlohmann::json& value, const JsonPlace& at) {
+  if (!value.is_array()) at.fail(fmt::format("expected an array, found {}", type_of(value)));
+  return value;
+}
+
+const nlohmann::json* find_member(const nlohmann::json& object, const JsonPlace& at, const char* key) {
+  read_object(object, at);
+  const auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+const nlohmann::json& need_member(const nlohmann::json& object, const JsonPlace& at, const char* key) {
+  const nlohmann::json* value = find_member(object, at, key);
+  if (!value) at.fail(fmt::format("missing \"{}\"", key));
+  return *value;
+}
+
+std::optional<uint64_t> parse_decimal(const std::string& text, uint64_t min, uint64_t max) {
+  if (text.empty()) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  if (value < min || value > max) return std::nullopt;
+  return value;
+}
+
+std::string file_stem(const std::string& text, size_t max_length) {
+  std::string out;
+  for (char c : text) {
+    if (out.size() >= max_length) break;
+    const bool safe = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    out += safe && !(out.empty() && (c == '.' || c == '-')) ? c : '_';
+  }
+  return out.empty() ? std::string("unnamed") : out;
+}
+
+std::string read_file(const std::string& path, uint64_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO does not wait for a writer; it is refused
+  // below like every file that is not a regular one.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) throw ScenarioError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw ScenarioError(fmt::format("{}: cannot stat: {}", path, std::strerror(errno)));
+  if (S_ISDIR(st.st_mode)) throw ScenarioError(fmt::format("{}: is a directory, not a file", path));
+  if (!S_ISREG(st.st_mode)) {
+    const char* kind = S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISCHR(st.st_mode) ? "a character device" : S_ISBLK(st.st_mode) ? "a block device" : S_ISSOCK(st.st_mode) ? "a socket" : "not a regular file";
+    throw ScenarioError(fmt::format("{}: is {}; only regular files are read", path, kind));
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    throw ScenarioError(fmt::format("{}: {} bytes, over the limit of {} MiB", path, st.st_size, max_bytes >> 20));
+  }
+  std::string out;
+  char buffer[65536];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw ScenarioError(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+    }
+    if (n == 0) break;
+    out.append(buffer, static_cast<size_t>(n));
+    if (out.size() > max_bytes) throw ScenarioError(fmt::format("{}: over the limit of {} MiB", path, max_bytes >> 20));
+  }
+  return out;
+}
+
+namespace {
+
+// "<path>:<line>:<column>" of a position in `text` (1-based; `line0` > 0:
+// the text is line `line0` of the file).
+std::string place_of(const std::string& path, size_t line0, size_t line, size_t column) {
+  return fmt::format("{}:{}:{}", path, line0 > 0 ? line0 + line - 1 : line, column);
+}
+
+std::string place_of_byte(const std::string& text, const std::string& path, size_t line0, size_t index) {
+  index = std::min(index, text.size());
+  size_t line = 1, line_start = 0;
+  for (size_t i = 0; i < index; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return place_of(path, line0, line, index - line_start + 1);
+}
+
+// Before any parsing: NUL bytes (nlohmann's lexer would take one for the end
+// of the input) and nesting depth (deep documents overflow the stack of
+// every recursive walk: copy, destruction, validation).
+void prescan(const std::string& text, const std::string& path, size_t line0) {
+  size_t depth = 0;
+  bool in_string = false, escape = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\0') throw ScenarioError(fmt::format("{}: malformed JSON: NUL byte", place_of_byte(text, path, line0, i)));
+    if (in_string) {
+      if (escape) escape = false;
+      else if (c == '\\') escape = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) {
+        throw ScenarioError(fmt::format("{}: nested deeper than {} levels", place_of_byte(text, path, line0, i), kMaxJsonDepth));
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+}
+
+// Builds the document like nlohmann's own DOM parser, and refuses a key
+// that appears twice in one object.
+class StrictBuilder : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  StrictBuilder(const std::string& text, const std::string& path, size_t line0) : text_(text), path_(path), line0_(line0) {}
+  nlohmann::json root;
+  std::string error;
+
+  bool null() override { return value(nullptr); }
+  bool boolean(bool v) override { return value(v); }
+  bool number_integer(number_integer_t v) override { return value(v); }
+  bool number_unsigned(number_unsigned_t v) override { return value(v); }
+  bool number_float(number_float_t v, const string_t&) override { return value(v); }
+  bool string(string_t& v) override { return value(std::move(v)); }
+  bool binary(binary_t& v) override { return value(nlohmann::json::binary(std::move(v))); }
+  bool start_object(std::size_t) override { return open(nlohmann::json::object()); }
+  bool start_array(std::size_t) override { return open(nlohmann::json::array()); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool key(string_t& k) override {
+    nlohmann::json& object = *stack_.back().container;
+    const JsonPlace at = place() / k;
+    if (object.contains(k)) {
+      error = fmt::format("{}: at {}: duplicate key \"{}\" (a key may appear once in an object)", where(), at.pointer, k);
+      return false;
+    }
+    stack_.back().key = k;
+    slot_ = &object[k];
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) override {
+    std::string what = e.what();
+    // "[json.exception.parse_error.101] parse error at line 1, column 4: syntax error ..." -> "syntax error ..."
+    if (const auto close = what.find("] "); what.rfind("[json.exception.", 0) == 0 && close != std::string::npos) what = what.substr(close + 2);
+    if (what.rfind("parse error", 0) == 0) {
+      if (const auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
+    }
+    error = fmt::format("{}: malformed JSON: {}", place_of_byte(text_, path_, line0_, position > 0 ? position - 1 : 0), what);
+    return false;
+  }
+
+ private:
+  struct Level {
+    nlohmann::json* container;
+    std::string key;  // objects: the member being read
+  };
+
+  std::string where() const { return line0_ > 0 ? fmt::format("{}:{}", path_, line0_) : path_; }
+  JsonPlace place() const {
+    JsonPlace at{path_, ""};
+    for (const Level& level : stack_) {
+      if (&level == &stack_.back()) break;
+      at = level.container->is_array() ? at / (level.container->size() - 1) : at / level.key;
+    }
+    return at;
+  }
+  nlohmann::json* put(nlohmann::json&& v) {
+    if (stack_.empty()) {
+      root = std::move(v);
+      return &root;
+    }
+    nlohmann::json& container = *stack_.back().container;
+    if (container.is_array()) {
+      container.push_back(std::move(v));
+      return &container.back();
+    }
+    *slot_ = std::move(v);
+    return slot_;
+  }
+  bool value(nlohmann::json&& v) {
+    put(std::move(v));
+    return true;
+  }
+  bool open(nlohmann::json&& v) {
+    stack_.push_back(Level{put(std::move(v)), {}});
+    return true;
+  }
+  bool close() {
+    stack_.pop_back();
+    return true;
+  }
+
+  const std::string& text_;
+  const std::string& path_;
+  size_t line0_;
+  std::vector<Level> stack_;
+  nlohmann::json* slot_ = nullptr;
+};
+
+}  // namespace
+
+nlohmann::json parse_json_text(const std::string& text, const std::string& path, size_t line) {
+  prescan(text, path, line);
+  StrictBuilder builder(text, path, line);
+  const bool ok = nlohmann::json::sax_parse(text, &builder, nlohmann::json::input_format_t::json, /*strict=*/true,
+                                            /*ignore_comments=*/false);
+  if (!ok) throw ScenarioError(builder.error.empty() ? fmt::format("{}: malformed JSON", path) : builder.error);
+  return std::move(builder.root);
 }
 
 Scenario parse_scenario(const nlohmann::json& document, const std::string& path, bool validate_schema) {
   if (validate_schema) validate(document, path);
+  // Without the schema (or past it), every read still checks its type and
+  // range: a wrong document is a ScenarioError naming its place.
+  const JsonPlace root{path, ""};
+  read_object(document, root);
   Scenario s;
   s.path = path;
   s.source = document;
-  s.name = document.at("name").get<std::string>();
-  s.description = document.value("description", "");
-  s.variant = document.value("variant", "correct");
-  if (document.contains("config")) {
-    const auto& config = document["config"];
-    if (config.contains("connectors")) {
+  s.name = read_string(need_member(document, root, "name"), root / "name");
+  s.description = text(document, root, "description", "");
+  s.variant = text(document, root, "variant", "correct");
+  if (const nlohmann::json* config = find_member(document, root, "config")) {
+    const JsonPlace at = root / "config";
+    if (const nlohmann::json* connectors = find_member(*config, at, "connectors")) {
       s.connectors.clear();
-      for (const auto& c : config["connectors"]) s.connectors.emplace_back(c.at("width").get<uint32_t>(), c.at("height").get<uint32_t>());
+      for (size_t i = 0; i < read_array(*connectors, at / "connectors").size(); ++i) {
+        const JsonPlace c = at / "connectors" / i;
+        const nlohmann::json& connector = (*connectors)[i];
+        s.connectors.emplace_back(static_cast<uint32_t>(read_unsigned(need_member(connector, c, "width"), c / "width", kU32)),
+                                  static_cast<uint32_t>(read_unsigned(need_member(connector, c, "height"), c / "height", kU32)));
+      }
     }
-    s.be_alloc = config.value("be_alloc", false);
+    s.be_alloc = flag(*config, at, "be_alloc", false);
   }
-  if (document.contains("backend")) {
-    const auto& backend = document["backend"];
-    if (backend.contains("answers")) {
-      for (const auto& [op_name, answer] : backend["answers"].items()) {
+  if (const nlohmann::json* backend = find_member(document, root, "backend")) {
+    const JsonPlace at = root / "backend";
+    if (const nlohmann::json* answers = find_member(*backend, at, "answers")) {
+      for (const auto& [op_name, answer] : read_object(*answers, at / "answers").items()) {
+        const JsonPlace a_at = at / "answers" / op_name;
         fakes::DisplifOp op;
-        fakes::displif_op_from_name(op_name, op);  // the schema allows only real ops
+        if (!fakes::displif_op_from_name(op_name, op)) a_at.fail(fmt::format("unknown displif operation '{}'", op_name));
         fakes::BackendAnswer a;
-        a.status = answer.value("status", 0);
-        a.latency_ms = answer.value("latency_ms", uint64_t{1});
-        a.drop = answer.value("drop", false);
+        const nlohmann::json* status = find_member(answer, a_at, "status");
+        a.status = status ? static_cast<int32_t>(read_signed(*status, a_at / "status", -4095, 4095)) : 0;
+        a.latency_ms = u64(answer, a_at, "latency_ms", 1, kI64);
+        a.drop = flag(answer, a_at, "drop", false);
         s.backend.answers[op] = a;
       }
     }
-    s.backend.flip_event_latency_ms = backend.value("flip_event_latency_ms", uint64_t{16});
-    if (backend.contains("script")) {
-      for (const auto& step : backend["script"]) {
+    s.backend.flip_event_latency_ms = u64(*backend, at, "flip_event_latency_ms", 16, kI64);
+    if (const nlohmann::json* script = find_member(*backend, at, "script")) {
+      for (size_t i = 0; i < read_array(*script, at / "script").size(); ++i) {
+        const JsonPlace step_at = at / "script" / i;
+        const nlohmann::json& step = (*script)[i];
         fakes::BackendAction action;
-        action.at_ms = step.at("at_ms").get<uint64_t>();
-        action.kind = action_kind(step.at("action").get<std::string>());
-        action.reconnect = step.value("reconnect", true);
+        action.at_ms = read_unsigned(need_member(step, step_at, "at_ms"), step_at / "at_ms", kI64);
+        action.kind = action_kind(read_string(need_member(step, step_at, "action"), step_at / "action"));
+        action.reconnect = flag(step, step_at, "reconnect", true);
         s.backend.script.push_back(action);
       }
     }
   }
-  if (document.contains("host")) {
-    for (const auto& h : document["host"]) s.host.push_back(HostAction{h.at("at_ms").get<uint64_t>(), h.at("action").get<std::string>()});
+  if (const nlohmann::json* host = find_member(document, root, "host")) {
+    for (size_t i = 0; i < read_array(*host, root / "host").size(); ++i) {
+      const JsonPlace h = root / "host" / i;
+      const nlohmann::json& action = (*host)[i];
+      s.host.push_back(HostAction{read_unsigned(need_member(action, h, "at_ms"), h / "at_ms", kI64),
+                                  read_string(need_member(action, h, "action"), h / "action")});
+    }
   }
-  for (const auto& a : document.at("actors")) {
+  const nlohmann::json& actors = need_member(document, root, "actors");
+  for (size_t i = 0; i < read_array(actors, root / "actors").size(); ++i) {
+    const JsonPlace at = root / "actors" / i;
+    const nlohmann::json& a = actors[i];
     Actor actor;
-    actor.name = a.at("name").get<std::string>();
-    actor.thread_of = a.value("thread_of", "");
-    actor.die_on_sigbus = a.value("on_sigbus", "die") == "die";
-    for (const auto& step : a.at("steps")) actor.steps.push_back(parse_step(step));
+    actor.name = read_string(need_member(a, at, "name"), at / "name");
+    actor.thread_of = text(a, at, "thread_of", "");
+    actor.die_on_sigbus = text(a, at, "on_sigbus", "die") == "die";
+    const nlohmann::json& steps = need_member(a, at, "steps");
+    for (size_t k = 0; k < read_array(steps, at / "steps").size(); ++k) actor.steps.push_back(parse_step(steps[k], at / "steps" / k));
     s.actors.push_back(std::move(actor));
   }
-  if (document.contains("schedule")) {
-    const auto& sch = document["schedule"];
-    s.schedule.strategy = sch.value("strategy", "random");
-    s.schedule.seed = sch.value("seed", uint64_t{1});
-    s.schedule.schedules = sch.value("schedules", uint64_t{1});
-    s.schedule.depth = sch.value("depth", 3u);
-    s.schedule.preemption_bound = sch.value("preemption_bound", 2u);
-    s.schedule.sleep_sets = sch.value("sleep_sets", false);
-    s.schedule.steps_max = sch.value("steps_max", uint64_t{100000});
-    if (sch.contains("decisions")) s.schedule.decisions = sch["decisions"].get<std::vector<uint32_t>>();
+  if (const nlohmann::json* schedule = find_member(document, root, "schedule")) {
+    const JsonPlace at = root / "schedule";
+    const nlohmann::json& sch = *schedule;
+    s.schedule.strategy = text(sch, at, "strategy", "random");
+    s.schedule.seed = u64(sch, at, "seed", 1, kMaxSeed);
+    s.schedule.schedules = u64(sch, at, "schedules", 1, kI64);
+    s.schedule.depth = u32(sch, at, "depth", 3u);
+    s.schedule.preemption_bound = u32(sch, at, "preemption_bound", 2u);
+    s.schedule.sleep_sets = flag(sch, at, "sleep_sets", false);
+    s.schedule.steps_max = u64(sch, at, "steps_max", 100000, kI64);
+    if (const nlohmann::json* decisions = find_member(sch, at, "decisions")) {
+      for (size_t i = 0; i < read_array(*decisions, at / "decisions").size(); ++i) {
+        s.schedule.decisions.push_back(static_cast<uint32_t>(read_unsigned((*decisions)[i], at / "decisions" / i, kU32)));
+      }
+    }
     if (s.schedule.strategy == "replay" && !sch.contains("decisions")) {
       throw ScenarioError(fmt::format("{}: at /schedule: strategy \"replay\" needs \"decisions\"", path));
     }
   }
-  s.expect_verdict = document["expect"].at("verdict").get<std::string>();
-  if (document["expect"].contains("by_variant")) {
-    for (const auto& [variant, verdict] : document["expect"]["by_variant"].items()) s.expect_by_variant[variant] = verdict.get<std::string>();
+  const nlohmann::json& expect = need_member(document, root, "expect");
+  s.expect_verdict = read_string(need_member(expect, root / "expect", "verdict"), root / "expect" / "verdict");
+  if (const nlohmann::json* by_variant = find_member(expect, root / "expect", "by_variant")) {
+    const JsonPlace at = root / "expect" / "by_variant";
+    for (const auto& [variant, verdict] : read_object(*by_variant, at).items()) s.expect_by_variant[variant] = read_string(verdict, at / variant);
   }
-  s.expect_signature = document["expect"].value("signature", "");
-  if (document["expect"].contains("stop_on")) {
-    s.report_policy.stop_on.clear();
-    apply_kinds(s.report_policy, document["expect"]["stop_on"].get<std::vector<std::string>>(), /*stop=*/true,
-                fmt::format("{}: at /expect/stop_on", path));
+  if (const nlohmann::json* signature = find_member(expect, root / "expect", "signature")) {
+    s.expect_signature = read_string(*signature, root / "expect" / "signature");
   }
-  if (document["expect"].contains("ignore")) {
-    apply_kinds(s.report_policy, document["expect"]["ignore"].get<std::vector<std::string>>(), /*stop=*/false,
-                fmt::format("{}: at /expect/ignore", path));
+  for (const bool stop : {true, false}) {
+    const char* key = stop ? "stop_on" : "ignore";
+    const nlohmann::json* list = find_member(expect, root / "expect", key);
+    if (list == nullptr) continue;
+    const JsonPlace at = root / "expect" / key;
+    std::vector<std::string> kinds;
+    for (size_t i = 0; i < read_array(*list, at).size(); ++i) kinds.push_back(read_string((*list)[i], at / i));
+    if (stop) s.report_policy.stop_on.clear();
+    apply_kinds(s.report_policy, kinds, stop, fmt::format("{}: at /expect/{}", path, key));
   }
   check_meaning(s, path);
   return s;

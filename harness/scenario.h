@@ -96,6 +96,45 @@ struct Scenario {
   std::optional<std::string> expected_for(const std::string& variant_name) const;
 };
 
+// Limits on what xfsim reads (docs/scenarios.md, "Limits").
+inline constexpr uint64_t kMaxInputBytes = 64ull << 20;   // a scenario file
+inline constexpr uint64_t kMaxTraceBytes = 256ull << 20;  // a trace file (read line by line)
+inline constexpr size_t kMaxJsonDepth = 64;               // nesting of arrays and objects
+inline constexpr uint64_t kMaxSeed = 9223372036854775807ull;  // 2^63 - 1
+inline constexpr uint64_t kMaxVirtualMs = 1000000000;     // every ms, at_ms, until_ms and bound_ms
+inline constexpr size_t kMaxFileStem = 100;               // a name used in a file name
+
+// A place in a JSON document being read: "<file>: at <JSON pointer>" (the
+// file may carry a line: "<file>:<line>"). Errors thrown from it read
+// "<file>: at <pointer>: <problem>".
+struct JsonPlace {
+  std::string file;
+  std::string pointer;  // "" is the document itself
+  JsonPlace operator/(const std::string& key) const;
+  JsonPlace operator/(size_t index) const;
+  [[noreturn]] void fail(const std::string& problem) const;
+};
+// Typed reads of JSON values: a wrong type or a value out of range throws a
+// ScenarioError naming the place and what was expected. Never a raw
+// nlohmann exception, never a silent narrowing.
+uint64_t read_unsigned(const nlohmann::json& value, const JsonPlace& at, uint64_t max);
+int64_t read_signed(const nlohmann::json& value, const JsonPlace& at, int64_t min, int64_t max);
+std::string read_string(const nlohmann::json& value, const JsonPlace& at);
+bool read_bool(const nlohmann::json& value, const JsonPlace& at);
+const nlohmann::json& read_object(const nlohmann::json& value, const JsonPlace& at);
+const nlohmann::json& read_array(const nlohmann::json& value, const JsonPlace& at);
+// The member `key` of an object (which it checks is one), or nullptr.
+const nlohmann::json* find_member(const nlohmann::json& object, const JsonPlace& at, const char* key);
+const nlohmann::json& need_member(const nlohmann::json& object, const JsonPlace& at, const char* key);
+
+// A strict decimal unsigned number in [min, max]: digits only (no sign, no
+// octal or hex, no spaces, no overflow), or nothing.
+std::optional<uint64_t> parse_decimal(const std::string& text, uint64_t min, uint64_t max);
+// `text` made safe as (part of) a file name: letters, digits, '.', '_' and
+// '-' only (others become '_'), not starting with '.' or '-', not empty, at
+// most `max_length` characters.
+std::string file_stem(const std::string& text, size_t max_length = kMaxFileStem);
+
 // `validate` = false skips the schema (for documents xfsim itself derived
 // from a validated one: timing mutations and minimisation candidates).
 Scenario parse_scenario(const nlohmann::json& document, const std::string& path, bool validate = true);
@@ -103,8 +142,14 @@ Scenario load_scenario(const std::string& path);  // reads, parses, validates
 // Adds violation kinds to a policy's stop_on (stop) or ignore list; "all" and
 // "memory" name sets for stop_on. Unknown kinds are an error naming `where`.
 void apply_kinds(sim::ReportPolicy& policy, const std::vector<std::string>& kinds, bool stop, const std::string& where);
-// Parses JSON text; syntax errors are reported as "<path>:<line>:<column>: ...".
-nlohmann::json parse_json_text(const std::string& text, const std::string& path);
-std::string read_file(const std::string& path);
+// Parses JSON text strictly: no NUL bytes, nothing but whitespace after the
+// value, no duplicate keys, nesting at most kMaxJsonDepth (checked before
+// parsing). Syntax errors are reported as "<path>:<line>:<column>: ...",
+// duplicate keys as "<path>: at <pointer>: ...". `line` > 0: the text is that
+// line of the file (a trace line), counted into the positions reported.
+nlohmann::json parse_json_text(const std::string& text, const std::string& path, size_t line = 0);
+// Reads a regular file of at most `max_bytes` (never blocks on a FIFO,
+// never reads a device or a directory).
+std::string read_file(const std::string& path, uint64_t max_bytes = kMaxInputBytes);
 
 }  // namespace xfsim::harness

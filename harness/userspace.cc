@@ -1,8 +1,22 @@
 #include "harness/userspace.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include <fmt/format.h>
 
 namespace xfsim::harness {
+
+namespace {
+// Deadlines saturate: a bound near 2^63 ms waits "forever", never overflows.
+uint64_t deadline_after(uint64_t now, int64_t bound_ms) {
+  const uint64_t bound = bound_ms > 0 ? static_cast<uint64_t>(bound_ms) : 0;
+  return bound > UINT64_MAX - now ? UINT64_MAX : now + bound;
+}
+int64_t ms_left(uint64_t deadline, uint64_t now) {
+  return deadline > now ? static_cast<int64_t>(std::min<uint64_t>(deadline - now, INT64_MAX)) : 0;
+}
+}  // namespace
 
 fakes::Vma* Process::latest_map(const std::string& buffer) const {
   for (auto it = maps.rbegin(); it != maps.rend(); ++it) {
@@ -92,11 +106,11 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
   }
   if (step.kind == UserOp::kWaitDevice) {
     const int64_t bound = step.bound_ms.value_or(kDefaultDeviceWaitMs);
-    const uint64_t deadline = scheduler_.now_ms() + static_cast<uint64_t>(bound);
+    const uint64_t deadline = deadline_after(scheduler_.now_ms(), bound);
     while (true) {
       fakes::drm_device* dev = drm_.registered_device();
       if (dev && dev->minor > process.last_minor) co_return;
-      const int64_t left = static_cast<int64_t>(deadline) - static_cast<int64_t>(scheduler_.now_ms());
+      const int64_t left = ms_left(deadline, scheduler_.now_ms());
       if (left <= 0) {
         hung_wait("a display device to appear", bound);
         co_return;
@@ -122,7 +136,7 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
   }
   if (step.kind == UserOp::kWaitUevent) {
     const int64_t bound = step.bound_ms.value_or(kDefaultUeventWaitMs);
-    const uint64_t deadline = scheduler_.now_ms() + static_cast<uint64_t>(bound);
+    const uint64_t deadline = deadline_after(scheduler_.now_ms(), bound);
     while (true) {
       auto& events = drm_.uevents();
       for (; process.uevent_cursor < events.size(); ++process.uevent_cursor) {
@@ -131,7 +145,7 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
           co_return;
         }
       }
-      const int64_t left = static_cast<int64_t>(deadline) - static_cast<int64_t>(scheduler_.now_ms());
+      const int64_t left = ms_left(deadline, scheduler_.now_ms());
       if (left <= 0) {
         hung_wait(fmt::format("a '{}' uevent", step.action), bound);
         co_return;
