@@ -67,7 +67,7 @@ TaskId Scheduler::spawn(std::string name, TaskKind kind, Task<> body, bool daemo
   record.resume_at = record.root;
   XFSIM_ASSERT(record.root, "spawn of {} needs a coroutine", record.name);
   tasks_.push_back(std::move(record));
-  stacks_.push_back(std::make_unique<ShadowStack>());
+  stacks_.push_back(std::unique_ptr<ShadowStack>(new ShadowStack));  // frames stay uninitialised until pushed
   touch(kTaskTable);  // task ids are handed out in spawn order
   trace_.task_names.push_back(tasks_.back().name);
   trace_.mix(uint64_t{id} << 8 | static_cast<uint64_t>(kind));
@@ -317,6 +317,11 @@ ReportPolicy ReportPolicy::defaults() {
   return policy;
 }
 
+const ReportPolicy& ReportPolicy::default_policy() {
+  static const ReportPolicy policy = defaults();
+  return policy;
+}
+
 bool ReportPolicy::stops(const std::string& kind) const {
   return stop_on_all || kind == "deadlock" || std::find(stop_on.begin(), stop_on.end(), kind) != stop_on.end();
 }
@@ -353,7 +358,7 @@ StackRecord Scheduler::record_of(TaskId task, StackId stack, uint64_t step, uint
 }
 
 void Scheduler::report(Violation v) {
-  if (stop_ || policy_.ignores(v.kind)) return;  // after a stopping report, the state is not to be judged
+  if (stop_ || policy_->ignores(v.kind)) return;  // after a stopping report, the state is not to be judged
   v.step = step_;
   if (v.where.task.empty()) v.where = here();
   v.task = v.where.task;
@@ -361,7 +366,7 @@ void Scheduler::report(Violation v) {
   for (const auto& seen : violations_) {
     if (seen.signature() == signature) return;  // the same bug again (a loop, a second object)
   }
-  if (policy_.stops(v.kind)) stop_ = true;
+  if (policy_->stops(v.kind)) stop_ = true;
   trace_.mix(signature);
   if (violations_.size() >= kMaxViolationsPerRun) {
     ++violations_dropped_;

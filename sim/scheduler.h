@@ -54,6 +54,7 @@ struct ReportPolicy {
   std::vector<std::string> stop_on;     // kinds that end the run
   std::vector<std::string> ignore;      // kinds dropped without a report
   static ReportPolicy defaults();       // stop on memory errors
+  static const ReportPolicy& default_policy();
   bool stops(const std::string& kind) const;
   bool ignores(const std::string& kind) const;
 };
@@ -133,7 +134,8 @@ class Scheduler {
   // `key`: what tells this finding apart beyond kind and function
   // (Violation::signature_key), e.g. both xenbus states, both lock classes.
   void report(std::string kind, std::string site, std::string detail, std::string key);
-  void set_report_policy(ReportPolicy policy) { policy_ = std::move(policy); }
+  // The policy must outlive the run (it is the scenario's).
+  void set_report_policy(const ReportPolicy& policy) { policy_ = &policy; }
   bool has_violation() const { return !violations_.empty(); }
   bool stopped_by_violation() const { return stop_; }
   const std::vector<Violation>& violations() const { return violations_; }
@@ -233,7 +235,7 @@ class Scheduler {
   uint64_t step_ = 0;
   TaskId current_ = kNoTask;
   TaskId previous_ = kNoTask;
-  ReportPolicy policy_ = ReportPolicy::defaults();
+  const ReportPolicy* policy_ = &ReportPolicy::default_policy();
   std::vector<Violation> violations_;
   uint64_t violations_dropped_ = 0;
   bool stop_ = false;
