@@ -224,7 +224,7 @@ sim::Task<> XenDrmFront::xen_drm_drv_fini(bool from_remove) {
 
 // drm_driver.release: the last reference to the drm_device is gone.
 sim::Task<> XenDrmFront::release(drm_device& dev) {
-  XFSIM_KFUNC(m_.scheduler);
+  XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_drv_release");
   xen_drm_front_drm_info* drm_info = static_cast<xen_drm_front_drm_info*>(dev.dev_private);
   if (!m_.kmem.check(drm_info, "xen_drm_drv_release")) co_return;
   co_await xen_drm_front_kms_fini(*drm_info);

@@ -21,7 +21,7 @@ uint64_t dbuf_to_cookie(const drm_gem_object& obj) {
 // the buffer; the creation reference is dropped after that.
 sim::Task<int> XenDrmFront::dumb_create(drm_file& file, uint32_t width, uint32_t height, uint32_t bpp,
                                         uint32_t& handle) {
-  XFSIM_KFUNC(m_.scheduler);
+  XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_drv_dumb_create");
   const char* site = "xen_drm_drv_dumb_create";
   drm_device& dev = *file.dev;
   const uint32_t pitch = (width * bpp + 7) / 8;
@@ -84,7 +84,7 @@ sim::Task<int> XenDrmFront::dumb_create(drm_file& file, uint32_t width, uint32_t
 // once unplugged, only local cleanup, under the teardown mutex (fini may be
 // releasing every buffer at the same time).
 sim::Task<> XenDrmFront::gem_free_object(drm_gem_object& base) {
-  XFSIM_KFUNC(m_.scheduler);
+  XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_drv_free_object_unlocked");
   const char* site = "xen_drm_front_gem_object_free";
   auto& obj = static_cast<xen_gem_object&>(base);
   drm_device& dev = *obj.dev;
@@ -123,7 +123,7 @@ sim::Task<> XenDrmFront::xen_drm_front_gem_free_pages(xen_gem_object& obj) {
 }
 
 sim::Task<int> XenDrmFront::gem_mmap(drm_gem_object& base, Vma& vma) {
-  XFSIM_KFUNC(m_.scheduler);
+  XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_front_gem_mmap");
   auto& obj = static_cast<xen_gem_object&>(base);
   if (variant_.mmap_inserts_all_pages) {
     // upstream: vm_map_pages inserts every page now; there is no .fault.
@@ -137,7 +137,7 @@ sim::Task<int> XenDrmFront::gem_mmap(drm_gem_object& base, Vma& vma) {
 // vm_ops->fault: pages go in one at a time, inside drm_dev_enter/exit; after
 // unplug the answer is SIGBUS.
 sim::Task<int> XenDrmFront::fault(Vma& vma, uint32_t page_index) {
-  XFSIM_KFUNC(m_.scheduler);
+  XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_front_gem_fault");
   auto& obj = static_cast<xen_gem_object&>(*vma.obj);
   drm_device& dev = *obj.dev;
   if (variant_.no_sigbus_fault_handler) {

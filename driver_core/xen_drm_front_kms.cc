@@ -33,7 +33,7 @@ sim::Task<> XenDrmFront::fb_destroy(drm_framebuffer& fb) {
 }
 
 ModeStatus XenDrmFront::pipe_mode_valid(drm_device& dev, uint32_t pipe, const drm_display_mode& mode) {
-  XFSIM_KFUNC(m_.scheduler);
+  XFSIM_KFUNC_AS(m_.scheduler, "display_mode_valid");
   xen_drm_front_drm_info* drm_info = drm_info_of(dev);
   if (drm_info == nullptr) return ModeStatus::MODE_ERROR;
   const auto& pipeline = drm_info->pipeline[pipe];
