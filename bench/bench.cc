@@ -13,7 +13,9 @@
 
 #include "driver_core/variant.h"
 #include "harness/explore.h"
+#include "harness/minimize.h"
 #include "harness/scenario.h"
+#include "sim/random_strategy.h"
 
 using namespace xfsim;
 using namespace xfsim::harness;
@@ -128,17 +130,63 @@ void memory(const Scenario& standard, uint64_t total) {
                            campaign.distinct_interleavings);
 }
 
+// The minimiser on a large finding: N processes each open the card, create,
+// map, touch and add a framebuffer, while the backend disconnects for good
+// at 100 ms (the shape of shared/repro/reliability/F05). Time and memory
+// must stay near linear in the scenario's size.
+void minimiser(size_t processes) {
+  nlohmann::json actors = nlohmann::json::array();
+  for (size_t i = 0; i < processes; ++i) {
+    actors.push_back({{"name", fmt::format("p{}", i)},
+                      {"steps",
+                       {{{"op", "wait_device"}},
+                        {{"op", "open"}},
+                        {{"op", "create_dumb"}, {"width", 64}, {"height", 64}, {"as", "a"}},
+                        {{"op", "mmap"}, {"buffer", "a"}},
+                        {{"op", "touch"}, {"buffer", "a"}, {"page", 0}},
+                        {{"op", "add_fb"}, {"buffer", "a"}, {"as", "f"}},
+                        {{"op", "close"}}}}});
+  }
+  const nlohmann::json document = {
+      {"format", "xfsim-scenario/0"},
+      {"name", fmt::format("actors{}", processes)},
+      {"backend", {{"script", {{{"at_ms", 100}, {"action", "disconnect"}, {"reconnect", false}}}}}},
+      {"actors", actors},
+      {"expect", {{"verdict", "clean"}}}};
+  const Scenario scenario = parse_scenario(document, "bench-minimiser.json");
+  const driver::Variant& correct = *driver::find_variant("correct");
+  sim::RandomStrategy strategy(1);
+  strategy.begin_schedule(0);
+  sim::Trace trace;
+  trace.logging = false;
+  const RunResult result = run_once(scenario, correct, strategy, trace);
+  if (result.first() == nullptr) {
+    std::cout << fmt::format("minimiser: the {}-process run found nothing to minimise ({})\n", processes, result.verdict());
+    return;
+  }
+  const long rss_before = max_rss_kib();
+  const auto start = std::chrono::steady_clock::now();
+  const Minimized m = minimize(Reproducer{document, trace.schedule(), result.first()->signature(), result}, correct);
+  std::cout << fmt::format(
+      "minimiser on a {}-process finding ({}): {:.1f} s, {} runs, max RSS {} -> {} MiB; actions {} -> {}, decisions {} -> {}\n",
+      processes, result.first()->signature(), seconds_since(start), m.runs, rss_before / 1024, max_rss_kib() / 1024,
+      m.before.actions, m.after.actions, m.before.decisions, m.after.decisions);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // --million: the memory section runs 1,000,000 schedules; --throughput[=N]:
-  // only the first section, N schedules (for profiling under perf or callgrind).
-  bool million = false, throughput_only = false;
+  // only the first section, N schedules (for profiling under perf or callgrind);
+  // --minimiser: only the minimiser on a 500-process finding.
+  bool million = false, throughput_only = false, minimiser_only = false;
   uint64_t throughput_schedules = 20000;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--million") {
       million = true;
+    } else if (arg == "--minimiser") {
+      minimiser_only = true;
     } else if (arg == "--throughput") {
       throughput_only = true;
     } else if (arg.rfind("--throughput=", 0) == 0 && arg.size() > 13 &&
@@ -146,15 +194,20 @@ int main(int argc, char** argv) {
       throughput_only = true;
       throughput_schedules = std::stoull(arg.substr(13));
     } else {
-      std::cerr << "bench: unknown argument '" << arg << "' (known: --million, --throughput[=SCHEDULES])\n";
+      std::cerr << "bench: unknown argument '" << arg << "' (known: --million, --throughput[=SCHEDULES], --minimiser)\n";
       return 2;
     }
   }
   const Scenario standard = load_scenario("scenarios/lifecycle/standard.json");
   std::cout << "xfsim bench (one thread)\n";
+  if (minimiser_only) {
+    minimiser(500);
+    return 0;
+  }
   throughput(standard, throughput_schedules);
   if (throughput_only) return 0;
   dfs_cover(standard);
   first_detection();
   memory(standard, million ? 1000000 : 100000);
+  minimiser(500);
 }

@@ -37,6 +37,10 @@ struct Variant {
   bool poll_only_error_signalling = false;    // failures only seen by the 10 s poll
   bool frame_done_no_null_check = false;  // on_frame_done uses front_info->drm_info unchecked
   bool gem_free_uses_front_info = false;  // unplugged GEM free walks front_info->dbuf_list
+  // be_prepare_req takes RING_GET_REQUEST at req_prod_pvt with no RING_FULL
+  // check: once 32 requests went unanswered (timed out against a dead or
+  // hung backend), the next overwrites one (ring-overflow). correct checks.
+  bool no_ring_full_check = false;
   // Ending a grant the backend still maps is reported (a stand-in for the
   // pre-XSA-396 hazard of the page being freed under the backend).
   bool immediate_grant_end = false;

@@ -319,7 +319,11 @@ sim::Task<int> XenDrmFront::be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtc
   } else if (m_.kmem.check(evtchnl.ring, site)) {
     m_.shared.touch();
     evtchnl.completion->reinit();
-    if (evtchnl.ring->push_request(m_.scheduler, request, site)) {
+    if (!variant_.no_ring_full_check && evtchnl.ring->full()) {
+      // RING_FULL: every slot holds a request the backend never answered.
+      m_.scheduler.logf("[drm:be_stream_do_io] *ERROR* request ring full, backend not answering");
+      ret = -EIO;
+    } else if (evtchnl.ring->push_request(m_.scheduler, request, site)) {
       evtchnl.ring->push_requests();
       m_.evtchn.notify_backend(evtchnl.port);
     } else {

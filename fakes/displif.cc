@@ -29,7 +29,7 @@ bool displif_op_from_name(const std::string& name, DisplifOp& op) {
 
 bool DisplifRing::push_request(sim::Scheduler& scheduler, const DisplifRequest& request,
                                const char* site) {
-  if (req_prod_pvt - rsp_cons >= kRingSlots) {
+  if (full()) {
     scheduler.report("ring-overflow", site,
                      fmt::format("{}: request ring full ({} unanswered); {} would overwrite an "
                                  "unanswered request",

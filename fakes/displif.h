@@ -66,6 +66,8 @@ struct DisplifRing : KObject {
   // RING_GET_REQUEST + req_prod_pvt++; false (and ring-overflow) when full.
   bool push_request(sim::Scheduler& scheduler, const DisplifRequest& request, const char* site);
   void push_requests() { req_prod = req_prod_pvt; }
+  // RING_FULL: as many requests pushed as answers consumed plus the slots.
+  bool full() const { return req_prod_pvt - rsp_cons >= kRingSlots; }
   bool has_unconsumed_requests() const { return req_cons != req_prod; }
   DisplifRequest take_request() {
     XFSIM_ASSERT(req_prod - req_cons <= kRingSlots && req_cons != req_prod, "ring: req_cons {} req_prod {}", req_cons,
