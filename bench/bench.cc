@@ -132,8 +132,9 @@ void memory(const Scenario& standard, uint64_t total) {
 
 // The minimiser on a large finding: N processes each open the card, create,
 // map, touch and add a framebuffer, while the backend disconnects for good
-// at 100 ms (the shape of shared/repro/reliability/F05). Time and memory
-// must stay near linear in the scenario's size.
+// at 100 ms (the shape of shared/repro/reliability/F05), under upstream (its
+// first finding; scenarios/lifecycle/ring_full.json is the small form). Time
+// and memory must stay near linear in the scenario's size.
 void minimiser(size_t processes) {
   nlohmann::json actors = nlohmann::json::array();
   for (size_t i = 0; i < processes; ++i) {
@@ -154,19 +155,19 @@ void minimiser(size_t processes) {
       {"actors", actors},
       {"expect", {{"verdict", "clean"}}}};
   const Scenario scenario = parse_scenario(document, "bench-minimiser.json");
-  const driver::Variant& correct = *driver::find_variant("correct");
+  const driver::Variant& upstream = *driver::find_variant("upstream");
   sim::RandomStrategy strategy(1);
   strategy.begin_schedule(0);
   sim::Trace trace;
   trace.logging = false;
-  const RunResult result = run_once(scenario, correct, strategy, trace);
+  const RunResult result = run_once(scenario, upstream, strategy, trace);
   if (result.first() == nullptr) {
     std::cout << fmt::format("minimiser: the {}-process run found nothing to minimise ({})\n", processes, result.verdict());
     return;
   }
   const long rss_before = max_rss_kib();
   const auto start = std::chrono::steady_clock::now();
-  const Minimized m = minimize(Reproducer{document, trace.schedule(), result.first()->signature(), result}, correct);
+  const Minimized m = minimize(Reproducer{document, trace.schedule(), result.first()->signature(), result}, upstream);
   std::cout << fmt::format(
       "minimiser on a {}-process finding ({}): {:.1f} s, {} runs, max RSS {} -> {} MiB; actions {} -> {}, decisions {} -> {}\n",
       processes, result.first()->signature(), seconds_since(start), m.runs, rss_before / 1024, max_rss_kib() / 1024,
