@@ -95,6 +95,8 @@ bool Lockdep::reachable(uint32_t from, uint32_t to) const {
 
 void Lockdep::add_edge(uint32_t from, uint32_t to) {
   if ((reach_[from] >> to) & 1) return;
+  edges_.push_back(Edge{static_cast<uint8_t>(from), static_cast<uint8_t>(to), scheduler_.current(), scheduler_.step(),
+                        scheduler_.save_stack()});
   // Transitive closure, kept up to date: whatever reaches `from` now also
   // reaches `to` and everything `to` reaches.
   const uint64_t gained = (uint64_t{1} << to) | reach_[to];
@@ -127,14 +129,44 @@ void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site)
       v.signature_key = fmt::format("{} then {}", names_[held_class], names_[lock_class]);
       v.notes.push_back(fmt::format("{} is trying to acquire lock:\n  {}\nbut task is already holding lock:\n  {}",
                                     scheduler_.task_name(task), names_[lock_class], names_[held_class]));
-      v.notes.push_back(fmt::format("which lock already depends on the new lock: the existing dependency chain is\n"
-                                    "  {} -> ... -> {}",
-                                    names_[lock_class], names_[held_class]));
+      std::string existing = "which lock already depends on the new lock; the existing dependency chain is:";
+      for (const std::string& line : chain(lock_class, held_class)) existing += "\n" + line;
+      v.notes.push_back(std::move(existing));
       scheduler_.report(std::move(v));
       return;
     }
   }
   for (uint8_t i = 0; i < stack.depth; ++i) add_edge(stack.classes[i], lock_class);
+}
+
+std::vector<std::string> Lockdep::chain(uint32_t from, uint32_t to) const {
+  // Breadth-first over the recorded edges: the shortest path, in edge order
+  // (deterministic: edges_ is in the order they were made).
+  std::vector<int> via(names_.size(), -1);  // class -> index of the edge that reached it
+  std::vector<uint32_t> queue{from};
+  std::vector<bool> seen(names_.size(), false);
+  seen[from] = true;
+  for (size_t head = 0; head < queue.size() && !seen[to]; ++head) {
+    for (size_t e = 0; e < edges_.size(); ++e) {
+      if (edges_[e].from != queue[head] || seen[edges_[e].to]) continue;
+      seen[edges_[e].to] = true;
+      via[edges_[e].to] = static_cast<int>(e);
+      queue.push_back(edges_[e].to);
+    }
+  }
+  std::vector<std::string> lines;
+  for (uint32_t at = to; at != from && via[at] >= 0; at = edges_[static_cast<size_t>(via[at])].from) {
+    const Edge& edge = edges_[static_cast<size_t>(via[at])];
+    const StackRecord record = scheduler_.record_of(edge.task, edge.stack, edge.step, 0);
+    std::string line = fmt::format("{} taken while holding {}, first by task {} at step {}:", names_[edge.to],
+                                   names_[edge.from], record.task, edge.step);
+    for (const auto& frame : record.frames) line += "\n       " + frame;
+    lines.push_back(std::move(line));
+  }
+  std::reverse(lines.begin(), lines.end());
+  for (size_t i = 0; i < lines.size(); ++i) lines[i] = fmt::format("-> #{} {}", i, lines[i]);
+  if (lines.empty()) lines.push_back(fmt::format("  {} -> ... -> {}", names_[from], names_[to]));
+  return lines;
 }
 
 void Lockdep::acquired(TaskId task, uint32_t lock_class) {

@@ -85,14 +85,27 @@ class Lockdep {
     uint8_t depth = 0;
     uint8_t classes[kMaxLockDepth];
   };
+  // A dependency as lockdep records it: `to` was first taken while `from` was
+  // held, by `task` at `step`, with this stack (printed when an inversion
+  // closes a cycle through it). Only edges that added reachability are kept:
+  // a handful per run.
+  struct Edge {
+    uint8_t from, to;
+    TaskId task;
+    uint64_t step;
+    StackId stack;
+  };
   bool reachable(uint32_t from, uint32_t to) const;
   void add_edge(uint32_t from, uint32_t to);
+  // The recorded edges of a path from `from` to `to`, as report lines.
+  std::vector<std::string> chain(uint32_t from, uint32_t to) const;
   HeldStack& held(TaskId task);
   Scheduler& scheduler_;
   uint32_t resource_;               // the class graph, in step footprints
   std::vector<const char*> names_;  // by class id
   std::vector<uint64_t> reach_;     // class → bitset of classes ever taken after it (transitively)
   std::vector<HeldStack> held_by_task_;  // by TaskId; acquisition order
+  std::vector<Edge> edges_;
 };
 
 class Mutex {

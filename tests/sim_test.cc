@@ -118,7 +118,8 @@ TEST(Scheduler, DaemonBlockedForeverIsNotADeadlock) {
   EXPECT_EQ(s.run({}), RunStatus::kFinished);
 }
 
-Task<> lock_two(Scheduler&, Mutex& first, Mutex& second) {
+Task<> lock_two(Scheduler& s, Mutex& first, Mutex& second) {
+  XFSIM_KFUNC_AS(s, "lock_two_fn");
   co_await first.lock("lock_two");
   co_await second.lock("lock_two");
   second.unlock();
@@ -141,6 +142,13 @@ TEST(Lockdep, InversionReportedEvenWithoutAnActualDeadlock) {
   EXPECT_EQ(s.run({}), RunStatus::kFinished);
   ASSERT_EQ(s.violations().size(), 1u);
   EXPECT_EQ(s.violations().front().kind, "lock-order-inversion");
+  EXPECT_EQ(s.violations().front().signature(), "lock-order-inversion in lock_two_fn (lock_b then lock_a)");
+  // Both chains: the one this task wants and the dependency recorded before, with who made it.
+  const std::string report = s.violations().front().report();
+  EXPECT_NE(report.find("ba is trying to acquire lock:\n  lock_a\nbut task is already holding lock:\n  lock_b"),
+            std::string::npos) << report;
+  EXPECT_NE(report.find("-> #0 lock_b taken while holding lock_a, first by task ab at step"), std::string::npos) << report;
+  EXPECT_NE(report.find(":\n       lock_two_fn\n"), std::string::npos) << report;
 }
 
 Task<> sleep_under_spinlock(Scheduler&, SpinLock& spin, Mutex& m, bool sleep) {
