@@ -35,22 +35,61 @@ uint64_t calibrate_steps(const Scenario& scenario, const CampaignOptions& option
 }
 }  // namespace
 
-std::unique_ptr<sim::Strategy> make_strategy(const CampaignOptions& options) {
-  if (options.strategy == "pct") return std::make_unique<sim::PctStrategy>(options.seed, options.depth);
-  if (options.strategy == "dfs") {
-    return std::make_unique<sim::DfsStrategy>(options.preemption_bound, /*branch_on_block=*/false, options.sleep_sets);
+const std::vector<StrategyEntry>& strategy_table() {
+  static const std::vector<StrategyEntry> table = {
+      {"random", "a uniformly random runnable task at every decision, per (seed, schedule index)",
+       /*exhaustive=*/false, /*user_selectable=*/true,
+       [](const Scenario&, const CampaignOptions& o) -> std::unique_ptr<sim::Strategy> {
+         return std::make_unique<sim::RandomStrategy>(o.seed);
+       }},
+      {"pct", "probabilistic concurrency testing: random priorities, depth-1 change points",
+       /*exhaustive=*/false, /*user_selectable=*/true,
+       [](const Scenario& scenario, const CampaignOptions& o) -> std::unique_ptr<sim::Strategy> {
+         auto pct = std::make_unique<sim::PctStrategy>(o.seed, o.depth);
+         pct->fix_steps_estimate(calibrate_steps(scenario, o));
+         return pct;
+       }},
+      {"dfs", "bounded exhaustive search: every schedule with at most K preemptions (optionally sleep sets)",
+       /*exhaustive=*/true, /*user_selectable=*/true,
+       [](const Scenario&, const CampaignOptions& o) -> std::unique_ptr<sim::Strategy> {
+         return std::make_unique<sim::DfsStrategy>(o.preemption_bound, /*branch_on_block=*/false, o.sleep_sets);
+       }},
+      {"replay", "a recorded schedule (lenient: where it no longer fits, no preemption)",
+       /*exhaustive=*/true, /*user_selectable=*/false,
+       [](const Scenario&, const CampaignOptions& o) -> std::unique_ptr<sim::Strategy> {
+         return std::make_unique<sim::ReplayStrategy>(o.decisions, sim::ReplayStrategy::Mode::kLenient);
+       }},
+  };
+  return table;
+}
+
+const StrategyEntry* find_strategy(const std::string& name) {
+  for (const auto& entry : strategy_table()) {
+    if (name == entry.name) return &entry;
   }
-  if (options.strategy == "replay") {
-    return std::make_unique<sim::ReplayStrategy>(options.decisions, sim::ReplayStrategy::Mode::kLenient);
+  return nullptr;
+}
+
+std::vector<std::string> user_strategy_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : strategy_table()) {
+    if (entry.user_selectable) names.emplace_back(entry.name);
   }
-  return std::make_unique<sim::RandomStrategy>(options.seed);
+  return names;
+}
+
+std::unique_ptr<sim::Strategy> make_strategy(const Scenario& scenario, const CampaignOptions& options) {
+  const StrategyEntry* entry = find_strategy(options.strategy);
+  XFSIM_ASSERT(entry != nullptr, "unknown strategy '{}' (the scenario schema and the command line allow only known ones)",
+               options.strategy);
+  return entry->make(scenario, options);
 }
 
 CampaignOptions options_from(const Scenario& scenario) {
   CampaignOptions options;
   options.strategy = scenario.schedule.strategy;
   options.seed = scenario.schedule.seed;
-  options.schedules = scenario.schedule.strategy == "replay" ? 1 : scenario.schedule.schedules;
+  options.schedules = scenario.schedule.strategy == "replay" ? 1 : scenario.schedule.schedules;  // a recorded schedule runs once
   options.depth = scenario.schedule.depth;
   options.preemption_bound = scenario.schedule.preemption_bound;
   options.sleep_sets = scenario.schedule.sleep_sets;
@@ -188,9 +227,9 @@ nlohmann::json mutate_timing(const nlohmann::json& scenario, uint64_t salt) {
 
 CampaignResult explore(const Scenario& scenario, const driver::Variant& variant, const CampaignOptions& options) {
   CampaignResult campaign;
-  auto strategy = make_strategy(options);
-  if (auto* pct = dynamic_cast<sim::PctStrategy*>(strategy.get())) pct->fix_steps_estimate(calibrate_steps(scenario, options));
-  const bool exhaustive = options.strategy == "dfs";
+  auto strategy = make_strategy(scenario, options);
+  // An exhaustive strategy walks one space in order: it cannot be split.
+  const bool exhaustive = find_strategy(options.strategy)->exhaustive;
   std::set<std::string> seen;
   DistinctCounter interleavings;
   sim::Trace trace;

@@ -69,7 +69,21 @@ struct CampaignResult {
   const Finding* first() const { return findings.empty() ? nullptr : &findings.front(); }
 };
 
-std::unique_ptr<sim::Strategy> make_strategy(const CampaignOptions& options);
+// Every strategy, in one table: its name, what it does, whether it walks one
+// bounded space in order (then it cannot be sharded, resumed from an offset
+// or run with mutated timings), whether a user names it (replay is chosen by
+// a schedule's decisions), and how it is made.
+struct StrategyEntry {
+  const char* name;
+  const char* summary;
+  bool exhaustive;
+  bool user_selectable;
+  std::unique_ptr<sim::Strategy> (*make)(const Scenario& scenario, const CampaignOptions& options);
+};
+const std::vector<StrategyEntry>& strategy_table();
+const StrategyEntry* find_strategy(const std::string& name);  // nullptr if unknown
+std::vector<std::string> user_strategy_names();                 // for --strategy
+std::unique_ptr<sim::Strategy> make_strategy(const Scenario& scenario, const CampaignOptions& options);
 // The same scenario with its timings perturbed (deterministic in `salt`):
 // gaps between scripted instants change, their order never does, and every
 // value stays inside the schema's range.

@@ -163,7 +163,7 @@ int cmd_run(const std::string& path, std::optional<uint64_t> seed, std::string v
     index = finding->schedule_index;
   } else {
     // Clean: keep the trace of the first schedule as the record of the run.
-    auto strategy_once = make_strategy(options);
+    auto strategy_once = make_strategy(scenario, options);
     strategy_once->begin_schedule(options.offset);
     sim::Trace trace;
     trace.logging = false;
@@ -301,7 +301,8 @@ int cmd_fuzz(const std::string& path, CampaignOptions options, std::string varia
   apply_policy_options(scenario, flags);
   if (variant_name.empty()) variant_name = scenario.variant;
   const driver::Variant& variant = variant_or_fail(variant_name);
-  if (options.strategy == "dfs" && options.offset != 0) {
+  const bool exhaustive = find_strategy(options.strategy)->exhaustive;
+  if (exhaustive && options.offset != 0) {
     throw ScenarioError("--offset: dfs explores one tree in order and cannot resume from an offset; run it whole "
                         "(bound it with --preemption-bound or --time-limit)");
   }
@@ -324,7 +325,7 @@ int cmd_fuzz(const std::string& path, CampaignOptions options, std::string varia
     progress["schedules_done"] = done;
     progress["distinct_findings"] = findings;
     progress["finished"] = finished;
-    if (options.strategy == "dfs") progress["resume"] = "dfs cannot resume from an offset: run it again whole";
+    if (exhaustive) progress["resume"] = options.strategy + " cannot resume from an offset: run it again whole";
     else progress["resume_offset"] = options.offset + done;
     write_file_atomically(progress_path, progress.dump(2) + "\n");
   };
@@ -369,7 +370,7 @@ int cmd_fuzz(const std::string& path, CampaignOptions options, std::string varia
                            options.sleep_sets ? fmt::format(", {} ended early by sleep sets", campaign.schedules_pruned) : "",
                            campaign.distinct_interleavings, campaign.findings.size());
   for (const auto& f : campaign.findings) std::cout << fmt::format("  {} (schedule {})\n", f.signature, f.schedule_index);
-  if (options.strategy != "dfs") {
+  if (!exhaustive) {
     std::cout << fmt::format("resume with: --seed {} --offset {}\n", options.seed, options.offset + campaign.schedules_run);
   }
   if (not_saved > 0) std::cout << fmt::format("not saved: {} finding(s) (the errors are above)\n", not_saved);
@@ -441,7 +442,7 @@ int main(int argc, char** argv) {
   run->add_option("--variant", variant_name, "driver variant (default: the scenario's; see `xfsim variants`)");
   run->add_option("--trace", trace_path, "where to write the trace (default: xfsim-traces/...)")->check(kNonEmpty);
   run->add_option("--strategy", strategy, "random, pct or dfs (default: the scenario's)")
-      ->check(CLI::IsMember({"random", "pct", "dfs"}));
+      ->check(CLI::IsMember(user_strategy_names()));
   run->add_option("--schedules", schedules, "how many schedules to explore (default: the scenario's)")
       ->transform(decimal(1, kMaxRunSchedules));
   PolicyFlags flags;
@@ -465,7 +466,7 @@ int main(int argc, char** argv) {
   bool fuzz_fixed_timing = false, fuzz_no_minimize = false;
   auto* fuzz = app.add_subcommand("fuzz", "explore many schedules (and timings); write each distinct violation");
   fuzz->add_option("SCENARIO", fuzz_path, "scenario JSON file")->required();
-  fuzz->add_option("--strategy", fuzz_options.strategy, "random, pct or dfs")->check(CLI::IsMember({"random", "pct", "dfs"}));
+  fuzz->add_option("--strategy", fuzz_options.strategy, "random, pct or dfs")->check(CLI::IsMember(user_strategy_names()));
   fuzz->add_option("--schedules", fuzz_options.schedules, "how many schedules")->transform(decimal(1, kMaxFuzzSchedules));
   fuzz->add_option("--seed", fuzz_options.seed, "campaign seed")->transform(decimal(0, kMaxSeed));
   fuzz->add_option("--offset", fuzz_options.offset, "first schedule index (resume a campaign)")->transform(decimal(0, kMaxSeed));
@@ -511,7 +512,7 @@ int main(int argc, char** argv) {
     if (*replay) return cmd_replay(replay_path);
     if (*check) return cmd_check(check_path);
     if (*fuzz) {
-      fuzz_options.mutate_timing = !fuzz_fixed_timing && fuzz_options.strategy != "dfs";
+      fuzz_options.mutate_timing = !fuzz_fixed_timing && !find_strategy(fuzz_options.strategy)->exhaustive;
       return cmd_fuzz(fuzz_path, fuzz_options, fuzz_variant, fuzz_out, !fuzz_no_minimize, flags, fuzz_time_limit_s);
     }
     if (*minimize_cmd) return cmd_minimize(minimize_trace, minimize_out);
