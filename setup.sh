@@ -3,7 +3,8 @@
 # already present are left alone. Run as root (or with sudo available).
 set -euo pipefail
 packages=(bazel-bootstrap bazel-platforms googletest libgtest-dev libgmock-dev librapidcheck-dev
-          libspdlog-dev libfmt-dev libgoogle-perftools-dev nlohmann-json3-dev libcli11-dev libvalijson-dev g++)
+          libspdlog-dev libfmt-dev libgoogle-perftools-dev nlohmann-json3-dev libcli11-dev libvalijson-dev g++
+          clang-format-14)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

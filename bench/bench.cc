@@ -50,14 +50,16 @@ void throughput(const Scenario& standard, uint64_t schedules) {
     violations += campaign.findings.size();
   }
   std::sort(rates.begin(), rates.end());
-  std::cout << fmt::format("throughput: standard lifecycle, correct, random, {} rounds of {} schedules: median {:.0f} schedules/s "
-                           "on one core (slowest {:.0f}, fastest {:.0f}; {} violations)\n",
-                           kRounds, schedules, rates[kRounds / 2], rates.front(), rates.back(), violations);
+  std::cout << fmt::format(
+      "throughput: standard lifecycle, correct, random, {} rounds of {} schedules: median {:.0f} schedules/s "
+      "on one core (slowest {:.0f}, fastest {:.0f}; {} violations)\n",
+      kRounds, schedules, rates[kRounds / 2], rates.front(), rates.back(), violations);
 }
 
 void first_detection() {
   std::cout << "schedules to first detection (20 seeds; 'n/f' = not found within 5000):\n";
-  std::cout << fmt::format("  {:28} {:>16} {:>16} {:>14}\n", "variant", "random med/worst", "pct med/worst", "dfs K=2 first");
+  std::cout << fmt::format("  {:28} {:>16} {:>16} {:>14}\n", "variant", "random med/worst", "pct med/worst",
+                           "dfs K=2 first");
   for (const auto& variant : driver::all_variants()) {
     if (variant.name == "correct" || variant.name == "upstream") continue;
     const Scenario s = load_scenario("scenarios/bugs/" + variant.name + ".json");
@@ -77,7 +79,7 @@ void first_detection() {
       std::sort(needed.begin(), needed.end(), [](uint64_t a, uint64_t b) { return (a ? a : ~0ULL) < (b ? b : ~0ULL); });
       const uint64_t median = needed[needed.size() / 2], worst = needed.back();
       cells += fmt::format(" {:>16}", fmt::format("{}/{}", median ? std::to_string(median) : "n/f",
-                                                   not_found ? "n/f" : std::to_string(worst)));
+                                                  not_found ? "n/f" : std::to_string(worst)));
     }
     CampaignOptions d;
     d.strategy = "dfs";
@@ -100,17 +102,18 @@ void dfs_cover(const Scenario& standard) {
       options.stop_at_first = false;
       const auto start = std::chrono::steady_clock::now();
       const CampaignResult campaign = explore(standard, *driver::find_variant("correct"), options);
-      std::cout << fmt::format("dfs preemption bound {} on the standard lifecycle{}: {} schedules{}, {} in {:.1f} s, {} violations\n",
-                               bound, sleep_sets ? " with sleep sets" : "", campaign.schedules_run,
-                               sleep_sets ? fmt::format(" ({} ended early)", campaign.schedules_pruned) : "",
-                               campaign.exhausted ? "space exhausted" : "NOT exhausted", seconds_since(start),
-                               campaign.findings.size());
+      std::cout << fmt::format(
+          "dfs preemption bound {} on the standard lifecycle{}: {} schedules{}, {} in {:.1f} s, {} violations\n", bound,
+          sleep_sets ? " with sleep sets" : "", campaign.schedules_run,
+          sleep_sets ? fmt::format(" ({} ended early)", campaign.schedules_pruned) : "",
+          campaign.exhausted ? "space exhausted" : "NOT exhausted", seconds_since(start), campaign.findings.size());
     }
   }
 }
 
 void memory(const Scenario& standard, uint64_t total) {
-  std::cout << fmt::format("memory over a {}-schedule campaign (random, timings mutated, standard lifecycle):\n", total);
+  std::cout << fmt::format("memory over a {}-schedule campaign (random, timings mutated, standard lifecycle):\n",
+                           total);
   CampaignOptions options;
   options.strategy = "random";
   options.schedules = total;
@@ -121,13 +124,15 @@ void memory(const Scenario& standard, uint64_t total) {
   options.progress = [&](uint64_t done, size_t, uint64_t) {
     if (done < next_report) return;
     next_report *= 10;
-    std::cout << fmt::format("  after {:>8} schedules: max RSS {} MiB ({:.0f} s)\n", done, max_rss_kib() / 1024, seconds_since(start))
+    std::cout << fmt::format("  after {:>8} schedules: max RSS {} MiB ({:.0f} s)\n", done, max_rss_kib() / 1024,
+                             seconds_since(start))
               << std::flush;
   };
   const CampaignResult campaign = explore(standard, *driver::find_variant("correct"), options);
-  std::cout << fmt::format("  after {:>8} schedules: max RSS {} MiB ({:.0f} s), {} violations, ~{} distinct interleavings\n",
-                           campaign.schedules_run, max_rss_kib() / 1024, seconds_since(start), campaign.findings.size(),
-                           campaign.distinct_interleavings);
+  std::cout << fmt::format(
+      "  after {:>8} schedules: max RSS {} MiB ({:.0f} s), {} violations, ~{} distinct interleavings\n",
+      campaign.schedules_run, max_rss_kib() / 1024, seconds_since(start), campaign.findings.size(),
+      campaign.distinct_interleavings);
 }
 
 // The minimiser on a large finding: N processes each open the card, create,
@@ -162,14 +167,16 @@ void minimiser(size_t processes) {
   trace.logging = false;
   const RunResult result = run_once(scenario, upstream, strategy, trace);
   if (result.first() == nullptr) {
-    std::cout << fmt::format("minimiser: the {}-process run found nothing to minimise ({})\n", processes, result.verdict());
+    std::cout << fmt::format("minimiser: the {}-process run found nothing to minimise ({})\n", processes,
+                             result.verdict());
     return;
   }
   const long rss_before = max_rss_kib();
   const auto start = std::chrono::steady_clock::now();
   const Minimized m = minimize(Reproducer{document, trace.schedule(), result.first()->signature(), result}, upstream);
   std::cout << fmt::format(
-      "minimiser on a {}-process finding ({}): {:.1f} s, {} runs, max RSS {} -> {} MiB; actions {} -> {}, decisions {} -> {}\n",
+      "minimiser on a {}-process finding ({}): {:.1f} s, {} runs, max RSS {} -> {} MiB; actions {} -> {}, decisions {} "
+      "-> {}\n",
       processes, result.first()->signature(), seconds_since(start), m.runs, rss_before / 1024, max_rss_kib() / 1024,
       m.before.actions, m.after.actions, m.before.decisions, m.after.decisions);
 }
@@ -195,7 +202,8 @@ int main(int argc, char** argv) {
       throughput_only = true;
       throughput_schedules = std::stoull(arg.substr(13));
     } else {
-      std::cerr << "bench: unknown argument '" << arg << "' (known: --million, --throughput[=SCHEDULES], --minimiser)\n";
+      std::cerr << "bench: unknown argument '" << arg
+                << "' (known: --million, --throughput[=SCHEDULES], --minimiser)\n";
       return 2;
     }
   }

@@ -13,8 +13,7 @@ std::vector<Variant> make_variants() {
     tweak(v);
     out.push_back(v);
   };
-  add("correct", "upstream with every review point settled as the reviewer asked (default)",
-      [](Variant&) {});
+  add("correct", "upstream with every review point settled as the reviewer asked (default)", [](Variant&) {});
   add("upstream", "the driver as merged (Linux v5.10): be-alloc waits for DRM release, no fault handler",
       [](Variant& v) {
         v.be_alloc_initialising_in_release = true;

@@ -2,14 +2,12 @@
 // fini / release, display buffers and the request path to the backend.
 #include "driver_core/xen_drm_front.h"
 
-
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace xfsim::driver {
 
-XenDrmFront::XenDrmFront(Machine machine, Variant variant)
-    : m_(machine), variant_(std::move(variant)) {}
+XenDrmFront::XenDrmFront(Machine machine, Variant variant) : m_(machine), variant_(std::move(variant)) {}
 
 bool XenDrmFront::enter(drm_device& dev) {
   if (variant_.is_unplugged_check) return !m_.drm.drm_dev_is_unplugged(dev);
@@ -138,7 +136,8 @@ sim::Task<int> XenDrmFront::xen_drm_drv_init() {
   xen_drm_front_drm_info* drm_info =
       variant_.devm_driver_data
           ? m_.kmem.devm_kzalloc<xen_drm_front_drm_info>(xb_dev_->id, "xen_drm_front_drm_info", "drm_info")
-          : m_.kmem.kzalloc<xen_drm_front_drm_info>("xen_drm_front_drm_info", fmt::format(FMT_COMPILE("drm_info{}"), card_));
+          : m_.kmem.kzalloc<xen_drm_front_drm_info>("xen_drm_front_drm_info",
+                                                    fmt::format(FMT_COMPILE("drm_info{}"), card_));
   drm_info->front_info = front_info_;
   drm_info->teardown_lock = std::make_unique<sim::Mutex>(m_.scheduler, "drm_info->teardown_lock");
   front_info_->drm_info = drm_info;
@@ -153,9 +152,9 @@ sim::Task<int> XenDrmFront::xen_drm_drv_init() {
     pipeline.index = i;
     pipeline.width = front_info_->connectors[i].width;
     pipeline.height = front_info_->connectors[i].height;
-    pipeline.pflip_to_worker = std::make_unique<sim::DelayedWork>(
-        m_.scheduler, fmt::format(FMT_COMPILE("kworker/pflip_to_worker{}"), i),
-        [this, drm_info, i] { return pflip_to_worker(drm_info, i); });
+    pipeline.pflip_to_worker =
+        std::make_unique<sim::DelayedWork>(m_.scheduler, fmt::format(FMT_COMPILE("kworker/pflip_to_worker{}"), i),
+                                           [this, drm_info, i] { return pflip_to_worker(drm_info, i); });
     dev->connectors[i].mode = drm_display_mode{pipeline.width, pipeline.height};
   }
   m_.drm.poll_init(*dev);
@@ -241,8 +240,7 @@ sim::Task<> XenDrmFront::release(drm_device& dev) {
   if (variant_.release_uses_front_info) {
     xen_drm_front_info* front_info = drm_info->front_info;
     if (m_.kmem.check(front_info, "xen_drm_drv_release") && front_info->be_alloc) {
-      co_await m_.xenbus.xenbus_switch_state(*front_info->xb_dev, XenbusState::Initialising,
-                                             "xen_drm_drv_release");
+      co_await m_.xenbus.xenbus_switch_state(*front_info->xb_dev, XenbusState::Initialising, "xen_drm_drv_release");
     }
   }
   if (variant_.zombie_with_be_alloc && !drm_info->storage_released) {
@@ -252,8 +250,7 @@ sim::Task<> XenDrmFront::release(drm_device& dev) {
   if (variant_.switch_state_in_release) {
     xen_drm_front_info* front_info = drm_info->front_info;
     if (m_.kmem.check(front_info, "xen_drm_drv_release") && front_info->xb_dev->bound) {
-      co_await m_.xenbus.xenbus_switch_state(*front_info->xb_dev, XenbusState::Initialising,
-                                             "xen_drm_drv_release");
+      co_await m_.xenbus.xenbus_switch_state(*front_info->xb_dev, XenbusState::Initialising, "xen_drm_drv_release");
     }
   }
   if (!variant_.devm_driver_data) m_.kmem.kfree(drm_info, "xen_drm_drv_release");
@@ -273,8 +270,7 @@ sim::Task<> XenDrmFront::xen_drv_remove() {
   }
   if (to < 0) {
     const XenbusState state = co_await m_.xenbus.xenbus_read_driver_state(dev.otherend + "/state");
-    m_.scheduler.logf("[drm:xen_drv_remove] *ERROR* Backend state is {} while removing driver",
-                                 xenbus_strstate(state));
+    m_.scheduler.logf("[drm:xen_drv_remove] *ERROR* Backend state is {} while removing driver", xenbus_strstate(state));
   }
   co_await xen_drm_drv_fini(/*from_remove=*/true);
   // xenbus_frontend_closed
@@ -292,8 +288,8 @@ sim::Task<> XenDrmFront::xen_drv_remove() {
 // ------------------------------------------------------------ requests
 
 // be_prepare_req + be_stream_do_io + be_stream_wait_io.
-sim::Task<int> XenDrmFront::be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtchnl,
-                                                     DisplifRequest request, const char* site) {
+sim::Task<int> XenDrmFront::be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtchnl, DisplifRequest request,
+                                                     const char* site) {
   XFSIM_KFUNC(m_.scheduler);
   // The caller computed &evt_pairs[i] before sleeping; fini may have freed
   // the array since (the kernel would touch freed memory here).
@@ -336,8 +332,10 @@ sim::Task<int> XenDrmFront::be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtc
     const bool done = co_await completion->wait_for_completion_timeout(site, XEN_DRM_FRONT_WAIT_BACK_MS);
     // The channel may have been freed while we slept (evtchnl_free does
     // complete_all): reading its status is what the kernel does next.
-    if (!m_.kmem.check(pairs, site)) ret = -EIO;
-    else ret = done ? evtchnl.resp_status : -ETIMEDOUT;
+    if (!m_.kmem.check(pairs, site))
+      ret = -EIO;
+    else
+      ret = done ? evtchnl.resp_status : -ETIMEDOUT;
   }
   evtchnl.req_io_lock->unlock();
   co_return ret;
@@ -357,8 +355,10 @@ sim::Task<int> XenDrmFront::send_request(uint32_t channel, const DisplifRequest&
 // unmapped. `immediate_grant_end` models the older behaviour.
 void XenDrmFront::gnttab_end_foreign_access(grant_ref_t gref, const char* site, bool free_page) {
   XFSIM_KFUNC(m_.scheduler);
-  if (variant_.immediate_grant_end) m_.gnttab.end_foreign_access(gref, site, free_page);
-  else m_.gnttab.end_foreign_access_deferred(gref, site, free_page);
+  if (variant_.immediate_grant_end)
+    m_.gnttab.end_foreign_access(gref, site, free_page);
+  else
+    m_.gnttab.end_foreign_access_deferred(gref, site, free_page);
 }
 
 xen_drm_front_dbuf* XenDrmFront::dbuf_get(uint64_t cookie) {
@@ -409,12 +409,13 @@ sim::Task<> XenDrmFront::dbuf_free_all(const char* site) {
   }
 }
 
-sim::Task<int> XenDrmFront::xen_drm_front_dbuf_create(uint64_t cookie, uint32_t width, uint32_t height,
-                                                     uint32_t bpp, uint32_t size, xen_gem_object& obj) {
+sim::Task<int> XenDrmFront::xen_drm_front_dbuf_create(uint64_t cookie, uint32_t width, uint32_t height, uint32_t bpp,
+                                                      uint32_t size, xen_gem_object& obj) {
   XFSIM_KFUNC(m_.scheduler);
   const char* site = "xen_drm_front_dbuf_create";
   if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
-  auto* dbuf = m_.kmem.kzalloc<xen_drm_front_dbuf>("xen_drm_front_dbuf", fmt::format(FMT_COMPILE("dbuf-{}"), obj.label));
+  auto* dbuf =
+      m_.kmem.kzalloc<xen_drm_front_dbuf>("xen_drm_front_dbuf", fmt::format(FMT_COMPILE("dbuf-{}"), obj.label));
   dbuf->dbuf_cookie = cookie;
   front_info_->dbuf_list.push_back(dbuf);  // added before any I/O, as upstream does
   // xen_front_pgdir_shbuf_alloc: the directory, and (!be_alloc) our pages granted.
@@ -471,8 +472,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_dbuf_destroy(uint64_t cookie) {
   co_return ret;
 }
 
-sim::Task<int> XenDrmFront::xen_drm_front_fb_attach(uint64_t dbuf_cookie, uint64_t fb_cookie,
-                                                   uint32_t w, uint32_t h) {
+sim::Task<int> XenDrmFront::xen_drm_front_fb_attach(uint64_t dbuf_cookie, uint64_t fb_cookie, uint32_t w, uint32_t h) {
   XFSIM_KFUNC(m_.scheduler);
   const char* site = "xen_drm_front_fb_attach";
   if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
@@ -496,8 +496,8 @@ sim::Task<int> XenDrmFront::xen_drm_front_fb_detach(uint64_t fb_cookie) {
   co_return co_await send_request(GENERIC_OP_EVT_CHNL, request, "xen_drm_front_fb_detach");
 }
 
-sim::Task<int> XenDrmFront::xen_drm_front_mode_set(uint32_t pipe, uint64_t fb_cookie, uint32_t w,
-                                                  uint32_t h, uint32_t bpp) {
+sim::Task<int> XenDrmFront::xen_drm_front_mode_set(uint32_t pipe, uint64_t fb_cookie, uint32_t w, uint32_t h,
+                                                   uint32_t bpp) {
   XFSIM_KFUNC(m_.scheduler);
   DisplifRequest request;
   request.operation = DisplifOp::SET_CONFIG;

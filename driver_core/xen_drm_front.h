@@ -42,8 +42,8 @@ struct xen_drm_front_evtchnl {
   uint32_t page = kNoPage;
   uint16_t evt_id = 0;
   uint16_t evt_next_id = 0;
-  DisplifRing* ring = nullptr;            // REQ
-  DisplifEventPage* event_page = nullptr; // EVT
+  DisplifRing* ring = nullptr;                  // REQ
+  DisplifEventPage* event_page = nullptr;       // EVT
   std::unique_ptr<sim::Completion> completion;  // REQ
   std::unique_ptr<sim::Mutex> req_io_lock;      // REQ
   int resp_status = 0;
@@ -85,9 +85,9 @@ struct xen_drm_front_dbuf : KObject {
   std::vector<uint32_t>* directory = nullptr;  // the page directory's content
   uint32_t directory_page = kNoPage;
   grant_ref_t directory_gref = 0;
-  std::vector<grant_ref_t> grefs;        // !be_alloc: our pages granted
-  std::vector<uint32_t> backend_grefs;   // be_alloc: the backend's, mapped into our pages
-  std::vector<uint32_t> mapped_pages;    // be_alloc: our ballooned pages now mapped
+  std::vector<grant_ref_t> grefs;       // !be_alloc: our pages granted
+  std::vector<uint32_t> backend_grefs;  // be_alloc: the backend's, mapped into our pages
+  std::vector<uint32_t> mapped_pages;   // be_alloc: our ballooned pages now mapped
 };
 
 struct PageDirectory : KObject {
@@ -101,7 +101,7 @@ struct xen_drm_front_drm_pipeline {
   drm_pending_vblank_event* pending_event = nullptr;
   bool conn_connected = true;
   std::unique_ptr<sim::DelayedWork> pflip_to_worker;  // the frame-done watchdog
-  uint64_t pflip_timeout = 0;  // timeout_in_detect: jiffies of the deadline, 0 when idle
+  uint64_t pflip_timeout = 0;                         // timeout_in_detect: jiffies of the deadline, 0 when idle
 };
 
 // struct xen_drm_front_drm_info: the drm_device's dev_private.
@@ -148,8 +148,7 @@ class XenDrmFront final : public DrmDriver {
   // ---- DrmDriver ----
   sim::Task<> release(drm_device& dev) override;
   sim::Task<> gem_free_object(drm_gem_object& obj) override;
-  sim::Task<int> dumb_create(drm_file& file, uint32_t width, uint32_t height, uint32_t bpp,
-                             uint32_t& handle) override;
+  sim::Task<int> dumb_create(drm_file& file, uint32_t width, uint32_t height, uint32_t bpp, uint32_t& handle) override;
   sim::Task<int> gem_mmap(drm_gem_object& obj, Vma& vma) override;
   bool has_fault_handler() const override { return !variant_.mmap_inserts_all_pages; }
   sim::Task<int> fault(Vma& vma, uint32_t page_index) override;
@@ -160,8 +159,8 @@ class XenDrmFront final : public DrmDriver {
   sim::Task<int> display_check(drm_device& dev, uint32_t pipe, const drm_pipe_state& next) override;
   sim::Task<> display_enable(drm_device& dev, uint32_t pipe, const drm_pipe_state& next) override;
   sim::Task<> display_disable(drm_device& dev, uint32_t pipe) override;
-  sim::Task<> display_update(drm_device& dev, uint32_t pipe, const drm_pipe_state& old,
-                             const drm_pipe_state& next, drm_pending_vblank_event* event) override;
+  sim::Task<> display_update(drm_device& dev, uint32_t pipe, const drm_pipe_state& old, const drm_pipe_state& next,
+                             drm_pending_vblank_event* event) override;
   sim::Task<ConnectorStatus> connector_detect(drm_device& dev, uint32_t pipe) override;
 
  private:
@@ -173,10 +172,9 @@ class XenDrmFront final : public DrmDriver {
   sim::Task<> xen_drm_drv_fini(bool from_remove);
   sim::Task<int> xen_drm_front_cfg_card();
   sim::Task<int> send_request(uint32_t channel, const DisplifRequest& request, const char* site);
-  sim::Task<int> be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtchnl, DisplifRequest request,
-                                          const char* site);
-  sim::Task<int> xen_drm_front_dbuf_create(uint64_t cookie, uint32_t width, uint32_t height,
-                                           uint32_t bpp, uint32_t size, xen_gem_object& obj);
+  sim::Task<int> be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtchnl, DisplifRequest request, const char* site);
+  sim::Task<int> xen_drm_front_dbuf_create(uint64_t cookie, uint32_t width, uint32_t height, uint32_t bpp,
+                                           uint32_t size, xen_gem_object& obj);
   sim::Task<int> xen_drm_front_dbuf_destroy(uint64_t cookie);
   sim::Task<int> xen_drm_front_fb_attach(uint64_t dbuf_cookie, uint64_t fb_cookie, uint32_t w, uint32_t h);
   sim::Task<int> xen_drm_front_fb_detach(uint64_t fb_cookie);

@@ -23,7 +23,8 @@ sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_create_all() {
       evtchnl.index = i;
       evtchnl.type = type;
       evtchnl.state = EvtchnlState::DISCONNECTED;
-      evtchnl.page = m_.memory.alloc_page(kFrontendDomid, fmt::format(FMT_COMPILE("{}-ring{}"), type == EvtchnlType::REQ ? "req" : "evt", i));
+      evtchnl.page = m_.memory.alloc_page(
+          kFrontendDomid, fmt::format(FMT_COMPILE("{}-ring{}"), type == EvtchnlType::REQ ? "req" : "evt", i));
       if (type == EvtchnlType::REQ) {
         m_.shared.touch();
         evtchnl.ring = m_.kmem.kzalloc<DisplifRing>("displif_ring", fmt::format(FMT_COMPILE("req-ring{}"), i));
@@ -32,18 +33,19 @@ sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_create_all() {
         evtchnl.req_io_lock = std::make_unique<sim::Mutex>(m_.scheduler, "evtchnl->u.req.req_io_lock");
       } else {
         m_.shared.touch();
-        evtchnl.event_page = m_.kmem.kzalloc<DisplifEventPage>("displif_event_page", fmt::format(FMT_COMPILE("evt-page{}"), i));
+        evtchnl.event_page =
+            m_.kmem.kzalloc<DisplifEventPage>("displif_event_page", fmt::format(FMT_COMPILE("evt-page{}"), i));
         m_.shared.event_pages[evtchnl.page] = evtchnl.event_page;
       }
       evtchnl.gref = m_.gnttab.grant_foreign_access(kFrontendDomid, kBackendDomid, evtchnl.page, false);
       evtchnl.port = m_.evtchn.alloc_unbound("xenbus_alloc_evtchn");
       const bool is_req = type == EvtchnlType::REQ;
-      evtchnl.irq = m_.evtchn.bind_to_irqhandler(
-          evtchnl.port, fmt::format(FMT_COMPILE("xen_drm_front-{}"), is_req ? "ctrl" : "evt"),
-          [this, pairs, i, is_req]() -> sim::Task<> {
-            if (is_req) return evtchnl_interrupt_ctrl(pairs, i);
-            return evtchnl_interrupt_evt(pairs, i);
-          });
+      evtchnl.irq = m_.evtchn.bind_to_irqhandler(evtchnl.port,
+                                                 fmt::format(FMT_COMPILE("xen_drm_front-{}"), is_req ? "ctrl" : "evt"),
+                                                 [this, pairs, i, is_req]() -> sim::Task<> {
+                                                   if (is_req) return evtchnl_interrupt_ctrl(pairs, i);
+                                                   return evtchnl_interrupt_evt(pairs, i);
+                                                 });
     }
   }
   co_return 0;
@@ -55,9 +57,11 @@ sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_publish_all() {
   for (uint32_t i = 0; i < front_info_->num_evt_pairs; ++i) {
     const auto& pair = front_info_->evt_pairs->pairs[i];
     co_await m_.store.write(fmt::format(FMT_COMPILE("{}/{}/req-ring-ref"), base, i), std::to_string(pair.req.gref));
-    co_await m_.store.write(fmt::format(FMT_COMPILE("{}/{}/req-event-channel"), base, i), std::to_string(pair.req.port));
+    co_await m_.store.write(fmt::format(FMT_COMPILE("{}/{}/req-event-channel"), base, i),
+                            std::to_string(pair.req.port));
     co_await m_.store.write(fmt::format(FMT_COMPILE("{}/{}/evt-ring-ref"), base, i), std::to_string(pair.evt.gref));
-    co_await m_.store.write(fmt::format(FMT_COMPILE("{}/{}/evt-event-channel"), base, i), std::to_string(pair.evt.port));
+    co_await m_.store.write(fmt::format(FMT_COMPILE("{}/{}/evt-event-channel"), base, i),
+                            std::to_string(pair.evt.port));
   }
   co_return 0;
 }

@@ -36,8 +36,9 @@ sim::Task<int> XenDrmFront::dumb_create(drm_file& file, uint32_t width, uint32_t
   m_.drm.register_object(dev, obj, size);
   obj->be_alloc = front_info_->be_alloc;
   for (uint32_t i = 0; i < obj->num_pages; ++i) {
-    obj->pages.push_back(obj->be_alloc ? m_.memory.alloc_ballooned_page(fmt::format(FMT_COMPILE("{}.{}"), obj->label, i))
-                                       : m_.memory.alloc_page(kFrontendDomid, fmt::format(FMT_COMPILE("{}.{}"), obj->label, i)));
+    obj->pages.push_back(obj->be_alloc
+                             ? m_.memory.alloc_ballooned_page(fmt::format(FMT_COMPILE("{}.{}"), obj->label, i))
+                             : m_.memory.alloc_page(kFrontendDomid, fmt::format(FMT_COMPILE("{}.{}"), obj->label, i)));
   }
   const uint64_t cookie = dbuf_to_cookie(*obj);
   int ret = 0;

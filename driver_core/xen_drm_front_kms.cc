@@ -125,8 +125,10 @@ sim::Task<> XenDrmFront::display_update(drm_device& dev, uint32_t pipe, const dr
   }
   if (old.fb && next.fb) {
     // A real flip: arm the frame-done watchdog, then ask the backend.
-    if (variant_.timeout_in_detect) pipeline.pflip_timeout = m_.scheduler.now_ms() + FRAME_DONE_TO_MS;
-    else pipeline.pflip_to_worker->schedule(FRAME_DONE_TO_MS);
+    if (variant_.timeout_in_detect)
+      pipeline.pflip_timeout = m_.scheduler.now_ms() + FRAME_DONE_TO_MS;
+    else
+      pipeline.pflip_to_worker->schedule(FRAME_DONE_TO_MS);
     const int ret = co_await xen_drm_front_page_flip(pipe, fb_to_cookie(*next.fb));
     if (ret != 0) {
       m_.scheduler.logf("[drm:display_update] *ERROR* Failed to send page flip request to backend: {}", ret);

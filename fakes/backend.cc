@@ -9,14 +9,13 @@ namespace xfsim::fakes {
 
 namespace {
 bool frontend_left(XenbusState state) {
-  return state == XenbusState::Initialising || state == XenbusState::Closing ||
-         state == XenbusState::Closed || state == XenbusState::Unknown;
+  return state == XenbusState::Initialising || state == XenbusState::Closing || state == XenbusState::Closed ||
+         state == XenbusState::Unknown;
 }
 }  // namespace
 
-Backend::Backend(sim::Scheduler& scheduler, XenStore& store, GrantTable& gnttab,
-                 EventChannels& evtchn, Memory& memory, SharedPages& shared, BackendConfig config,
-                 std::string frontend_path, std::string backend_path)
+Backend::Backend(sim::Scheduler& scheduler, XenStore& store, GrantTable& gnttab, EventChannels& evtchn, Memory& memory,
+                 SharedPages& shared, BackendConfig config, std::string frontend_path, std::string backend_path)
     : scheduler_(scheduler),
       store_(store),
       gnttab_(gnttab),
@@ -79,8 +78,9 @@ sim::Task<XenbusState> Backend::frontend_state() {
 
 void Backend::start() {
   task_running_ = true;  // from now: a second restart must not start another
-  scheduler_.spawn(instances_++ == 0 ? std::string("displ_be") : fmt::format(FMT_COMPILE("displ_be-{}"), instances_ - 1),
-                   sim::TaskKind::kBackend, run(), /*daemon=*/true);
+  scheduler_.spawn(
+      instances_++ == 0 ? std::string("displ_be") : fmt::format(FMT_COMPILE("displ_be-{}"), instances_ - 1),
+      sim::TaskKind::kBackend, run(), /*daemon=*/true);
 }
 
 sim::Task<> Backend::run() {
@@ -252,7 +252,8 @@ sim::Task<> Backend::handle(uint32_t connector, const DisplifRequest& request) {
       if (request.flags & XENDISPL_DBUF_FLG_REQ_ALLOC) {
         grefs.clear();
         for (uint32_t i = 0; i < pages; ++i) {
-          const uint32_t page = memory_.alloc_page(kBackendDomid, fmt::format(FMT_COMPILE("be-{:x}.{}"), request.dbuf_cookie, i));
+          const uint32_t page =
+              memory_.alloc_page(kBackendDomid, fmt::format(FMT_COMPILE("be-{:x}.{}"), request.dbuf_cookie, i));
           buffer.own_pages.push_back(page);
           const grant_ref_t gref = gnttab_.grant_foreign_access(kBackendDomid, kFrontendDomid, page, false);
           buffer.own_grefs.push_back(gref);
@@ -260,8 +261,10 @@ sim::Task<> Backend::handle(uint32_t connector, const DisplifRequest& request) {
         }
       } else {
         for (grant_ref_t gref : grefs) {
-          if (gnttab_.map(gref, kBackendDomid, "displ_be_dbuf_create") == kNoPage) status = -EINVAL;
-          else buffer.frontend_grefs.push_back(gref);
+          if (gnttab_.map(gref, kBackendDomid, "displ_be_dbuf_create") == kNoPage)
+            status = -EINVAL;
+          else
+            buffer.frontend_grefs.push_back(gref);
         }
       }
       gnttab_.unmap(request.gref_directory, kBackendDomid, "displ_be_dbuf_create");
@@ -269,12 +272,16 @@ sim::Task<> Backend::handle(uint32_t connector, const DisplifRequest& request) {
       break;
     }
     case DisplifOp::DBUF_DESTROY:
-      if (!buffers_.count(request.dbuf_cookie)) status = -EINVAL;
-      else destroy_buffer(request.dbuf_cookie, "displ_be_dbuf_destroy");
+      if (!buffers_.count(request.dbuf_cookie))
+        status = -EINVAL;
+      else
+        destroy_buffer(request.dbuf_cookie, "displ_be_dbuf_destroy");
       break;
     case DisplifOp::FB_ATTACH:
-      if (!buffers_.count(request.dbuf_cookie) || fbs_.count(request.fb_cookie)) status = -EINVAL;
-      else fbs_.insert(request.fb_cookie);
+      if (!buffers_.count(request.dbuf_cookie) || fbs_.count(request.fb_cookie))
+        status = -EINVAL;
+      else
+        fbs_.insert(request.fb_cookie);
       break;
     case DisplifOp::FB_DETACH:
       if (!fbs_.erase(request.fb_cookie)) status = -EINVAL;

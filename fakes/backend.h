@@ -42,9 +42,8 @@ struct BackendConfig {
 
 class Backend {
  public:
-  Backend(sim::Scheduler& scheduler, XenStore& store, GrantTable& gnttab, EventChannels& evtchn,
-          Memory& memory, SharedPages& shared, BackendConfig config, std::string frontend_path,
-          std::string backend_path);
+  Backend(sim::Scheduler& scheduler, XenStore& store, GrantTable& gnttab, EventChannels& evtchn, Memory& memory,
+          SharedPages& shared, BackendConfig config, std::string frontend_path, std::string backend_path);
   // Spawns the backend's main loop (a daemon task); arm_script its actions.
   void start();
   void arm_script();

@@ -6,19 +6,25 @@ namespace xfsim::fakes {
 
 const char* displif_op_name(DisplifOp op) {
   switch (op) {
-    case DisplifOp::DBUF_CREATE: return "DBUF_CREATE";
-    case DisplifOp::DBUF_DESTROY: return "DBUF_DESTROY";
-    case DisplifOp::FB_ATTACH: return "FB_ATTACH";
-    case DisplifOp::FB_DETACH: return "FB_DETACH";
-    case DisplifOp::SET_CONFIG: return "SET_CONFIG";
-    case DisplifOp::PG_FLIP: return "PG_FLIP";
+    case DisplifOp::DBUF_CREATE:
+      return "DBUF_CREATE";
+    case DisplifOp::DBUF_DESTROY:
+      return "DBUF_DESTROY";
+    case DisplifOp::FB_ATTACH:
+      return "FB_ATTACH";
+    case DisplifOp::FB_DETACH:
+      return "FB_DETACH";
+    case DisplifOp::SET_CONFIG:
+      return "SET_CONFIG";
+    case DisplifOp::PG_FLIP:
+      return "PG_FLIP";
   }
   return "?";
 }
 
 bool displif_op_from_name(const std::string& name, DisplifOp& op) {
-  for (auto candidate : {DisplifOp::DBUF_CREATE, DisplifOp::DBUF_DESTROY, DisplifOp::FB_ATTACH,
-                         DisplifOp::FB_DETACH, DisplifOp::SET_CONFIG, DisplifOp::PG_FLIP}) {
+  for (auto candidate : {DisplifOp::DBUF_CREATE, DisplifOp::DBUF_DESTROY, DisplifOp::FB_ATTACH, DisplifOp::FB_DETACH,
+                         DisplifOp::SET_CONFIG, DisplifOp::PG_FLIP}) {
     if (name == displif_op_name(candidate)) {
       op = candidate;
       return true;
@@ -27,8 +33,7 @@ bool displif_op_from_name(const std::string& name, DisplifOp& op) {
   return false;
 }
 
-bool DisplifRing::push_request(sim::Scheduler& scheduler, const DisplifRequest& request,
-                               const char* site) {
+bool DisplifRing::push_request(sim::Scheduler& scheduler, const DisplifRequest& request, const char* site) {
   if (full()) {
     scheduler.report("ring-overflow", site,
                      fmt::format("{}: request ring full ({} unanswered); {} would overwrite an "

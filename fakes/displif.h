@@ -75,8 +75,8 @@ struct DisplifRing : KObject {
     return requests[req_cons++ % kRingSlots];
   }
   void push_response(const DisplifResponse& response) {
-    XFSIM_ASSERT(rsp_prod_pvt - rsp_cons < kRingSlots, "ring: response ring full (rsp_prod {} rsp_cons {})", rsp_prod_pvt,
-                 rsp_cons);
+    XFSIM_ASSERT(rsp_prod_pvt - rsp_cons < kRingSlots, "ring: response ring full (rsp_prod {} rsp_cons {})",
+                 rsp_prod_pvt, rsp_cons);
     responses[rsp_prod_pvt++ % kRingSlots] = response;
     rsp_prod = rsp_prod_pvt;
   }
@@ -106,6 +106,7 @@ struct SharedPages {
   std::map<uint32_t, DisplifEventPage*> event_pages;
   // Page directories of DBUF_CREATE (gref_directory → grefs of the buffer).
   std::map<uint32_t, std::vector<uint32_t>*> directories;
+
  private:
   sim::Scheduler* scheduler_;
   uint32_t resource_;

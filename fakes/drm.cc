@@ -81,7 +81,8 @@ void DrmCore::drm_dev_exit(drm_device& dev) {
   if (task >= dev.srcu_readers_by_task.size() || dev.srcu_readers_by_task[task] == 0) {
     scheduler_.report("warning", "drm_dev_exit",
                       fmt::format("{} calls drm_dev_exit on {} without a matching drm_dev_enter "
-                                  "(srcu_read_unlock imbalance)", scheduler_.current_name(), dev.label));
+                                  "(srcu_read_unlock imbalance)",
+                                  scheduler_.current_name(), dev.label));
     return;
   }
   --dev.srcu_readers_by_task[task];
@@ -161,8 +162,7 @@ sim::Task<> DrmCore::poll_work(drm_device& dev) {
   if (dev.poll_enabled) dev.output_poll_work->schedule(kOutputPollPeriodMs);
 }
 
-sim::Task<> DrmCore::send_vblank_event(drm_device& dev, drm_pending_vblank_event* event,
-                                       const char* site) {
+sim::Task<> DrmCore::send_vblank_event(drm_device& dev, drm_pending_vblank_event* event, const char* site) {
   XFSIM_KFUNC_AS(scheduler_, "drm_crtc_send_vblank_event");
   (void)dev;
   if (event == nullptr) co_return;
@@ -266,8 +266,8 @@ void DrmCore::vm_insert_page(Vma& vma, uint32_t index, uint32_t page) {
   XFSIM_KFUNC(scheduler_);
   XFSIM_ASSERT(index < vma.ptes.size(), "page {} of {} with {} pages", index, vma.label, vma.ptes.size());
   drm_device& dev = *vma.obj->dev;
-  const bool fault_after_unplug =
-      std::find(faults_after_unplug_.begin(), faults_after_unplug_.end(), scheduler_.current()) != faults_after_unplug_.end();
+  const bool fault_after_unplug = std::find(faults_after_unplug_.begin(), faults_after_unplug_.end(),
+                                            scheduler_.current()) != faults_after_unplug_.end();
   if (dev.unplugged && !in_dev_enter(dev) && !fault_after_unplug) {
     scheduler_.report("access-after-unplug", "vm_insert_page",
                       fmt::format("page {} of {} mapped into {} after drm_dev_unplug, outside a "
@@ -337,8 +337,7 @@ sim::Task<> DrmCore::drm_release(drm_file& file) {
   co_await drm_dev_put(dev, "drm_release");
 }
 
-sim::Task<int> DrmCore::mode_create_dumb(drm_file& file, uint32_t w, uint32_t h, uint32_t bpp,
-                                         uint32_t& handle) {
+sim::Task<int> DrmCore::mode_create_dumb(drm_file& file, uint32_t w, uint32_t h, uint32_t bpp, uint32_t& handle) {
   XFSIM_KFUNC_AS(scheduler_, "drm_mode_create_dumb_ioctl");
   co_await scheduler_.point("drm_mode_create_dumb_ioctl");
   if (ioctl_unplugged(file)) co_return -ENODEV;
@@ -434,8 +433,7 @@ sim::Task<int> DrmCore::touch(Vma& vma, uint32_t index) {
   co_return 0;
 }
 
-sim::Task<int> DrmCore::addfb(drm_file& file, uint32_t handle, uint32_t w, uint32_t h,
-                              uint32_t& fb_id) {
+sim::Task<int> DrmCore::addfb(drm_file& file, uint32_t handle, uint32_t w, uint32_t h, uint32_t& fb_id) {
   XFSIM_KFUNC_AS(scheduler_, "drm_mode_addfb2");
   co_await scheduler_.point("drm_mode_addfb2");
   if (ioctl_unplugged(file)) co_return -ENODEV;
@@ -520,8 +518,10 @@ sim::Task<int> DrmCore::atomic_commit(drm_file& file, const drm_atomic_request& 
   int ret = 0;
   if (request.fb_id != 0) {
     auto it = file.fbs.find(request.fb_id);
-    if (it == file.fbs.end()) ret = -ENOENT;
-    else next.fb = it->second;
+    if (it == file.fbs.end())
+      ret = -ENOENT;
+    else
+      next.fb = it->second;
   }
   next.enabled = next.fb != nullptr;
   next.mode = request.mode ? *request.mode : old.mode;
@@ -546,9 +546,8 @@ sim::Task<int> DrmCore::atomic_commit(drm_file& file, const drm_atomic_request& 
   }
   if (ret == 0 && !mode_from_connector) {
     scheduler_.report("invalid-mode-accepted", "drm_atomic_check_only",
-                      fmt::format("mode {}x{} accepted on pipe {} whose connector only has {}x{}",
-                                  next.mode.hdisplay, next.mode.vdisplay, request.pipe,
-                                  dev.connectors[request.pipe].mode.hdisplay,
+                      fmt::format("mode {}x{} accepted on pipe {} whose connector only has {}x{}", next.mode.hdisplay,
+                                  next.mode.vdisplay, request.pipe, dev.connectors[request.pipe].mode.hdisplay,
                                   dev.connectors[request.pipe].mode.vdisplay));
   }
   if (ret != 0) {

@@ -31,7 +31,6 @@
 
 namespace xfsim::fakes {
 
-
 struct drm_device;
 struct drm_file;
 
@@ -116,8 +115,8 @@ struct DrmDriver {
 
 struct Vma : KObject {
   drm_file* file = nullptr;
-  drm_gem_object* obj = nullptr;   // the vma holds a GEM reference (drm_gem_vm_open)
-  std::vector<uint32_t> ptes;      // page frame per page, kNoPage when not present
+  drm_gem_object* obj = nullptr;  // the vma holds a GEM reference (drm_gem_vm_open)
+  std::vector<uint32_t> ptes;     // page frame per page, kNoPage when not present
   bool unmapped = false;
   std::string label;
 };
@@ -155,12 +154,12 @@ struct drm_file : KObject {
   drm_device* dev = nullptr;
   std::map<uint32_t, drm_gem_object*> object_idr;  // handle → object
   std::map<uint32_t, drm_framebuffer*> fbs;
-  std::vector<drm_pending_vblank_event*> events;   // delivered, not yet read
+  std::vector<drm_pending_vblank_event*> events;  // delivered, not yet read
   std::unique_ptr<sim::WaitQueue> event_wait;
   std::unique_ptr<sim::SpinLock> table_lock;
   std::vector<Vma*> vmas;
   std::vector<drm_pending_vblank_event*> undelivered;  // created for this file, still in the driver
-  uint32_t refs = 1;  // the fd, plus one per live mmap (vma->vm_file)
+  uint32_t refs = 1;                                   // the fd, plus one per live mmap (vma->vm_file)
   bool closed = false;
   std::string label;
 };

@@ -6,8 +6,7 @@
 
 namespace xfsim::fakes {
 
-void Kmem::track(std::unique_ptr<KObject> object, const char* type, std::string name,
-                 uint32_t device) {
+void Kmem::track(std::unique_ptr<KObject> object, const char* type, std::string name, uint32_t device) {
   object->kmem_id = static_cast<uint32_t>(records_.size() + 1);
   Record record;
   record.object = std::move(object);
@@ -40,7 +39,8 @@ sim::Violation Kmem::memory_report(const Record& record, const char* kind, const
   v.object_type = record.type;
   v.object_name = record.name;
   v.allocated = scheduler_.record_of(record.alloc_task, record.alloc_stack, record.alloc_step, record.alloc_time_ms);
-  if (record.freed) v.freed = scheduler_.record_of(record.free_task, record.free_stack, record.free_step, record.free_time_ms);
+  if (record.freed)
+    v.freed = scheduler_.record_of(record.free_task, record.free_stack, record.free_step, record.free_time_ms);
   return v;
 }
 
@@ -57,9 +57,9 @@ bool Kmem::report_bad_access(const KObject* object, const char* site, const char
   const Record& record = records_[object->kmem_id - 1];
   XFSIM_ASSERT(record.freed);
   sim::Violation v = memory_report(record, "use-after-free", site, access);
-  v.detail = fmt::format("{} {} accessed by {} in {} at step {}; freed by {} in {} at step {}", record.type, record.name,
-                         scheduler_.current_name(), site, scheduler_.step(), free_task_name(record), record.free_site,
-                         record.free_step);
+  v.detail = fmt::format("{} {} accessed by {} in {} at step {}; freed by {} in {} at step {}", record.type,
+                         record.name, scheduler_.current_name(), site, scheduler_.step(), free_task_name(record),
+                         record.free_site, record.free_step);
   scheduler_.report(std::move(v));
   return false;
 }
@@ -101,8 +101,7 @@ std::vector<std::string> Kmem::live_objects() const {
 bool Kref::put(sim::Scheduler& scheduler, const char* site, const std::string& what) {
   if (count <= 0) {
     scheduler.report("refcount-underflow", site,
-                     fmt::format("{} put by {} in {} with refcount {}", what,
-                                 scheduler.current_name(), site, count),
+                     fmt::format("{} put by {} in {} with refcount {}", what, scheduler.current_name(), site, count),
                      site);
     return false;
   }
@@ -111,10 +110,9 @@ bool Kref::put(sim::Scheduler& scheduler, const char* site, const std::string& w
 
 void Kref::get(sim::Scheduler& scheduler, const char* site, const std::string& what) {
   if (count <= 0) {
-    scheduler.report("use-after-free", site,
-                     fmt::format("{} got by {} in {} after its refcount reached zero", what,
-                                 scheduler.current_name(), site),
-                     site);
+    scheduler.report(
+        "use-after-free", site,
+        fmt::format("{} got by {} in {} after its refcount reached zero", what, scheduler.current_name(), site), site);
     return;
   }
   ++count;

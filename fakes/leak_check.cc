@@ -6,8 +6,8 @@
 
 namespace xfsim::fakes {
 
-bool report_leaks(sim::Scheduler& scheduler, const Kmem& kmem, const GrantTable& gnttab,
-                  const EventChannels& evtchn, const XenStore& store) {
+bool report_leaks(sim::Scheduler& scheduler, const Kmem& kmem, const GrantTable& gnttab, const EventChannels& evtchn,
+                  const XenStore& store) {
   std::vector<std::string> leaks = kmem.live_objects();
   for (const auto& grant : gnttab.active_grants(kFrontendDomid)) leaks.push_back(grant);
   for (const auto& port : evtchn.allocated_ports()) leaks.push_back(port);

@@ -11,7 +11,7 @@
 namespace xfsim::fakes {
 
 // Reports `leak` (listing up to eight of them) and returns true if any.
-bool report_leaks(sim::Scheduler& scheduler, const Kmem& kmem, const GrantTable& gnttab,
-                  const EventChannels& evtchn, const XenStore& store);
+bool report_leaks(sim::Scheduler& scheduler, const Kmem& kmem, const GrantTable& gnttab, const EventChannels& evtchn,
+                  const XenStore& store);
 
 }  // namespace xfsim::fakes

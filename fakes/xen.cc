@@ -1,6 +1,5 @@
 #include "fakes/xen.h"
 
-
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
@@ -32,9 +31,8 @@ void Memory::free_page(uint32_t page, const char* site) {
   PageFrame& frame = frames_[page];
   if (frame.freed) {
     scheduler_.report("double-free", site,
-                      fmt::format("page {} freed again by {} in {}; first freed by {} at step {}",
-                                  frame.label, scheduler_.current_name(), site, frame.free_task,
-                                  frame.free_step),
+                      fmt::format("page {} freed again by {} in {}; first freed by {} at step {}", frame.label,
+                                  scheduler_.current_name(), site, frame.free_task, frame.free_step),
                       site);
     return;
   }
@@ -61,8 +59,7 @@ uint32_t Memory::backing_of(uint32_t page) const {
 
 // ---- grant table ----
 
-grant_ref_t GrantTable::grant_foreign_access(int granter, int grantee, uint32_t page,
-                                             bool readonly) {
+grant_ref_t GrantTable::grant_foreign_access(int granter, int grantee, uint32_t page, bool readonly) {
   XFSIM_KFUNC_AS(scheduler_, "gnttab_grant_foreign_access");
   scheduler_.touch(resource_);
   grants_.push_back(Grant{granter, grantee, page, readonly, true, 0});
@@ -88,8 +85,8 @@ void GrantTable::end_foreign_access(grant_ref_t ref, const char* site, bool free
   }
   if (grant.maps > 0) {
     scheduler_.report("grant-end-while-mapped", site,
-                      fmt::format("{}: grant {} of page {} ended while domain {} still maps it",
-                                  site, ref, memory_.frame(grant.page).label, grant.grantee),
+                      fmt::format("{}: grant {} of page {} ended while domain {} still maps it", site, ref,
+                                  memory_.frame(grant.page).label, grant.grantee),
                       site);
   }
   grant.active = false;
@@ -110,8 +107,7 @@ void GrantTable::end_foreign_access_deferred(grant_ref_t ref, const char* site, 
 uint32_t GrantTable::map(grant_ref_t ref, int mapper, const char* site) {
   XFSIM_KFUNC_AS(scheduler_, "gnttab_map_refs");
   scheduler_.touch(resource_);
-  if (ref < 1 || ref > grants_.size() || !grants_[ref - 1].active ||
-      grants_[ref - 1].grantee != mapper) {
+  if (ref < 1 || ref > grants_.size() || !grants_[ref - 1].active || grants_[ref - 1].grantee != mapper) {
     scheduler_.logf("{}: map of invalid grant {} refused", site, ref);
     return kNoPage;
   }
@@ -128,7 +124,8 @@ void GrantTable::unmap(grant_ref_t ref, int mapper, const char* site) {
   Grant& grant = grants_[ref - 1];
   (void)mapper;
   if (grant.maps == 0) {
-    scheduler_.report("refcount-underflow", site, fmt::format("{}: grant {} unmapped more often than mapped", site, ref), site);
+    scheduler_.report("refcount-underflow", site,
+                      fmt::format("{}: grant {} unmapped more often than mapped", site, ref), site);
     return;
   }
   --grant.maps;
@@ -157,8 +154,8 @@ std::vector<std::string> GrantTable::active_grants(int granter) const {
   std::vector<std::string> out;
   for (size_t i = 0; i < grants_.size(); ++i) {
     if (grants_[i].active && grants_[i].granter == granter) {
-      out.push_back(fmt::format("gref {} (domain {} to {}, page {})", i + 1, grants_[i].granter,
-                                grants_[i].grantee, memory_.frame(grants_[i].page).label));
+      out.push_back(fmt::format("gref {} (domain {} to {}, page {})", i + 1, grants_[i].granter, grants_[i].grantee,
+                                memory_.frame(grants_[i].page).label));
     }
   }
   return out;
@@ -179,8 +176,7 @@ evtchn_port_t EventChannels::alloc_unbound(const char*) {
   return static_cast<evtchn_port_t>(ports_.size() - 1);
 }
 
-int EventChannels::bind_to_irqhandler(evtchn_port_t port, const std::string& name,
-                                      Handler handler) {
+int EventChannels::bind_to_irqhandler(evtchn_port_t port, const std::string& name, Handler handler) {
   XFSIM_KFUNC_AS(scheduler_, "bind_evtchn_to_irqhandler");
   scheduler_.touch(resource_);
   Port& p = ports_[port];

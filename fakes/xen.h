@@ -34,8 +34,8 @@ struct PageFrame {
   int domain = kFrontendDomid;
   bool ballooned = false;
   bool freed = false;
-  uint32_t mapped_foreign = kNoPage;  // ballooned: the backend page shown, if any
-  uint32_t grant_mapped_by_other = 0; // how many foreign mappings of this page exist
+  uint32_t mapped_foreign = kNoPage;   // ballooned: the backend page shown, if any
+  uint32_t grant_mapped_by_other = 0;  // how many foreign mappings of this page exist
   uint64_t free_step = 0;
   std::string free_task;
   std::string label;

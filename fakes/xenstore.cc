@@ -9,15 +9,24 @@ namespace xfsim::fakes {
 
 const char* xenbus_strstate(XenbusState state) {
   switch (state) {
-    case XenbusState::Unknown: return "Unknown";
-    case XenbusState::Initialising: return "Initialising";
-    case XenbusState::InitWait: return "InitWait";
-    case XenbusState::Initialised: return "Initialised";
-    case XenbusState::Connected: return "Connected";
-    case XenbusState::Closing: return "Closing";
-    case XenbusState::Closed: return "Closed";
-    case XenbusState::Reconfiguring: return "Reconfiguring";
-    case XenbusState::Reconfigured: return "Reconfigured";
+    case XenbusState::Unknown:
+      return "Unknown";
+    case XenbusState::Initialising:
+      return "Initialising";
+    case XenbusState::InitWait:
+      return "InitWait";
+    case XenbusState::Initialised:
+      return "Initialised";
+    case XenbusState::Connected:
+      return "Connected";
+    case XenbusState::Closing:
+      return "Closing";
+    case XenbusState::Closed:
+      return "Closed";
+    case XenbusState::Reconfiguring:
+      return "Reconfiguring";
+    case XenbusState::Reconfigured:
+      return "Reconfigured";
   }
   return "Invalid";
 }
@@ -29,15 +38,24 @@ bool xenbus_transition_allowed(XenbusState from, XenbusState to) {
   using S = XenbusState;
   if (to == S::Closing || to == S::Closed) return from != S::Closed || to == S::Closed;
   switch (from) {
-    case S::Unknown: return to == S::Initialising;
-    case S::Initialising: return to == S::InitWait || to == S::Initialised || to == S::Connected;
-    case S::InitWait: return to == S::Initialised || to == S::Connected;
-    case S::Initialised: return to == S::Connected || to == S::Initialising;
-    case S::Connected: return to == S::Reconfiguring || to == S::Initialising;
-    case S::Reconfiguring: return to == S::Reconfigured || to == S::Initialising;
-    case S::Reconfigured: return to == S::Connected;
-    case S::Closing: return false;
-    case S::Closed: return to == S::Initialising;
+    case S::Unknown:
+      return to == S::Initialising;
+    case S::Initialising:
+      return to == S::InitWait || to == S::Initialised || to == S::Connected;
+    case S::InitWait:
+      return to == S::Initialised || to == S::Connected;
+    case S::Initialised:
+      return to == S::Connected || to == S::Initialising;
+    case S::Connected:
+      return to == S::Reconfiguring || to == S::Initialising;
+    case S::Reconfiguring:
+      return to == S::Reconfigured || to == S::Initialising;
+    case S::Reconfigured:
+      return to == S::Connected;
+    case S::Closing:
+      return false;
+    case S::Closed:
+      return to == S::Initialising;
   }
   return false;
 }
@@ -51,7 +69,10 @@ bool at_or_under(std::string_view path, std::string_view node) {
 }  // namespace
 
 XenStore::XenStore(sim::Scheduler& scheduler)
-    : scheduler_(scheduler), resource_(scheduler.new_resource()), xenwatch_wait_(scheduler, "xenwatch"), xenwatch_mutex_(scheduler, "xenwatch_mutex") {}
+    : scheduler_(scheduler),
+      resource_(scheduler.new_resource()),
+      xenwatch_wait_(scheduler, "xenwatch"),
+      xenwatch_mutex_(scheduler, "xenwatch_mutex") {}
 
 sim::Task<std::optional<std::string>> XenStore::read(const std::string& path) {
   XFSIM_KFUNC_AS(scheduler_, "xenbus_read");
@@ -95,8 +116,7 @@ sim::Task<std::vector<std::string>> XenStore::directory(const std::string& path)
   co_return children;
 }
 
-XenStore::WatchId XenStore::register_watch(const std::string& path, std::string owner,
-                                           WatchCallback callback) {
+XenStore::WatchId XenStore::register_watch(const std::string& path, std::string owner, WatchCallback callback) {
   scheduler_.touch(resource_);
   const auto id = static_cast<WatchId>(watches_.size());
   watches_.push_back(Watch{path, std::move(owner), std::move(callback), true});
@@ -190,14 +210,13 @@ sim::Task<> XenStore::xenwatch_thread() {
   }
 }
 
-sim::Task<int> Xenbus::xenbus_switch_state(XenbusDevice& dev, XenbusState state,
-                                           const char* site) {
+sim::Task<int> Xenbus::xenbus_switch_state(XenbusDevice& dev, XenbusState state, const char* site) {
   XFSIM_KFUNC(scheduler_);
   if (dev.state == state) co_return 0;
   if (!xenbus_transition_allowed(dev.state, state)) {
     scheduler_.report("illegal-xenbus-transition", site,
-                      fmt::format("{}: frontend {} -> {} is not a xenbus transition", site,
-                                  xenbus_strstate(dev.state), xenbus_strstate(state)),
+                      fmt::format("{}: frontend {} -> {} is not a xenbus transition", site, xenbus_strstate(dev.state),
+                                  xenbus_strstate(state)),
                       fmt::format("{} -> {} by {}", xenbus_strstate(dev.state), xenbus_strstate(state), site));
   }
   scheduler_.logf("xenbus: {} frontend {} -> {}", dev.nodename, xenbus_strstate(dev.state), xenbus_strstate(state));

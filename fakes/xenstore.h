@@ -12,8 +12,8 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sim/scheduler.h"
@@ -94,12 +94,12 @@ class XenStore {
 
 // struct xenbus_device (the frontend's view of one PV device).
 struct XenbusDevice {
-  uint32_t id = 0;               // device index; devm owner id
-  std::string nodename;          // device/vdispl/0
-  std::string otherend;          // backend/vdispl/<domid>/0
-  int otherend_id = 0;           // backend domid
+  uint32_t id = 0;                                // device index; devm owner id
+  std::string nodename;                           // device/vdispl/0
+  std::string otherend;                           // backend/vdispl/<domid>/0
+  int otherend_id = 0;                            // backend domid
   XenbusState state = XenbusState::Initialising;  // cached, as dev->state
-  bool bound = false;            // driver bound (probe .. remove)
+  bool bound = false;                             // driver bound (probe .. remove)
 };
 
 class Xenbus {

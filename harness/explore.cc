@@ -28,7 +28,8 @@ uint64_t calibrate_steps(const Scenario& scenario, const CampaignOptions& option
     trace.logging = false;
     run_once(scenario, *driver::find_variant("correct"), probe, trace);
     uint64_t choices = 0;
-    for (const auto& entry : trace.entries) choices += entry.type == sim::TraceEntry::Type::kDecision && entry.options > 1;
+    for (const auto& entry : trace.entries)
+      choices += entry.type == sim::TraceEntry::Type::kDecision && entry.options > 1;
     longest = std::max(longest, choices);
   }
   return longest;
@@ -80,7 +81,8 @@ std::vector<std::string> user_strategy_names() {
 
 std::unique_ptr<sim::Strategy> make_strategy(const Scenario& scenario, const CampaignOptions& options) {
   const StrategyEntry* entry = find_strategy(options.strategy);
-  XFSIM_ASSERT(entry != nullptr, "unknown strategy '{}' (the scenario schema and the command line allow only known ones)",
+  XFSIM_ASSERT(entry != nullptr,
+               "unknown strategy '{}' (the scenario schema and the command line allow only known ones)",
                options.strategy);
   return entry->make(scenario, options);
 }
@@ -89,7 +91,8 @@ CampaignOptions options_from(const Scenario& scenario) {
   CampaignOptions options;
   options.strategy = scenario.schedule.strategy;
   options.seed = scenario.schedule.seed;
-  options.schedules = scenario.schedule.strategy == "replay" ? 1 : scenario.schedule.schedules;  // a recorded schedule runs once
+  options.schedules =
+      scenario.schedule.strategy == "replay" ? 1 : scenario.schedule.schedules;  // a recorded schedule runs once
   options.depth = scenario.schedule.depth;
   options.preemption_bound = scenario.schedule.preemption_bound;
   options.sleep_sets = scenario.schedule.sleep_sets;
@@ -263,9 +266,10 @@ CampaignResult explore(const Scenario& scenario, const driver::Variant& variant,
       const RunResult replayed = run_once(run, variant, again, second);
       if (second.trace_hash() != trace.trace_hash() || replayed.verdict() != result.verdict()) {
         campaign.nondeterministic_schedule = index;
-        campaign.nondeterminism = fmt::format(
-            "schedule {} ran twice gives trace hash {:016x} ({}, {} steps) then {:016x} ({}, {} steps)", index,
-            trace.trace_hash(), result.verdict(), result.steps, second.trace_hash(), replayed.verdict(), replayed.steps);
+        campaign.nondeterminism =
+            fmt::format("schedule {} ran twice gives trace hash {:016x} ({}, {} steps) then {:016x} ({}, {} steps)",
+                        index, trace.trace_hash(), result.verdict(), result.steps, second.trace_hash(),
+                        replayed.verdict(), replayed.steps);
         break;
       }
     }
@@ -273,7 +277,8 @@ CampaignResult explore(const Scenario& scenario, const driver::Variant& variant,
     if (result.inconclusive()) found(result.verdict(), result, index, run);
     if (options.stop_at_first && !campaign.findings.empty()) break;
     if (campaign.schedules_run % 256 == 0) {
-      if (options.progress) options.progress(campaign.schedules_run, campaign.findings.size(), interleavings.estimate());
+      if (options.progress)
+        options.progress(campaign.schedules_run, campaign.findings.size(), interleavings.estimate());
       if (options.should_stop && options.should_stop()) {
         campaign.stopped_early = true;
         break;

@@ -57,11 +57,11 @@ struct Finding {
 
 struct CampaignResult {
   uint64_t schedules_run = 0;
-  uint64_t schedules_pruned = 0;  // of those, ended early by sleep sets
-  bool exhausted = false;  // dfs covered its bounded space
+  uint64_t schedules_pruned = 0;        // of those, ended early by sleep sets
+  bool exhausted = false;               // dfs covered its bounded space
   uint64_t distinct_interleavings = 0;  // estimated, in constant memory
-  bool stopped_early = false;  // should_stop said so
-  std::vector<Finding> findings;  // distinct signatures, in order found
+  bool stopped_early = false;           // should_stop said so
+  std::vector<Finding> findings;        // distinct signatures, in order found
   // check_determinism: the first schedule whose two runs differed.
   std::optional<uint64_t> nondeterministic_schedule;
   std::string nondeterminism;
@@ -82,7 +82,7 @@ struct StrategyEntry {
 };
 const std::vector<StrategyEntry>& strategy_table();
 const StrategyEntry* find_strategy(const std::string& name);  // nullptr if unknown
-std::vector<std::string> user_strategy_names();                 // for --strategy
+std::vector<std::string> user_strategy_names();               // for --strategy
 std::unique_ptr<sim::Strategy> make_strategy(const Scenario& scenario, const CampaignOptions& options);
 // The same scenario with its timings perturbed (deterministic in `salt`):
 // gaps between scripted instants change, their order never does, and every

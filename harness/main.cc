@@ -4,14 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
-#include <cctype>
 #include <filesystem>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "driver_core/variant.h"
 #include "harness/explore.h"
@@ -106,7 +106,8 @@ bool as_expected(const Scenario& scenario, const std::string& variant, const Run
   const auto expected = scenario.expected_for(variant);
   if (!expected) return result.verdict() == "clean";
   if (*expected != result.verdict()) return false;
-  if (variant == scenario.variant && !scenario.expect_signature.empty()) return reports(result, scenario.expect_signature);
+  if (variant == scenario.variant && !scenario.expect_signature.empty())
+    return reports(result, scenario.expect_signature);
   return true;
 }
 
@@ -117,7 +118,8 @@ int judge(const Scenario& scenario, const std::string& variant, const RunResult&
     std::cout << fmt::format("expected: nothing recorded for variant {}\n", variant);
   } else {
     std::string what = *expected;
-    if (variant == scenario.variant && !scenario.expect_signature.empty()) what += " reporting " + scenario.expect_signature;
+    if (variant == scenario.variant && !scenario.expect_signature.empty())
+      what += " reporting " + scenario.expect_signature;
     std::cout << fmt::format("expected: {}{}\n", what, ok ? " (as expected)" : " (MISMATCH)");
   }
   std::cout << "verdict: " << describe(result) << std::endl;
@@ -171,9 +173,12 @@ int cmd_run(const std::string& path, std::optional<uint64_t> seed, std::string v
     schedule = trace.schedule();
   }
   RunResult result;
-  const std::string text = full_trace(scenario, variant, schedule, TraceOrigin{variant.name, options.strategy, options.seed, index}, &result);
-  if (trace_path.empty()) trace_path = default_trace_path(scenario, variant.name, options.seed);
-  else trace_path = user_path(trace_path);
+  const std::string text = full_trace(scenario, variant, schedule,
+                                      TraceOrigin{variant.name, options.strategy, options.seed, index}, &result);
+  if (trace_path.empty())
+    trace_path = default_trace_path(scenario, variant.name, options.seed);
+  else
+    trace_path = user_path(trace_path);
   write_file_atomically(trace_path, text);
   std::cout << fmt::format("schedules run: {}{}{}\nsteps: {}, virtual time: {} ms, interleaving {:016x}\ntrace: {}\n",
                            campaign.schedules_run, campaign.exhausted ? " (bounded space exhausted)" : "",
@@ -198,7 +203,8 @@ int cmd_replay(const std::string& path) {
     std::cout << "verdict: " << describe(result) << std::endl;
     return 2;
   }
-  std::cout << fmt::format("recorded verdict: {}{}\n", file.verdict, file.signature.empty() ? "" : " (" + file.signature + ")");
+  std::cout << fmt::format("recorded verdict: {}{}\n", file.verdict,
+                           file.signature.empty() ? "" : " (" + file.signature + ")");
   print_findings(result);
   std::cout << fmt::format("interleaving {:016x}\n", result.interleaving_hash);
   std::cout << "verdict: " << describe(result) << std::endl;
@@ -242,8 +248,10 @@ int cmd_check(const std::string& path) {
       const char* out_dir = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
       const std::string dir = out_dir ? out_dir : user_path("xfsim-traces");
       fs::create_directories(dir);
-      const std::string trace = (fs::path(dir) / fmt::format("{}-{}.jsonl", file_stem(scenario.name), file_stem(name))).string();
-      write_file_atomically(trace, full_trace(scenario, variant, schedule, TraceOrigin{name, options.strategy, options.seed, index}, nullptr));
+      const std::string trace =
+          (fs::path(dir) / fmt::format("{}-{}.jsonl", file_stem(scenario.name), file_stem(name))).string();
+      write_file_atomically(trace, full_trace(scenario, variant, schedule,
+                                              TraceOrigin{name, options.strategy, options.seed, index}, nullptr));
       std::cout << "  " << describe(result) << "\n  trace: " << trace << "\n";
     }
   }
@@ -269,8 +277,10 @@ void write_finding(const std::string& dir, const Scenario& scenario, const drive
   const std::string base = finding_file_base(finding.signature);
   const std::string trace_path = (fs::path(dir) / (base + ".trace.jsonl")).string();
   RunResult replayed;
-  write_file_atomically(trace_path, full_trace(as_run, variant, finding.schedule,
-                                               TraceOrigin{variant.name, options.strategy, options.seed, finding.schedule_index}, &replayed));
+  write_file_atomically(
+      trace_path,
+      full_trace(as_run, variant, finding.schedule,
+                 TraceOrigin{variant.name, options.strategy, options.seed, finding.schedule_index}, &replayed));
   const sim::Violation* violation = finding.violation();
   std::cerr << fmt::format("\nfound {} at schedule {}{}\n  trace:    {}\n", finding.signature, finding.schedule_index,
                            violation ? ": " + violation->detail : "", trace_path);
@@ -283,7 +293,8 @@ void write_finding(const std::string& dir, const Scenario& scenario, const drive
                              m.before.actions, m.after.actions, m.before.decisions, m.after.decisions,
                              m.before.preemptions, m.after.preemptions, m.runs);
   }
-  const nlohmann::json document = reproducer_scenario(reproducer, variant.name, finding_file_base(scenario.name + "-" + finding.signature));
+  const nlohmann::json document =
+      reproducer_scenario(reproducer, variant.name, finding_file_base(scenario.name + "-" + finding.signature));
   if (const std::string problem = verify_reproducer(document, variant); !problem.empty()) {
     std::cerr << fmt::format("  no reproducer scenario written: re-run, {}; the trace above is exact\n", problem);
     return;
@@ -294,8 +305,8 @@ void write_finding(const std::string& dir, const Scenario& scenario, const drive
                            variant.name != "correct" ? ", correct clean" : "");
 }
 
-int cmd_fuzz(const std::string& path, CampaignOptions options, std::string variant_name, std::string out_dir, bool minimise,
-             const PolicyFlags& flags, double time_limit_s) {
+int cmd_fuzz(const std::string& path, CampaignOptions options, std::string variant_name, std::string out_dir,
+             bool minimise, const PolicyFlags& flags, double time_limit_s) {
   Scenario scenario = load_scenario(user_path(path));
   scenario.path = path;
   apply_policy_options(scenario, flags);
@@ -303,8 +314,9 @@ int cmd_fuzz(const std::string& path, CampaignOptions options, std::string varia
   const driver::Variant& variant = variant_or_fail(variant_name);
   const bool exhaustive = find_strategy(options.strategy)->exhaustive;
   if (exhaustive && options.offset != 0) {
-    throw ScenarioError("--offset: dfs explores one tree in order and cannot resume from an offset; run it whole "
-                        "(bound it with --preemption-bound or --time-limit)");
+    throw ScenarioError(
+        "--offset: dfs explores one tree in order and cannot resume from an offset; run it whole "
+        "(bound it with --preemption-bound or --time-limit)");
   }
   out_dir = user_path(out_dir);
   fs::create_directories(out_dir);
@@ -325,8 +337,10 @@ int cmd_fuzz(const std::string& path, CampaignOptions options, std::string varia
     progress["schedules_done"] = done;
     progress["distinct_findings"] = findings;
     progress["finished"] = finished;
-    if (exhaustive) progress["resume"] = options.strategy + " cannot resume from an offset: run it again whole";
-    else progress["resume_offset"] = options.offset + done;
+    if (exhaustive)
+      progress["resume"] = options.strategy + " cannot resume from an offset: run it again whole";
+    else
+      progress["resume_offset"] = options.offset + done;
     write_file_atomically(progress_path, progress.dump(2) + "\n");
   };
   options.progress = [&](uint64_t done, size_t violations, uint64_t interleavings) {
@@ -353,29 +367,35 @@ int cmd_fuzz(const std::string& path, CampaignOptions options, std::string varia
       write_finding(out_dir, scenario, variant, options, finding, minimise);
     } catch (const std::exception& e) {
       ++not_saved;
-      std::cerr << fmt::format("\nxfsim: {} at schedule {} not saved: {}\n", finding.result.verdict(), finding.schedule_index, e.what());
+      std::cerr << fmt::format("\nxfsim: {} at schedule {} not saved: {}\n", finding.result.verdict(),
+                               finding.schedule_index, e.what());
     }
   };
-  std::cout << fmt::format("fuzzing {} under {}: {} seed {} schedules {}..{}{}\n", scenario.name, variant.name, options.strategy,
-                           options.seed, options.offset, options.offset + options.schedules - 1,
+  std::cout << fmt::format("fuzzing {} under {}: {} seed {} schedules {}..{}{}\n", scenario.name, variant.name,
+                           options.strategy, options.seed, options.offset, options.offset + options.schedules - 1,
                            options.mutate_timing ? ", timings mutated" : "");
   const CampaignResult campaign = explore(scenario, variant, options);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cerr << (terminal ? "\n" : "");
   save_progress(campaign.schedules_run, campaign.findings.size(), !campaign.stopped_early);
-  std::cout << fmt::format("schedules run: {} in {:.1f} s ({:.0f}/s){}{}{}\ndistinct interleavings: ~{}\ndistinct findings: {}\n",
-                           campaign.schedules_run, seconds, campaign.schedules_run / std::max(seconds, 1e-9),
-                           campaign.exhausted ? ", bounded space exhausted" : "",
-                           campaign.stopped_early ? ", stopped at the time limit" : "",
-                           options.sleep_sets ? fmt::format(", {} ended early by sleep sets", campaign.schedules_pruned) : "",
-                           campaign.distinct_interleavings, campaign.findings.size());
-  for (const auto& f : campaign.findings) std::cout << fmt::format("  {} (schedule {})\n", f.signature, f.schedule_index);
+  std::cout << fmt::format(
+      "schedules run: {} in {:.1f} s ({:.0f}/s){}{}{}\ndistinct interleavings: ~{}\ndistinct findings: {}\n",
+      campaign.schedules_run, seconds, campaign.schedules_run / std::max(seconds, 1e-9),
+      campaign.exhausted ? ", bounded space exhausted" : "",
+      campaign.stopped_early ? ", stopped at the time limit" : "",
+      options.sleep_sets ? fmt::format(", {} ended early by sleep sets", campaign.schedules_pruned) : "",
+      campaign.distinct_interleavings, campaign.findings.size());
+  for (const auto& f : campaign.findings)
+    std::cout << fmt::format("  {} (schedule {})\n", f.signature, f.schedule_index);
   if (!exhaustive) {
-    std::cout << fmt::format("resume with: --seed {} --offset {}\n", options.seed, options.offset + campaign.schedules_run);
+    std::cout << fmt::format("resume with: --seed {} --offset {}\n", options.seed,
+                             options.offset + campaign.schedules_run);
   }
   if (not_saved > 0) std::cout << fmt::format("not saved: {} finding(s) (the errors are above)\n", not_saved);
   if (!determinism_held(campaign)) return 1;
-  std::cout << "verdict: " << (campaign.findings.empty() ? std::string("clean") : campaign.findings.front().result.verdict()) << std::endl;
+  std::cout << "verdict: "
+            << (campaign.findings.empty() ? std::string("clean") : campaign.findings.front().result.verdict())
+            << std::endl;
   if (not_saved > 0) return 2;
   return campaign.findings.empty() ? 0 : 1;
 }
@@ -388,18 +408,21 @@ int cmd_minimize(const std::string& trace_path, const std::string& out_path) {
   sim::Trace trace;
   trace.logging = false;
   const RunResult result = run_once(scenario, variant, replay, trace);
-  const std::string signature = result.first() ? result.first()->signature()
-                                : result.inconclusive() ? result.verdict() : "";
+  const std::string signature = result.first()          ? result.first()->signature()
+                                : result.inconclusive() ? result.verdict()
+                                                        : "";
   if (signature.empty()) {
-    std::cerr << fmt::format("{}: the trace ends {}, not in a violation: nothing to minimise\n", trace_path, result.verdict());
+    std::cerr << fmt::format("{}: the trace ends {}, not in a violation: nothing to minimise\n", trace_path,
+                             result.verdict());
     return 2;
   }
   const Minimized m = minimize(Reproducer{file.scenario, file.schedule, signature, result}, variant);
   const nlohmann::json document = reproducer_scenario(m.reproducer, variant.name, file_stem(scenario.name + "-min"));
-  std::cout << fmt::format("before: {} actions, {} decisions, {} preemptions\nafter:  {} actions, {} decisions, {} preemptions\n"
-                           "({} runs)\n",
-                           m.before.actions, m.before.decisions, m.before.preemptions, m.after.actions, m.after.decisions,
-                           m.after.preemptions, m.runs);
+  std::cout << fmt::format(
+      "before: {} actions, {} decisions, {} preemptions\nafter:  {} actions, {} decisions, {} preemptions\n"
+      "({} runs)\n",
+      m.before.actions, m.before.decisions, m.before.preemptions, m.after.actions, m.after.decisions,
+      m.after.preemptions, m.runs);
   if (const std::string problem = verify_reproducer(document, variant); !problem.empty()) {
     std::cerr << fmt::format("{}: no reproducer written: re-run, {}\n", out_path, problem);
     std::cout << "verdict: " << describe(m.reproducer.result) << std::endl;
@@ -424,8 +447,8 @@ CLI::Validator decimal(uint64_t min, uint64_t max) {
       fmt::format("{}..{}", min, max));
 }
 
-const CLI::Validator kNonEmpty(
-    [](std::string& text) -> std::string { return text.empty() ? "must not be empty" : ""; }, "PATH");
+const CLI::Validator kNonEmpty([](std::string& text) -> std::string { return text.empty() ? "must not be empty" : ""; },
+                               "PATH");
 
 }  // namespace
 
@@ -448,8 +471,9 @@ int main(int argc, char** argv) {
   PolicyFlags flags;
   double fuzz_time_limit_s = 0;
   auto add_policy_flags = [&flags](CLI::App* command) {
-    command->add_option("--stop-on", flags.stop_on,
-                        "violation kinds that end a run (default: memory errors; \"all\": the first finding)")
+    command
+        ->add_option("--stop-on", flags.stop_on,
+                     "violation kinds that end a run (default: memory errors; \"all\": the first finding)")
         ->delimiter(',');
     command->add_option("--ignore", flags.ignore, "violation kinds not reported")->delimiter(',');
     command->add_flag("--check-determinism", flags.check_determinism,
@@ -466,12 +490,17 @@ int main(int argc, char** argv) {
   bool fuzz_fixed_timing = false, fuzz_no_minimize = false;
   auto* fuzz = app.add_subcommand("fuzz", "explore many schedules (and timings); write each distinct violation");
   fuzz->add_option("SCENARIO", fuzz_path, "scenario JSON file")->required();
-  fuzz->add_option("--strategy", fuzz_options.strategy, "random, pct or dfs")->check(CLI::IsMember(user_strategy_names()));
-  fuzz->add_option("--schedules", fuzz_options.schedules, "how many schedules")->transform(decimal(1, kMaxFuzzSchedules));
+  fuzz->add_option("--strategy", fuzz_options.strategy, "random, pct or dfs")
+      ->check(CLI::IsMember(user_strategy_names()));
+  fuzz->add_option("--schedules", fuzz_options.schedules, "how many schedules")
+      ->transform(decimal(1, kMaxFuzzSchedules));
   fuzz->add_option("--seed", fuzz_options.seed, "campaign seed")->transform(decimal(0, kMaxSeed));
-  fuzz->add_option("--offset", fuzz_options.offset, "first schedule index (resume a campaign)")->transform(decimal(0, kMaxSeed));
-  fuzz->add_option("--depth", fuzz_options.depth, "pct: bug depth d (d-1 priority change points)")->transform(decimal(1, 10));
-  fuzz->add_option("--preemption-bound", fuzz_options.preemption_bound, "dfs: at most K preemptions")->transform(decimal(0, 10));
+  fuzz->add_option("--offset", fuzz_options.offset, "first schedule index (resume a campaign)")
+      ->transform(decimal(0, kMaxSeed));
+  fuzz->add_option("--depth", fuzz_options.depth, "pct: bug depth d (d-1 priority change points)")
+      ->transform(decimal(1, 10));
+  fuzz->add_option("--preemption-bound", fuzz_options.preemption_bound, "dfs: at most K preemptions")
+      ->transform(decimal(0, 10));
   fuzz->add_flag("--sleep-sets", fuzz_options.sleep_sets, "dfs: skip reorderings of commuting steps (sleep sets)");
   fuzz->add_option("--variant", fuzz_variant, "driver variant (default: the scenario's)");
   fuzz->add_option("--out", fuzz_out, "where traces and minimised scenarios go")->check(kNonEmpty);
@@ -498,7 +527,9 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-') {
     const std::vector<CLI::App*> commands{run, replay, fuzz, minimize_cmd, check, variants, oracles};
     if (std::none_of(commands.begin(), commands.end(), [&](CLI::App* c) { return c->get_name() == argv[1]; })) {
-      std::cerr << fmt::format("xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, variants or oracles; see --help)\n", argv[1]);
+      std::cerr << fmt::format(
+          "xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, variants or oracles; see --help)\n",
+          argv[1]);
       return 2;
     }
   }

@@ -14,13 +14,15 @@ namespace xfsim::harness {
 size_t count_actions(const nlohmann::json& scenario) {
   size_t count = 0;
   for (const auto& actor : scenario["actors"]) count += actor["steps"].size();
-  if (scenario.contains("backend") && scenario["backend"].contains("script")) count += scenario["backend"]["script"].size();
+  if (scenario.contains("backend") && scenario["backend"].contains("script"))
+    count += scenario["backend"]["script"].size();
   if (scenario.contains("host")) count += scenario["host"].size();
   return count;
 }
 
 bool reports(const RunResult& result, const std::string& signature) {
-  if (signature == "step-limit" || signature == "time-limit") return result.inconclusive() && result.verdict() == signature;
+  if (signature == "step-limit" || signature == "time-limit")
+    return result.inconclusive() && result.verdict() == signature;
   return result.find(signature) != nullptr;
 }
 
@@ -146,10 +148,18 @@ nlohmann::json without(const nlohmann::json& s, const std::vector<Part>& parts, 
   nlohmann::json c = s;
   for (const Part& part : cut) {
     switch (part.kind) {
-      case Part::kStep: c["actors"][part.index]["steps"].erase(part.step); break;
-      case Part::kScript: c["backend"]["script"].erase(part.index); break;
-      case Part::kHost: c["host"].erase(part.index); break;
-      case Part::kActor: c["actors"].erase(part.index); break;
+      case Part::kStep:
+        c["actors"][part.index]["steps"].erase(part.step);
+        break;
+      case Part::kScript:
+        c["backend"]["script"].erase(part.index);
+        break;
+      case Part::kHost:
+        c["host"].erase(part.index);
+        break;
+      case Part::kActor:
+        c["actors"].erase(part.index);
+        break;
     }
   }
   return c;
@@ -199,8 +209,10 @@ Minimized minimize(const Reproducer& original, const driver::Variant& variant, u
   while (low < high) {
     const size_t middle = (low + high) / 2;
     std::vector<uint32_t> prefix(best.decisions.begin(), best.decisions.begin() + static_cast<long>(middle));
-    if (minimizer.replay(scenario, prefix).reproduced && minimizer.correct_clean(scenario, prefix)) high = middle;
-    else low = middle + 1;
+    if (minimizer.replay(scenario, prefix).reproduced && minimizer.correct_clean(scenario, prefix))
+      high = middle;
+    else
+      low = middle + 1;
   }
   std::vector<uint32_t> decisions(best.decisions.begin(), best.decisions.begin() + static_cast<long>(low));
   // 3. Fewer preemptions: where another task was chosen, let the previous one
@@ -211,8 +223,9 @@ Minimized minimize(const Reproducer& original, const driver::Variant& variant, u
     candidate[i] = decisions[i - 1];
     Attempt attempt = minimizer.replay(scenario, candidate);
     if (attempt.reproduced && attempt.preemptions < best.preemptions && minimizer.correct_clean(scenario, candidate)) {
-      decisions = std::vector<uint32_t>(attempt.decisions.begin(),
-                                        attempt.decisions.begin() + static_cast<long>(std::min(attempt.decisions.size(), decisions.size())));
+      decisions = std::vector<uint32_t>(
+          attempt.decisions.begin(),
+          attempt.decisions.begin() + static_cast<long>(std::min(attempt.decisions.size(), decisions.size())));
       best = std::move(attempt);
     }
   }
@@ -258,9 +271,7 @@ std::string verify_reproducer(const nlohmann::json& document, const driver::Vari
   } catch (const ScenarioError& e) {
     return fmt::format("it does not pass the scenario schema: {}", e.what());
   }
-  auto run = [&](const driver::Variant& v) {
-    return explore(scenario, v, options_from(scenario));
-  };
+  auto run = [&](const driver::Variant& v) { return explore(scenario, v, options_from(scenario)); };
   const CampaignResult own = run(variant);
   const RunResult* result = own.findings.empty() ? nullptr : &own.findings.front().result;
   const std::string verdict = result ? result->verdict() : "clean";

@@ -25,10 +25,10 @@
 namespace xfsim::harness {
 
 struct Reproducer {
-  nlohmann::json scenario;         // without expect/schedule changes
+  nlohmann::json scenario;  // without expect/schedule changes
   std::vector<uint32_t> decisions;
-  std::string signature;           // the finding it reproduces
-  RunResult result;                // the run that reproduced it
+  std::string signature;  // the finding it reproduces
+  RunResult result;       // the run that reproduced it
 };
 
 struct ReproducerSize {
@@ -40,7 +40,7 @@ struct ReproducerSize {
 struct Minimized {
   Reproducer reproducer;
   ReproducerSize before, after;
-  uint64_t runs = 0;  // schedules executed while minimising
+  uint64_t runs = 0;        // schedules executed while minimising
   bool reproduced = false;  // false: the original did not reproduce; returned unchanged
 };
 
@@ -50,8 +50,7 @@ Minimized minimize(const Reproducer& original, const driver::Variant& variant, u
 
 // The reproducer as a scenario `xfsim run` and `bazel test` take: variant,
 // expected verdict and signature, and the replay schedule filled in.
-nlohmann::json reproducer_scenario(const Reproducer& reproducer, const std::string& variant,
-                                   const std::string& name);
+nlohmann::json reproducer_scenario(const Reproducer& reproducer, const std::string& variant, const std::string& name);
 
 // Re-runs a reproducer scenario as `xfsim check` would: it must pass the
 // schema, report its expected signature under `variant`, and be clean under

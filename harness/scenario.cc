@@ -56,7 +56,8 @@ std::string pointer_of(const std::vector<std::string>& context) {
 // valijson reads integers as int64_t: one of 2^63 or more would look
 // negative and get a wrong message, so they are refused first.
 void reject_huge_integers(const nlohmann::json& value, const JsonPlace& at) {
-  if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+  if (value.is_number_unsigned() &&
+      value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     at.fail(fmt::format("{} is out of range (no field takes an integer above {})", value.get<uint64_t>(),
                         std::numeric_limits<int64_t>::max()));
   }
@@ -70,8 +71,10 @@ void reject_huge_integers(const nlohmann::json& value, const JsonPlace& at) {
 // valijson prints limits as doubles ("1000000000.000000").
 std::string tidy_numbers(std::string text) {
   for (size_t at = text.find(".000000"); at != std::string::npos; at = text.find(".000000", at)) {
-    if (at > 0 && std::isdigit(static_cast<unsigned char>(text[at - 1]))) text.erase(at, 7);
-    else at += 7;
+    if (at > 0 && std::isdigit(static_cast<unsigned char>(text[at - 1])))
+      text.erase(at, 7);
+    else
+      at += 7;
   }
   return text;
 }
@@ -135,13 +138,23 @@ fakes::BackendAction::Kind action_kind(const std::string& name) {
 }
 
 UserOp parse_op(const std::string& op) {
-  static const std::pair<const char*, UserOp> kOps[] = {
-      {"wait_device", UserOp::kWaitDevice}, {"open", UserOp::kOpen},         {"create_dumb", UserOp::kCreateDumb},
-      {"mmap", UserOp::kMmap},              {"touch", UserOp::kTouch},       {"munmap", UserOp::kMunmap},
-      {"add_fb", UserOp::kAddFb},           {"rm_fb", UserOp::kRmFb},        {"commit", UserOp::kCommit},
-      {"flip", UserOp::kFlip},              {"disable", UserOp::kDisable},   {"wait_flip", UserOp::kWaitFlip},
-      {"wait_uevent", UserOp::kWaitUevent}, {"gem_close", UserOp::kGemClose}, {"close", UserOp::kClose},
-      {"sleep", UserOp::kSleep},            {"wait_open", UserOp::kWaitOpen}};
+  static const std::pair<const char*, UserOp> kOps[] = {{"wait_device", UserOp::kWaitDevice},
+                                                        {"open", UserOp::kOpen},
+                                                        {"create_dumb", UserOp::kCreateDumb},
+                                                        {"mmap", UserOp::kMmap},
+                                                        {"touch", UserOp::kTouch},
+                                                        {"munmap", UserOp::kMunmap},
+                                                        {"add_fb", UserOp::kAddFb},
+                                                        {"rm_fb", UserOp::kRmFb},
+                                                        {"commit", UserOp::kCommit},
+                                                        {"flip", UserOp::kFlip},
+                                                        {"disable", UserOp::kDisable},
+                                                        {"wait_flip", UserOp::kWaitFlip},
+                                                        {"wait_uevent", UserOp::kWaitUevent},
+                                                        {"gem_close", UserOp::kGemClose},
+                                                        {"close", UserOp::kClose},
+                                                        {"sleep", UserOp::kSleep},
+                                                        {"wait_open", UserOp::kWaitOpen}};
   for (const auto& [name, kind] : kOps) {
     if (op == name) return kind;
   }
@@ -168,8 +181,9 @@ UserStep parse_step(const nlohmann::json& j, const JsonPlace& at) {
   step.pipe = u32(j, at, "pipe", 0);
   if (const nlohmann::json* mode = find_member(j, at, "mode")) {
     read_object(*mode, at / "mode");
-    step.mode = std::make_pair(static_cast<uint32_t>(read_unsigned(need_member(*mode, at / "mode", "width"), at / "mode" / "width", kU32)),
-                               static_cast<uint32_t>(read_unsigned(need_member(*mode, at / "mode", "height"), at / "mode" / "height", kU32)));
+    step.mode = std::make_pair(
+        static_cast<uint32_t>(read_unsigned(need_member(*mode, at / "mode", "width"), at / "mode" / "width", kU32)),
+        static_cast<uint32_t>(read_unsigned(need_member(*mode, at / "mode", "height"), at / "mode" / "height", kU32)));
   }
   // Beyond the schema's maxima (derived documents skip it), still in range
   // of the virtual clock's arithmetic.
@@ -185,7 +199,8 @@ void check_meaning(const Scenario& s, const std::string& path) {
   for (size_t a = 0; a < s.actors.size(); ++a) {
     const Actor& actor = s.actors[a];
     const std::string where = fmt::format("{}: at /actors/{}", path, a);
-    if (!actor_names.insert(actor.name).second) throw ScenarioError(fmt::format("{}/name: duplicate actor name '{}'", where, actor.name));
+    if (!actor_names.insert(actor.name).second)
+      throw ScenarioError(fmt::format("{}/name: duplicate actor name '{}'", where, actor.name));
     if (!actor.thread_of.empty()) {
       if (!actor_names.count(actor.thread_of) || actor.thread_of == actor.name) {
         throw ScenarioError(fmt::format("{}/thread_of: no earlier actor named '{}'", where, actor.thread_of));
@@ -197,7 +212,8 @@ void check_meaning(const Scenario& s, const std::string& path) {
       auto need = [&](bool ok, const char* what) {
         if (!ok) throw ScenarioError(fmt::format("{}: op '{}' needs {}", at, step.op, what));
       };
-      if (step.op == "create_dumb") need(!step.as.empty() && step.width > 0 && step.height > 0, "\"as\", \"width\" and \"height\"");
+      if (step.op == "create_dumb")
+        need(!step.as.empty() && step.width > 0 && step.height > 0, "\"as\", \"width\" and \"height\"");
       if (step.op == "mmap" || step.op == "touch" || step.op == "munmap") need(!step.buffer.empty(), "\"buffer\"");
       if (step.op == "add_fb") need(!step.buffer.empty() && !step.as.empty(), "\"buffer\" and \"as\"");
       if (step.op == "rm_fb" || step.op == "flip") need(!step.fb.empty(), "\"fb\"");
@@ -205,7 +221,8 @@ void check_meaning(const Scenario& s, const std::string& path) {
       if (step.op == "gem_close") need(!step.buffer.empty() || step.handle.has_value(), "\"buffer\" or \"handle\"");
       if (step.op == "wait_uevent") need(!step.action.empty(), "\"action\"");
       if (step.pipe >= s.connectors.size() && (step.op == "commit" || step.op == "flip" || step.op == "disable")) {
-        throw ScenarioError(fmt::format("{}/pipe: pipe {} but only {} connector(s) configured", at, step.pipe, s.connectors.size()));
+        throw ScenarioError(
+            fmt::format("{}/pipe: pipe {} but only {} connector(s) configured", at, step.pipe, s.connectors.size()));
       }
     }
   }
@@ -233,9 +250,12 @@ std::optional<std::string> Scenario::expected_for(const std::string& variant_nam
 JsonPlace JsonPlace::operator/(const std::string& key) const {
   std::string escaped;
   for (char c : key) {
-    if (c == '~') escaped += "~0";
-    else if (c == '/') escaped += "~1";
-    else escaped += c;
+    if (c == '~')
+      escaped += "~0";
+    else if (c == '/')
+      escaped += "~1";
+    else
+      escaped += c;
   }
   return JsonPlace{file, pointer + "/" + escaped};
 }
@@ -248,7 +268,8 @@ void JsonPlace::fail(const std::string& problem) const {
 
 namespace {
 const char* type_of(const nlohmann::json& value) {
-  if (value.is_number_integer()) return value.is_number_unsigned() || value.get<int64_t>() >= 0 ? "an integer" : "a negative integer";
+  if (value.is_number_integer())
+    return value.is_number_unsigned() || value.get<int64_t>() >= 0 ? "an integer" : "a negative integer";
   if (value.is_number_float()) return "a fractional number";
   if (value.is_string()) return "a string";
   if (value.is_boolean()) return "a boolean";
@@ -260,8 +281,7 @@ const char* type_of(const nlohmann::json& value) {
 }  // namespace
 
 uint64_t read_unsigned(const nlohmann::json& value, const JsonPlace& at, uint64_t max) {
-  const bool in_range = value.is_number_unsigned() ||
-                        (value.is_number_integer() && value.get<int64_t>() >= 0);
+  const bool in_range = value.is_number_unsigned() || (value.is_number_integer() && value.get<int64_t>() >= 0);
   if (!in_range || value.get<uint64_t>() > max) {
     at.fail(fmt::format("expected an integer from 0 to {}, found {}{}", max, type_of(value),
                         value.is_number_integer() ? " " + value.dump() : ""));
@@ -271,8 +291,10 @@ uint64_t read_unsigned(const nlohmann::json& value, const JsonPlace& at, uint64_
 
 int64_t read_signed(const nlohmann::json& value, const JsonPlace& at, int64_t min, int64_t max) {
   bool ok = false;
-  if (value.is_number_unsigned()) ok = value.get<uint64_t>() <= static_cast<uint64_t>(max) && max >= 0 && min <= 0;
-  else if (value.is_number_integer()) ok = value.get<int64_t>() >= min && value.get<int64_t>() <= max;
+  if (value.is_number_unsigned())
+    ok = value.get<uint64_t>() <= static_cast<uint64_t>(max) && max >= 0 && min <= 0;
+  else if (value.is_number_integer())
+    ok = value.get<int64_t>() >= min && value.get<int64_t>() <= max;
   if (ok && value.is_number_unsigned()) ok = static_cast<int64_t>(value.get<uint64_t>()) >= min;
   if (!ok) {
     at.fail(fmt::format("expected an integer from {} to {}, found {}{}", min, max, type_of(value),
@@ -349,7 +371,11 @@ std::string read_file(const std::string& path, uint64_t max_bytes) {
   if (::fstat(fd, &st) != 0) throw ScenarioError(fmt::format("{}: cannot stat: {}", path, std::strerror(errno)));
   if (S_ISDIR(st.st_mode)) throw ScenarioError(fmt::format("{}: is a directory, not a file", path));
   if (!S_ISREG(st.st_mode)) {
-    const char* kind = S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISCHR(st.st_mode) ? "a character device" : S_ISBLK(st.st_mode) ? "a block device" : S_ISSOCK(st.st_mode) ? "a socket" : "not a regular file";
+    const char* kind = S_ISFIFO(st.st_mode)   ? "a FIFO"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
     throw ScenarioError(fmt::format("{}: is {}; only regular files are read", path, kind));
   }
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
@@ -398,18 +424,23 @@ void prescan(const std::string& text, const std::string& path, size_t line0) {
   bool in_string = false, escape = false;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
-    if (c == '\0') throw ScenarioError(fmt::format("{}: malformed JSON: NUL byte", place_of_byte(text, path, line0, i)));
+    if (c == '\0')
+      throw ScenarioError(fmt::format("{}: malformed JSON: NUL byte", place_of_byte(text, path, line0, i)));
     if (in_string) {
-      if (escape) escape = false;
-      else if (c == '\\') escape = true;
-      else if (c == '"') in_string = false;
+      if (escape)
+        escape = false;
+      else if (c == '\\')
+        escape = true;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
       if (++depth > kMaxJsonDepth) {
-        throw ScenarioError(fmt::format("{}: nested deeper than {} levels", place_of_byte(text, path, line0, i), kMaxJsonDepth));
+        throw ScenarioError(
+            fmt::format("{}: nested deeper than {} levels", place_of_byte(text, path, line0, i), kMaxJsonDepth));
       }
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
@@ -421,7 +452,8 @@ void prescan(const std::string& text, const std::string& path, size_t line0) {
 // that appears twice in one object.
 class StrictBuilder : public nlohmann::json_sax<nlohmann::json> {
  public:
-  StrictBuilder(const std::string& text, const std::string& path, size_t line0) : text_(text), path_(path), line0_(line0) {}
+  StrictBuilder(const std::string& text, const std::string& path, size_t line0)
+      : text_(text), path_(path), line0_(line0) {}
   nlohmann::json root;
   std::string error;
 
@@ -440,7 +472,8 @@ class StrictBuilder : public nlohmann::json_sax<nlohmann::json> {
     nlohmann::json& object = *stack_.back().container;
     const JsonPlace at = place() / k;
     if (object.contains(k)) {
-      error = fmt::format("{}: at {}: duplicate key \"{}\" (a key may appear once in an object)", where(), at.pointer, k);
+      error =
+          fmt::format("{}: at {}: duplicate key \"{}\" (a key may appear once in an object)", where(), at.pointer, k);
       return false;
     }
     stack_.back().key = k;
@@ -450,11 +483,13 @@ class StrictBuilder : public nlohmann::json_sax<nlohmann::json> {
   bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) override {
     std::string what = e.what();
     // "[json.exception.parse_error.101] parse error at line 1, column 4: syntax error ..." -> "syntax error ..."
-    if (const auto close = what.find("] "); what.rfind("[json.exception.", 0) == 0 && close != std::string::npos) what = what.substr(close + 2);
+    if (const auto close = what.find("] "); what.rfind("[json.exception.", 0) == 0 && close != std::string::npos)
+      what = what.substr(close + 2);
     if (what.rfind("parse error", 0) == 0) {
       if (const auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
     }
-    error = fmt::format("{}: malformed JSON: {}", place_of_byte(text_, path_, line0_, position > 0 ? position - 1 : 0), what);
+    error = fmt::format("{}: malformed JSON: {}", place_of_byte(text_, path_, line0_, position > 0 ? position - 1 : 0),
+                        what);
     return false;
   }
 
@@ -536,8 +571,9 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& path,
       for (size_t i = 0; i < read_array(*connectors, at / "connectors").size(); ++i) {
         const JsonPlace c = at / "connectors" / i;
         const nlohmann::json& connector = (*connectors)[i];
-        s.connectors.emplace_back(static_cast<uint32_t>(read_unsigned(need_member(connector, c, "width"), c / "width", kU32)),
-                                  static_cast<uint32_t>(read_unsigned(need_member(connector, c, "height"), c / "height", kU32)));
+        s.connectors.emplace_back(
+            static_cast<uint32_t>(read_unsigned(need_member(connector, c, "width"), c / "width", kU32)),
+            static_cast<uint32_t>(read_unsigned(need_member(connector, c, "height"), c / "height", kU32)));
       }
     }
     s.be_alloc = flag(*config, at, "be_alloc", false);
@@ -548,7 +584,8 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& path,
       for (const auto& [op_name, answer] : read_object(*answers, at / "answers").items()) {
         const JsonPlace a_at = at / "answers" / op_name;
         fakes::DisplifOp op;
-        if (!fakes::displif_op_from_name(op_name, op)) a_at.fail(fmt::format("unknown displif operation '{}'", op_name));
+        if (!fakes::displif_op_from_name(op_name, op))
+          a_at.fail(fmt::format("unknown displif operation '{}'", op_name));
         fakes::BackendAnswer a;
         const nlohmann::json* status = find_member(answer, a_at, "status");
         a.status = status ? static_cast<int32_t>(read_signed(*status, a_at / "status", -4095, 4095)) : 0;
@@ -587,7 +624,8 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& path,
     actor.thread_of = text(a, at, "thread_of", "");
     actor.die_on_sigbus = text(a, at, "on_sigbus", "die") == "die";
     const nlohmann::json& steps = need_member(a, at, "steps");
-    for (size_t k = 0; k < read_array(steps, at / "steps").size(); ++k) actor.steps.push_back(parse_step(steps[k], at / "steps" / k));
+    for (size_t k = 0; k < read_array(steps, at / "steps").size(); ++k)
+      actor.steps.push_back(parse_step(steps[k], at / "steps" / k));
     s.actors.push_back(std::move(actor));
   }
   if (const nlohmann::json* schedule = find_member(document, root, "schedule")) {
@@ -602,7 +640,8 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& path,
     s.schedule.steps_max = u64(sch, at, "steps_max", 100000, kI64);
     if (const nlohmann::json* decisions = find_member(sch, at, "decisions")) {
       for (size_t i = 0; i < read_array(*decisions, at / "decisions").size(); ++i) {
-        s.schedule.decisions.push_back(static_cast<uint32_t>(read_unsigned((*decisions)[i], at / "decisions" / i, kU32)));
+        s.schedule.decisions.push_back(
+            static_cast<uint32_t>(read_unsigned((*decisions)[i], at / "decisions" / i, kU32)));
       }
     }
     if (s.schedule.strategy == "replay" && !sch.contains("decisions")) {
@@ -613,7 +652,8 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& path,
   s.expect_verdict = read_string(need_member(expect, root / "expect", "verdict"), root / "expect" / "verdict");
   if (const nlohmann::json* by_variant = find_member(expect, root / "expect", "by_variant")) {
     const JsonPlace at = root / "expect" / "by_variant";
-    for (const auto& [variant, verdict] : read_object(*by_variant, at).items()) s.expect_by_variant[variant] = read_string(verdict, at / variant);
+    for (const auto& [variant, verdict] : read_object(*by_variant, at).items())
+      s.expect_by_variant[variant] = read_string(verdict, at / variant);
   }
   if (const nlohmann::json* signature = find_member(expect, root / "expect", "signature")) {
     s.expect_signature = read_string(*signature, root / "expect" / "signature");
@@ -632,7 +672,8 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& path,
   return s;
 }
 
-void apply_kinds(sim::ReportPolicy& policy, const std::vector<std::string>& kinds, bool stop, const std::string& where) {
+void apply_kinds(sim::ReportPolicy& policy, const std::vector<std::string>& kinds, bool stop,
+                 const std::string& where) {
   for (const std::string& kind : kinds) {
     if (stop && kind == "all") {
       policy.stop_on_all = true;
@@ -651,8 +692,6 @@ void apply_kinds(sim::ReportPolicy& policy, const std::vector<std::string>& kind
   }
 }
 
-Scenario load_scenario(const std::string& path) {
-  return parse_scenario(parse_json_text(read_file(path), path), path);
-}
+Scenario load_scenario(const std::string& path) { return parse_scenario(parse_json_text(read_file(path), path), path); }
 
 }  // namespace xfsim::harness

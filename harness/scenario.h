@@ -31,8 +31,23 @@ class ScenarioError : public std::runtime_error {
 
 // The system calls an actor makes (the schema's "op" values).
 enum class UserOp : uint8_t {
-  kWaitDevice, kOpen, kCreateDumb, kMmap, kTouch, kMunmap, kAddFb, kRmFb, kCommit, kFlip,
-  kDisable, kWaitFlip, kWaitUevent, kGemClose, kClose, kSleep, kWaitOpen
+  kWaitDevice,
+  kOpen,
+  kCreateDumb,
+  kMmap,
+  kTouch,
+  kMunmap,
+  kAddFb,
+  kRmFb,
+  kCommit,
+  kFlip,
+  kDisable,
+  kWaitFlip,
+  kWaitUevent,
+  kGemClose,
+  kClose,
+  kSleep,
+  kWaitOpen
 };
 
 struct UserStep {
@@ -97,12 +112,12 @@ struct Scenario {
 };
 
 // Limits on what xfsim reads (docs/scenarios.md, "Limits").
-inline constexpr uint64_t kMaxInputBytes = 64ull << 20;   // a scenario file
-inline constexpr uint64_t kMaxTraceBytes = 256ull << 20;  // a trace file (read line by line)
-inline constexpr size_t kMaxJsonDepth = 64;               // nesting of arrays and objects
+inline constexpr uint64_t kMaxInputBytes = 64ull << 20;       // a scenario file
+inline constexpr uint64_t kMaxTraceBytes = 256ull << 20;      // a trace file (read line by line)
+inline constexpr size_t kMaxJsonDepth = 64;                   // nesting of arrays and objects
 inline constexpr uint64_t kMaxSeed = 9223372036854775807ull;  // 2^63 - 1
-inline constexpr uint64_t kMaxVirtualMs = 1000000000;     // every ms, at_ms, until_ms and bound_ms
-inline constexpr size_t kMaxFileStem = 100;               // a name used in a file name
+inline constexpr uint64_t kMaxVirtualMs = 1000000000;         // every ms, at_ms, until_ms and bound_ms
+inline constexpr size_t kMaxFileStem = 100;                   // a name used in a file name
 
 // A place in a JSON document being read: "<file>: at <JSON pointer>" (the
 // file may carry a line: "<file>:<line>"). Errors thrown from it read

@@ -83,7 +83,8 @@ void write_file_atomically(const std::string& path, const std::string& contents)
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (S_ISLNK(st.st_mode)) throw ScenarioError(fmt::format("{}: is a symbolic link; refusing to replace it", path));
-    if (!S_ISREG(st.st_mode)) throw ScenarioError(fmt::format("{}: is {}; refusing to replace it", path, kind_of(st.st_mode)));
+    if (!S_ISREG(st.st_mode))
+      throw ScenarioError(fmt::format("{}: is {}; refusing to replace it", path, kind_of(st.st_mode)));
   } else if (errno != ENOENT) {
     write_error(path, "cannot inspect the file", errno);
   }
@@ -99,7 +100,8 @@ void write_file_atomically(const std::string& path, const std::string& contents)
   for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
     temporary = (dir / fmt::format(".{}.{:06x}", name.substr(0, 200), entropy() & 0xffffff)).string();
     fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-    if (fd < 0 && errno != EEXIST) write_error(path, fmt::format("cannot create a temporary file in '{}'", dir.string()), errno);
+    if (fd < 0 && errno != EEXIST)
+      write_error(path, fmt::format("cannot create a temporary file in '{}'", dir.string()), errno);
   }
   if (fd < 0) write_error(path, fmt::format("no unused temporary file name in '{}'", dir.string()), EEXIST);
   auto fail = [&](const char* what) {
@@ -157,9 +159,10 @@ TraceFile read_trace_file(const std::string& path) {
       }
       file.origin.strategy = j.contains("strategy") ? read_string(j["strategy"], at / "strategy") : "random";
       file.origin.seed = j.contains("seed") ? read_unsigned(j["seed"], at / "seed", kMaxSeed) : 0;
-      file.origin.schedule_index = j.contains("schedule_index")
-                                       ? read_unsigned(j["schedule_index"], at / "schedule_index", std::numeric_limits<uint64_t>::max())
-                                       : 0;
+      file.origin.schedule_index =
+          j.contains("schedule_index")
+              ? read_unsigned(j["schedule_index"], at / "schedule_index", std::numeric_limits<uint64_t>::max())
+              : 0;
       have_header = true;
       continue;
     }
@@ -176,15 +179,18 @@ TraceFile read_trace_file(const std::string& path) {
       }
       const uint64_t step = read_unsigned(j["step"], at / "step", std::numeric_limits<uint64_t>::max());
       if (step != expected_step) {
-        throw ScenarioError(fmt::format("{}: decision for step {} where step {} was expected", where, step, expected_step));
+        throw ScenarioError(
+            fmt::format("{}: decision for step {} where step {} was expected", where, step, expected_step));
       }
       ++expected_step;
-      file.schedule.push_back(static_cast<uint32_t>(read_unsigned(j["task_id"], at / "task_id", std::numeric_limits<uint32_t>::max())));
+      file.schedule.push_back(
+          static_cast<uint32_t>(read_unsigned(j["task_id"], at / "task_id", std::numeric_limits<uint32_t>::max())));
     }
   }
   if (!have_header) throw ScenarioError(fmt::format("{}: empty file, not an xfsim trace", path));
   if (!have_verdict) {
-    throw ScenarioError(fmt::format("{}:{}: no verdict line: the trace is truncated (its last line must be the verdict)", path, number));
+    throw ScenarioError(fmt::format(
+        "{}:{}: no verdict line: the trace is truncated (its last line must be the verdict)", path, number));
   }
   return file;
 }

@@ -191,7 +191,9 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
   } else if (step.kind == UserOp::kAddFb) {
     auto it = process.handles.find(step.buffer);
     uint32_t fb_id = 0;
-    ret = it == process.handles.end() ? -ENOENT : co_await drm_.addfb(*file, it->second, step.width ? step.width : 64, step.height ? step.height : 64, fb_id);
+    ret = it == process.handles.end() ? -ENOENT
+                                      : co_await drm_.addfb(*file, it->second, step.width ? step.width : 64,
+                                                            step.height ? step.height : 64, fb_id);
     if (ret == 0) process.fbs[step.as] = fb_id;
   } else if (step.kind == UserOp::kRmFb) {
     auto it = process.fbs.find(step.fb);
@@ -221,8 +223,10 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
     if (process.events_owed > 0) {
       const int64_t bound = step.bound_ms.value_or(kDefaultFlipWaitMs);
       const bool got = co_await drm_.read_event(*file, bound);
-      if (!got) hung_wait("a page-flip event", bound);
-      else --process.events_owed;
+      if (!got)
+        hung_wait("a page-flip event", bound);
+      else
+        --process.events_owed;
     }
   } else if (step.kind == UserOp::kClose) {
     process.file = nullptr;

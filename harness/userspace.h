@@ -18,7 +18,7 @@
 namespace xfsim::harness {
 
 // Bounds userspace waits with: the driver's own timeouts plus slack.
-inline constexpr int64_t kDefaultFlipWaitMs = 3100 + 500;     // FRAME_DONE_TO_MS + slack
+inline constexpr int64_t kDefaultFlipWaitMs = 3100 + 500;  // FRAME_DONE_TO_MS + slack
 inline constexpr int64_t kDefaultUeventWaitMs = 3100 + 500;
 inline constexpr int64_t kDefaultDeviceWaitMs = 10000;
 
@@ -32,11 +32,11 @@ struct Process {
   fakes::Vma* latest_map(const std::string& buffer) const;
   std::map<std::string, uint32_t> fbs;
   size_t uevent_cursor = 0;
-  bool dead = false;     // killed by SIGBUS
+  bool dead = false;  // killed by SIGBUS
   uint32_t threads_running = 0;
-  uint32_t opens = 0;          // how often the process opened the card
-  uint32_t events_owed = 0;    // page-flip events of commits that succeeded, not yet read
-  bool main_finished = false;  // its main thread ran its last step
+  uint32_t opens = 0;                       // how often the process opened the card
+  uint32_t events_owed = 0;                 // page-flip events of commits that succeeded, not yet read
+  bool main_finished = false;               // its main thread ran its last step
   std::unique_ptr<sim::WaitQueue> changed;  // threads waiting for the fd or for each other
 };
 

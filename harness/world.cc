@@ -27,12 +27,18 @@ const sim::Violation* RunResult::find(const std::string& signature) const {
 std::string RunResult::verdict() const {
   if (!violations.empty()) return violations.front().kind;
   switch (status) {
-    case sim::RunStatus::kViolation: return "clean";  // not reached: a stop has a violation
-    case sim::RunStatus::kStepLimit: return "step-limit";
-    case sim::RunStatus::kTimeLimit: return "time-limit";
-    case sim::RunStatus::kStrategyError: return "impossible-schedule";
-    case sim::RunStatus::kFinished: return "clean";
-    case sim::RunStatus::kPruned: return "pruned";
+    case sim::RunStatus::kViolation:
+      return "clean";  // not reached: a stop has a violation
+    case sim::RunStatus::kStepLimit:
+      return "step-limit";
+    case sim::RunStatus::kTimeLimit:
+      return "time-limit";
+    case sim::RunStatus::kStrategyError:
+      return "impossible-schedule";
+    case sim::RunStatus::kFinished:
+      return "clean";
+    case sim::RunStatus::kPruned:
+      return "pruned";
   }
   return "clean";
 }
@@ -79,7 +85,8 @@ struct World {
     store.poke(std::string(kFrontend) + "/backend-id", "0");
     store.poke(std::string(kFrontend) + "/be-alloc", s.be_alloc ? "1" : "0");
     for (size_t i = 0; i < s.connectors.size(); ++i) {
-      store.poke(fmt::format(FMT_COMPILE("{}/{}/resolution"), kFrontend, i), fmt::format(FMT_COMPILE("{}x{}"), s.connectors[i].first, s.connectors[i].second));
+      store.poke(fmt::format(FMT_COMPILE("{}/{}/resolution"), kFrontend, i),
+                 fmt::format(FMT_COMPILE("{}x{}"), s.connectors[i].first, s.connectors[i].second));
       store.poke(fmt::format(FMT_COMPILE("{}/{}/unique-id"), kFrontend, i), fmt::format(FMT_COMPILE("{}"), i));
     }
     store.poke(std::string(kBackend) + "/state", "1");

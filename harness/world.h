@@ -19,7 +19,7 @@ namespace xfsim::harness {
 struct RunResult {
   sim::RunStatus status = sim::RunStatus::kFinished;
   std::vector<sim::Violation> violations;  // in the order reported (sim::ReportPolicy)
-  uint64_t violations_dropped = 0;        // past Scheduler::kMaxViolationsPerRun
+  uint64_t violations_dropped = 0;         // past Scheduler::kMaxViolationsPerRun
   std::string strategy_error;
   uint64_t steps = 0;
   uint64_t time_ms = 0;
@@ -29,9 +29,7 @@ struct RunResult {
   // "impossible-schedule".
   std::string verdict() const;
   // The run hit its step or virtual-time bound: nothing can be said of it.
-  bool inconclusive() const {
-    return status == sim::RunStatus::kStepLimit || status == sim::RunStatus::kTimeLimit;
-  }
+  bool inconclusive() const { return status == sim::RunStatus::kStepLimit || status == sim::RunStatus::kTimeLimit; }
   const sim::Violation* first() const { return violations.empty() ? nullptr : &violations.front(); }
   // The violation with this signature, if the run reported it.
   const sim::Violation* find(const std::string& signature) const;

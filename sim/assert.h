@@ -36,10 +36,9 @@ std::string assert_message(fmt::format_string<Args...> format, Args&&... args) {
 
 }  // namespace xfsim::sim
 
-#define XFSIM_ASSERT(condition, ...)                                                             \
-  do {                                                                                           \
-    if (__builtin_expect(!(condition), 0)) {                                                     \
-      ::xfsim::sim::assert_fail(#condition, __FILE__, __LINE__,                                  \
-                                ::xfsim::sim::detail::assert_message(__VA_ARGS__));              \
-    }                                                                                            \
+#define XFSIM_ASSERT(condition, ...)                                                                                \
+  do {                                                                                                              \
+    if (__builtin_expect(!(condition), 0)) {                                                                        \
+      ::xfsim::sim::assert_fail(#condition, __FILE__, __LINE__, ::xfsim::sim::detail::assert_message(__VA_ARGS__)); \
+    }                                                                                                               \
   } while (0)

@@ -56,11 +56,10 @@ size_t DfsStrategy::choose(const Decision& decision) {
     if (task != decision.previous) frame.order.push_back(task);
     if (!frame.previous_runnable && !branch_on_block_) break;  // the lowest goes; no branch
   }
-  frame.preemptions_before =
-      frames_.empty() || depth_ == 0
-          ? 0
-          : frames_[depth_ - 1].preemptions_before +
-                (is_preemption(frames_[depth_ - 1], frames_[depth_ - 1].taken) ? 1 : 0);
+  frame.preemptions_before = frames_.empty() || depth_ == 0
+                                 ? 0
+                                 : frames_[depth_ - 1].preemptions_before +
+                                       (is_preemption(frames_[depth_ - 1], frames_[depth_ - 1].taken) ? 1 : 0);
   if (sleep_sets_) {
     frame.asleep_on_entry = asleep_;
     frame.first_step.resize(frame.order.size());

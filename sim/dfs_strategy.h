@@ -59,12 +59,10 @@ class DfsStrategy final : public Strategy {
     bool previous_runnable = false;
     // Sleep sets only:
     std::vector<Sleeper> asleep_on_entry;
-    std::vector<Footprint> first_step;   // by alternative, once explored
-    std::vector<bool> explored;          // by alternative
+    std::vector<Footprint> first_step;  // by alternative, once explored
+    std::vector<bool> explored;         // by alternative
   };
-  bool is_preemption(const Frame& frame, uint32_t index) const {
-    return frame.previous_runnable && index != 0;
-  }
+  bool is_preemption(const Frame& frame, uint32_t index) const { return frame.previous_runnable && index != 0; }
   bool asleep(const std::vector<Sleeper>& sleepers, TaskId task) const;
   bool allowed(const Frame& frame, uint32_t index) const;
 

@@ -12,8 +12,7 @@ namespace {
 constexpr uint64_t kInitialPriorityBase = 1ULL << 32;
 }  // namespace
 
-PctStrategy::PctStrategy(uint64_t seed, uint32_t depth)
-    : seed_(seed), depth_(depth == 0 ? 1 : depth), prng_(seed) {}
+PctStrategy::PctStrategy(uint64_t seed, uint32_t depth) : seed_(seed), depth_(depth == 0 ? 1 : depth), prng_(seed) {}
 
 void PctStrategy::begin_schedule(uint64_t schedule_index) {
   uint64_t x = seed_ ^ (schedule_index * 0x9e3779b97f4a7c15ULL);

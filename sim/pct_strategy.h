@@ -39,8 +39,8 @@ class PctStrategy final : public Strategy {
   uint64_t steps_estimate_ = 256;
   uint64_t steps_seen_ = 0;
   bool learn_ = true;
-  std::vector<uint64_t> priorities_;    // by TaskId; higher runs first
-  std::vector<uint64_t> change_points_; // sorted decision indices
+  std::vector<uint64_t> priorities_;     // by TaskId; higher runs first
+  std::vector<uint64_t> change_points_;  // sorted decision indices
   size_t next_change_ = 0;
 };
 

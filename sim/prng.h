@@ -32,9 +32,7 @@ class Prng {
 
   // Uniform in [0, bound). bound > 0. Lemire's multiply-shift, unbiased enough
   // for scheduling and cheap on the hot path.
-  uint64_t below(uint64_t bound) {
-    return static_cast<uint64_t>((static_cast<uint128>(next()) * bound) >> 64);
-  }
+  uint64_t below(uint64_t bound) { return static_cast<uint64_t>((static_cast<uint128>(next()) * bound) >> 64); }
 
   static uint64_t splitmix64(uint64_t& x) {
     uint64_t z = (x += 0x9e3779b97f4a7c15ULL);

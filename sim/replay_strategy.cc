@@ -23,8 +23,8 @@ size_t ReplayStrategy::choose(const Decision& decision) {
     if (mode_ == Mode::kLenient) return non_preemptive(decision);
     std::string runnable;
     for (TaskId task : decision.runnable) runnable += fmt::format("{}{}", runnable.empty() ? "" : ",", task);
-    error_ = fmt::format("step {}: the schedule runs task {}, which is not runnable (runnable: {})",
-                         decision.step, wanted, runnable);
+    error_ = fmt::format("step {}: the schedule runs task {}, which is not runnable (runnable: {})", decision.step,
+                         wanted, runnable);
     return 0;
   }
   return static_cast<size_t>(it - decision.runnable.begin());

@@ -12,23 +12,34 @@ namespace xfsim::sim {
 
 const char* task_kind_name(TaskKind kind) {
   switch (kind) {
-    case TaskKind::kUser: return "user";
-    case TaskKind::kKthread: return "kthread";
-    case TaskKind::kIrq: return "irq";
-    case TaskKind::kWorker: return "worker";
-    case TaskKind::kBackend: return "backend";
+    case TaskKind::kUser:
+      return "user";
+    case TaskKind::kKthread:
+      return "kthread";
+    case TaskKind::kIrq:
+      return "irq";
+    case TaskKind::kWorker:
+      return "worker";
+    case TaskKind::kBackend:
+      return "backend";
   }
   XFSIM_ASSERT(false, "unknown task kind {}", static_cast<int>(kind));
 }
 
 const char* run_status_name(RunStatus status) {
   switch (status) {
-    case RunStatus::kFinished: return "finished";
-    case RunStatus::kViolation: return "violation";
-    case RunStatus::kStepLimit: return "step-limit";
-    case RunStatus::kTimeLimit: return "time-limit";
-    case RunStatus::kStrategyError: return "strategy-error";
-    case RunStatus::kPruned: return "pruned";
+    case RunStatus::kFinished:
+      return "finished";
+    case RunStatus::kViolation:
+      return "violation";
+    case RunStatus::kStepLimit:
+      return "step-limit";
+    case RunStatus::kTimeLimit:
+      return "time-limit";
+    case RunStatus::kStrategyError:
+      return "strategy-error";
+    case RunStatus::kPruned:
+      return "pruned";
   }
   XFSIM_ASSERT(false, "unknown run status {}", static_cast<int>(status));
 }
@@ -68,7 +79,7 @@ TaskId Scheduler::spawn(std::string name, TaskKind kind, Task<> body, bool daemo
   XFSIM_ASSERT(record.root, "spawn of {} needs a coroutine", record.name);
   tasks_.push_back(std::move(record));
   stacks_.push_back(std::unique_ptr<ShadowStack>(new ShadowStack));  // frames stay uninitialised until pushed
-  touch(kTaskTable);  // task ids are handed out in spawn order
+  touch(kTaskTable);                                                 // task ids are handed out in spawn order
   trace_.task_names.push_back(tasks_.back().name);
   trace_.mix(uint64_t{id} << 8 | static_cast<uint64_t>(kind));
   trace_.entries.push_back(TraceEntry{TraceEntry::Type::kSpawn, step_, now_ms_, id, 0, 0, false, task_kind_name(kind)});
@@ -140,8 +151,7 @@ void Scheduler::wake_task(TaskId task) {
   make_runnable(task);
 }
 
-Scheduler::TimerId Scheduler::add_timer(uint64_t delay_ms, std::function<void()> callback,
-                                        bool keepalive) {
+Scheduler::TimerId Scheduler::add_timer(uint64_t delay_ms, std::function<void()> callback, bool keepalive) {
   touch(kTimers);  // timers due at one instant fire in the order they were armed
   const auto id = static_cast<TimerId>(timers_.size());
   timers_.push_back(TimerSlot{std::move(callback), true, keepalive});
@@ -209,9 +219,10 @@ class AssertScope {
  public:
   explicit AssertScope(const Scheduler* scheduler)
       : previous_(set_assert_context(AssertContext{scheduler, [](const void* owner) {
-          const auto* s = static_cast<const Scheduler*>(owner);
-          return fmt::format("step {}, t={} ms, task {}", s->step(), s->now_ms(), s->current_name());
-        }})) {}
+                                                     const auto* s = static_cast<const Scheduler*>(owner);
+                                                     return fmt::format("step {}, t={} ms, task {}", s->step(),
+                                                                        s->now_ms(), s->current_name());
+                                                   }})) {}
   ~AssertScope() { set_assert_context(previous_); }
   AssertScope(const AssertScope&) = delete;
   AssertScope& operator=(const AssertScope&) = delete;
@@ -242,13 +253,10 @@ RunStatus Scheduler::run(const RunLimits& limits) {
 
     const std::vector<TaskId>& options = runnable_;  // unchanged until the chosen task resumes
     const TaskId still_runnable =
-        (previous_ != kNoTask && std::binary_search(options.begin(), options.end(), previous_))
-            ? previous_
-            : kNoTask;
+        (previous_ != kNoTask && std::binary_search(options.begin(), options.end(), previous_)) ? previous_ : kNoTask;
     size_t choice = 0;
     if (options.size() > 1 || strategy_.observes_all_steps()) {
-      Decision decision{step_, still_runnable, options,
-                        still_runnable != kNoTask ? tasks_[still_runnable].site : ""};
+      Decision decision{step_, still_runnable, options, still_runnable != kNoTask ? tasks_[still_runnable].site : ""};
       choice = strategy_.choose(decision);
       if (!strategy_.ok()) {
         strategy_error_ = strategy_.error();
@@ -262,11 +270,9 @@ RunStatus Scheduler::run(const RunLimits& limits) {
     XFSIM_ASSERT(tasks_[next].state == State::kRunnable && tasks_[next].resume_at, "task {} chosen but not runnable",
                  tasks_[next].name);
     XFSIM_ASSERT(current_ == kNoTask);
-    trace_.record_decision(TraceEntry{TraceEntry::Type::kDecision, step_, now_ms_, next,
-                                        static_cast<uint32_t>(choice),
-                                        static_cast<uint32_t>(options.size()),
-                                        still_runnable != kNoTask && next != still_runnable,
-                                        tasks_[next].site});
+    trace_.record_decision(TraceEntry{TraceEntry::Type::kDecision, step_, now_ms_, next, static_cast<uint32_t>(choice),
+                                      static_cast<uint32_t>(options.size()),
+                                      still_runnable != kNoTask && next != still_runnable, tasks_[next].site});
     ++step_;
     current_ = next;
     step_footprint_ = Footprint{};
@@ -301,8 +307,7 @@ void Scheduler::finish_stuck() {
   for (const auto& task : tasks_) {
     if (task.daemon || task.state == State::kDone) continue;
     if (!blocked.empty()) blocked += ", ";
-    blocked += fmt::format("{} at {} ({})", task.name, task.site,
-                           task.waiting_on ? task.waiting_on->name() : "?");
+    blocked += fmt::format("{} at {} ({})", task.name, task.site, task.waiting_on ? task.waiting_on->name() : "?");
     key += fmt::format("{}{}", key.empty() ? "" : ", ", task.waiting_on ? task.waiting_on->name() : task.site);
   }
   if (!blocked.empty()) {
@@ -406,9 +411,7 @@ std::string Scheduler::current_name() const {
   return current_ != kNoTask ? tasks_[current_].name : std::string("scheduler");
 }
 
-TaskKind Scheduler::current_kind() const {
-  return current_ != kNoTask ? tasks_[current_].kind : TaskKind::kKthread;
-}
+TaskKind Scheduler::current_kind() const { return current_ != kNoTask ? tasks_[current_].kind : TaskKind::kKthread; }
 
 bool Scheduler::task_done(TaskId task) const { return tasks_[task].state == State::kDone; }
 

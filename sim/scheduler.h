@@ -36,12 +36,12 @@ class WaitQueue;
 class Lockdep;
 
 enum class RunStatus : uint8_t {
-  kFinished,      // every non-daemon task ended (violations may have been reported on the way)
-  kViolation,     // a violation of a kind that stops the run (ReportPolicy); see violations()
-  kStepLimit,     // the schedule ran past its step bound (inconclusive)
-  kTimeLimit,     // the next timer lies past the virtual time bound (inconclusive)
-  kStrategyError, // replay diverged: the schedule is impossible for this run
-  kPruned         // the strategy proved the rest equivalent to a schedule it explored
+  kFinished,       // every non-daemon task ended (violations may have been reported on the way)
+  kViolation,      // a violation of a kind that stops the run (ReportPolicy); see violations()
+  kStepLimit,      // the schedule ran past its step bound (inconclusive)
+  kTimeLimit,      // the next timer lies past the virtual time bound (inconclusive)
+  kStrategyError,  // replay diverged: the schedule is impossible for this run
+  kPruned          // the strategy proved the rest equivalent to a schedule it explored
 };
 const char* run_status_name(RunStatus status);
 
@@ -50,10 +50,10 @@ const char* run_status_name(RunStatus status);
 // run goes on; memory errors stop it by default, since the state after one
 // is undefined. A deadlock always ends it.
 struct ReportPolicy {
-  bool stop_on_all = false;             // the first violation of any kind ends the run
-  std::vector<std::string> stop_on;     // kinds that end the run
-  std::vector<std::string> ignore;      // kinds dropped without a report
-  static ReportPolicy defaults();       // stop on memory errors
+  bool stop_on_all = false;          // the first violation of any kind ends the run
+  std::vector<std::string> stop_on;  // kinds that end the run
+  std::vector<std::string> ignore;   // kinds dropped without a report
+  static ReportPolicy defaults();    // stop on memory errors
   static const ReportPolicy& default_policy();
   bool stops(const std::string& kind) const;
   bool ignores(const std::string& kind) const;
@@ -148,9 +148,7 @@ class Scheduler {
     return *stacks_[task];
   }
   // The running task's stack, interned; kNoStack outside a task.
-  StackId save_stack() {
-    return current_ == kNoTask ? kNoStack : StackDepot::instance().save(*stacks_[current_]);
-  }
+  StackId save_stack() { return current_ == kNoTask ? kNoStack : StackDepot::instance().save(*stacks_[current_]); }
   // Where the running task is now: name, context, step, time, stack.
   StackRecord here() const;
   // A record saved earlier (by an allocation or a free).

@@ -20,7 +20,8 @@ StackId StackDepot::save(const ShadowStack& stack) {
   auto [first, last] = by_hash_.equal_range(hash);
   for (auto it = first; it != last; ++it) {
     const Entry& entry = entries_[it->second];
-    if (entry.depth == stack.depth && std::equal(stack.frames, stack.frames + stack.depth, frames_.begin() + entry.first)) {
+    if (entry.depth == stack.depth &&
+        std::equal(stack.frames, stack.frames + stack.depth, frames_.begin() + entry.first)) {
       return it->second;
     }
   }

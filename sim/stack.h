@@ -20,7 +20,6 @@
 
 #include "sim/assert.h"
 
-
 namespace xfsim::sim {
 
 class Scheduler;

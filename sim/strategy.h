@@ -22,7 +22,7 @@ struct Decision {
   uint64_t step = 0;
   TaskId previous = kNoTask;  // the task that ran the last step, if still runnable
   std::span<const TaskId> runnable;
-  const char* site = "";      // the scheduling point `previous` stopped at
+  const char* site = "";  // the scheduling point `previous` stopped at
 };
 
 class Strategy {

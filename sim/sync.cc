@@ -33,10 +33,8 @@ void WaitQueue::remove(TaskId task) {
 void might_sleep(Scheduler& scheduler, const char* site) {
   if (scheduler.in_atomic()) {
     scheduler.report("sleep-in-atomic", site,
-                     fmt::format("{} may sleep but {} is in atomic context ({})", site,
-                                 scheduler.current_name(),
-                                 scheduler.current_kind() == TaskKind::kIrq ? "IRQ handler"
-                                                                            : "spinlock held"),
+                     fmt::format("{} may sleep but {} is in atomic context ({})", site, scheduler.current_name(),
+                                 scheduler.current_kind() == TaskKind::kIrq ? "IRQ handler" : "spinlock held"),
                      site);
   }
 }
@@ -89,9 +87,7 @@ Lockdep::HeldStack& Lockdep::held(TaskId task) {
   return held_by_task_[task];
 }
 
-bool Lockdep::reachable(uint32_t from, uint32_t to) const {
-  return from == to || (reach_[from] >> to) & 1;
-}
+bool Lockdep::reachable(uint32_t from, uint32_t to) const { return from == to || (reach_[from] >> to) & 1; }
 
 void Lockdep::add_edge(uint32_t from, uint32_t to) {
   if ((reach_[from] >> to) & 1) return;
@@ -112,8 +108,7 @@ void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site)
     const uint32_t held_class = stack.classes[i];
     if (held_class == lock_class) {
       scheduler_.report("deadlock", site,
-                        fmt::format("{} takes {} recursively", scheduler_.task_name(task),
-                                    names_[lock_class]),
+                        fmt::format("{} takes {} recursively", scheduler_.task_name(task), names_[lock_class]),
                         fmt::format("{} recursively", names_[lock_class]));
       return;
     }
@@ -123,9 +118,9 @@ void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site)
       Violation v;
       v.kind = "lock-order-inversion";
       v.site = site;
-      v.detail = fmt::format("{} takes {} while holding {}, but {} was taken before {} elsewhere",
-                             scheduler_.task_name(task), names_[lock_class], names_[held_class], names_[lock_class],
-                             names_[held_class]);
+      v.detail =
+          fmt::format("{} takes {} while holding {}, but {} was taken before {} elsewhere", scheduler_.task_name(task),
+                      names_[lock_class], names_[held_class], names_[lock_class], names_[held_class]);
       v.signature_key = fmt::format("{} then {}", names_[held_class], names_[lock_class]);
       v.notes.push_back(fmt::format("{} is trying to acquire lock:\n  {}\nbut task is already holding lock:\n  {}",
                                     scheduler_.task_name(task), names_[lock_class], names_[held_class]));
@@ -187,7 +182,8 @@ void Lockdep::released(TaskId task, uint32_t lock_class) {
       return;
     }
   }
-  XFSIM_ASSERT(false, "lockdep: {} releases {}, which it does not hold", scheduler_.task_name(task), names_[lock_class]);
+  XFSIM_ASSERT(false, "lockdep: {} releases {}, which it does not hold", scheduler_.task_name(task),
+               names_[lock_class]);
 }
 
 namespace {
@@ -202,9 +198,7 @@ void bad_unlock(Scheduler& scheduler, const char* lock, TaskId owner, const char
 // ---- mutex ----
 
 Mutex::Mutex(Scheduler& scheduler, const char* lock_class)
-    : scheduler_(scheduler),
-      class_id_(scheduler.lockdep().class_id(lock_class)),
-      queue_(scheduler, lock_class) {}
+    : scheduler_(scheduler), class_id_(scheduler.lockdep().class_id(lock_class)), queue_(scheduler, lock_class) {}
 
 Task<> Mutex::lock(const char* site) {
   const TaskId self = scheduler_.current();
@@ -215,8 +209,7 @@ Task<> Mutex::lock(const char* site) {
   while (owner_ != kNoTask) {
     if (owner_ == self) {
       scheduler_.report("deadlock", site,
-                        fmt::format("{} locks mutex {} it already holds",
-                                    scheduler_.task_name(self), queue_.name()));
+                        fmt::format("{} locks mutex {} it already holds", scheduler_.task_name(self), queue_.name()));
       co_await scheduler_.point(site);  // the run ends here
     }
     co_await queue_.wait(site);
@@ -239,9 +232,7 @@ void Mutex::unlock() {
 // ---- spinlock ----
 
 SpinLock::SpinLock(Scheduler& scheduler, const char* lock_class)
-    : scheduler_(scheduler),
-      class_id_(scheduler.lockdep().class_id(lock_class)),
-      queue_(scheduler, lock_class) {}
+    : scheduler_(scheduler), class_id_(scheduler.lockdep().class_id(lock_class)), queue_(scheduler, lock_class) {}
 
 Task<> SpinLock::lock(const char* site) {
   const TaskId self = scheduler_.current();
@@ -251,8 +242,7 @@ Task<> SpinLock::lock(const char* site) {
   while (owner_ != kNoTask) {
     if (owner_ == self) {
       scheduler_.report("deadlock", site,
-                        fmt::format("{} spins on {} it already holds",
-                                    scheduler_.task_name(self), queue_.name()));
+                        fmt::format("{} spins on {} it already holds", scheduler_.task_name(self), queue_.name()));
       co_await scheduler_.point(site);
     }
     co_await queue_.wait(site);  // spinning, not sleeping

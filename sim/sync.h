@@ -79,8 +79,8 @@ class Lockdep {
   void released(TaskId task, uint32_t lock_class);
 
  private:
-  static constexpr size_t kMaxClasses = 64;     // reach_ is one 64-bit set per class
-  static constexpr size_t kMaxLockDepth = 16;   // locks one task holds at once
+  static constexpr size_t kMaxClasses = 64;    // reach_ is one 64-bit set per class
+  static constexpr size_t kMaxLockDepth = 16;  // locks one task holds at once
   struct HeldStack {
     uint8_t depth = 0;
     uint8_t classes[kMaxLockDepth];
@@ -101,9 +101,9 @@ class Lockdep {
   std::vector<std::string> chain(uint32_t from, uint32_t to) const;
   HeldStack& held(TaskId task);
   Scheduler& scheduler_;
-  uint32_t resource_;               // the class graph, in step footprints
-  std::vector<const char*> names_;  // by class id
-  std::vector<uint64_t> reach_;     // class → bitset of classes ever taken after it (transitively)
+  uint32_t resource_;                    // the class graph, in step footprints
+  std::vector<const char*> names_;       // by class id
+  std::vector<uint64_t> reach_;          // class → bitset of classes ever taken after it (transitively)
   std::vector<HeldStack> held_by_task_;  // by TaskId; acquisition order
   std::vector<Edge> edges_;
 };

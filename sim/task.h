@@ -15,8 +15,8 @@
 
 #include <coroutine>
 #include <cstddef>
-#include <new>
 #include <cstdlib>
+#include <new>
 #include <utility>
 
 namespace xfsim::sim {
@@ -32,7 +32,7 @@ class FramePool {
     const std::size_t cls = (size + kGranule - 1) / kGranule;
     if (cls >= kClasses) return ::operator new(size);
     Node*& head = heads()[cls];
-    if (head == nullptr) return ::operator new(cls * kGranule);
+    if (head == nullptr) return ::operator new(cls* kGranule);
     Node* node = head;
     head = node->next;
     return node;
@@ -90,9 +90,7 @@ class [[nodiscard]] Task {
  public:
   struct promise_type : detail::PromiseBase {
     T value{};
-    Task get_return_object() {
-      return Task(std::coroutine_handle<promise_type>::from_promise(*this));
-    }
+    Task get_return_object() { return Task(std::coroutine_handle<promise_type>::from_promise(*this)); }
     void return_value(T v) { value = std::move(v); }
   };
 
@@ -130,9 +128,7 @@ template <>
 class [[nodiscard]] Task<void> {
  public:
   struct promise_type : detail::PromiseBase {
-    Task get_return_object() {
-      return Task(std::coroutine_handle<promise_type>::from_promise(*this));
-    }
+    Task get_return_object() { return Task(std::coroutine_handle<promise_type>::from_promise(*this)); }
     void return_void() {}
   };
 

@@ -30,9 +30,9 @@ struct TraceEntry {
 struct Trace {
   bool logging = true;  // off in fuzz loops; a found schedule is re-run with it on
   std::vector<TraceEntry> entries;
-  std::vector<std::string> task_names;  // by TaskId (a spawn's text)
-  std::vector<std::string> log_lines;   // kept apart: a decision carries no string
-  std::vector<Violation> violations;    // reported while logging, in order
+  std::vector<std::string> task_names;         // by TaskId (a spawn's text)
+  std::vector<std::string> log_lines;          // kept apart: a decision carries no string
+  std::vector<Violation> violations;           // reported while logging, in order
   uint64_t schedule_hash = kScheduleHashSeed;  // updated with every decision
   uint64_t content_hash = kScheduleHashSeed;   // decisions, times, spawns, violations
   static constexpr uint64_t kScheduleHashSeed = 0x9e3779b97f4a7c15ULL;

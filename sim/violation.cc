@@ -38,11 +38,13 @@ void append_stack(std::string& out, const std::vector<std::string>& frames) {
 }
 
 std::string title(const Violation& v) {
-  if (is_memory_error(v.kind) && v.kind != "null-deref") return fmt::format("BUG: KASAN: {} in {}", v.kind, v.function());
+  if (is_memory_error(v.kind) && v.kind != "null-deref")
+    return fmt::format("BUG: KASAN: {} in {}", v.kind, v.function());
   if (v.kind == "null-deref") return fmt::format("BUG: kernel NULL pointer dereference in {}", v.function());
   if (v.kind == "hung-wait") return fmt::format("INFO: task {} blocked waiting for {}", v.where.task, v.waited_for);
   if (v.kind == "lock-order-inversion") return "WARNING: possible circular locking dependency detected";
-  if (v.kind == "sleep-in-atomic") return fmt::format("BUG: sleeping function called from invalid context in {}", v.function());
+  if (v.kind == "sleep-in-atomic")
+    return fmt::format("BUG: sleeping function called from invalid context in {}", v.function());
   if (v.kind == "bad-unlock-balance") return "WARNING: bad unlock balance detected!";
   if (v.kind == "refcount-underflow") return "refcount_t: underflow; use-after-free.";
   return fmt::format("WARNING: {} in {}", v.kind, v.function());
@@ -57,8 +59,8 @@ std::string Violation::report() const {
   if (!access.empty() || !object.empty()) {
     std::string what = access.empty() ? "Access" : access;
     what[0] = static_cast<char>(what[0] >= 'a' && what[0] <= 'z' ? what[0] - 'a' + 'A' : what[0]);
-    out += fmt::format("{}{} by task {} ({}) at step {}, t={} ms\n", what, object, where.task, where.context, where.step,
-                       where.time_ms);
+    out += fmt::format("{}{} by task {} ({}) at step {}, t={} ms\n", what, object, where.task, where.context,
+                       where.step, where.time_ms);
   } else {
     out += fmt::format("task {} ({}) at step {}, t={} ms\n", where.task, where.context, where.step, where.time_ms);
   }

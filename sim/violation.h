@@ -33,14 +33,14 @@ struct Violation {
   std::string detail;  // one human-readable line: both sides of the race, objects named
   uint64_t step = 0;
   std::string task;
-  StackRecord where;   // the reporting task, context and stack (filled by the scheduler)
+  StackRecord where;  // the reporting task, context and stack (filled by the scheduler)
 
   // Filled by oracles that know them.
   std::string access;       // memory errors: "read", "write", "free", "get", "put"
   std::string object_type;  // "xen_drm_front_dbuf"
   std::string object_name;  // "dbuf-gem0"
   std::optional<StackRecord> allocated, freed;
-  std::string waited_for;   // hung waits: "a page-flip event"
+  std::string waited_for;          // hung waits: "a page-flip event"
   std::vector<std::string> notes;  // further report lines (lock chains, states)
   std::string signature_key;       // oracle-specific part of the signature
 

@@ -1,6 +1,5 @@
 #include "sim/workqueue.h"
 
-
 namespace xfsim::sim {
 
 DelayedWork::DelayedWork(Scheduler& scheduler, std::string worker_name, Fn fn, bool keepalive)

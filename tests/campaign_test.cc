@@ -31,9 +31,9 @@ struct Shard {
   }
 };
 
-const std::vector<std::string> kLifecycle = {
-    "backend_death_restart", "backend_hang", "be_alloc_unplug", "connect_disconnect", "flip",
-    "hostile", "remove_with_zombie", "standard", "zombie"};
+const std::vector<std::string> kLifecycle = {"backend_death_restart", "backend_hang", "be_alloc_unplug",
+                                             "connect_disconnect",    "flip",         "hostile",
+                                             "remove_with_zombie",    "standard",     "zombie"};
 
 TEST(Campaign, CorrectDriverCleanOverRandomSchedulesAndTimings) {
   const Shard shard;

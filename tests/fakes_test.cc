@@ -195,7 +195,8 @@ TEST(XenStore, WatchesFireOnceAtRegistrationThenInWriteOrderOnOneThread) {
     seen.push_back(path);
     co_return;
   });
-  b.scheduler.spawn("writer", sim::TaskKind::kKthread, write_all(b.store, {"backend/0/state", "other/x", "backend/0/a/b"}));
+  b.scheduler.spawn("writer", sim::TaskKind::kKthread,
+                    write_all(b.store, {"backend/0/state", "other/x", "backend/0/a/b"}));
   EXPECT_EQ(b.run(), "clean");
   EXPECT_EQ(seen, (std::vector<std::string>{"backend/0", "backend/0/state", "backend/0/a/b"}));
 }
@@ -307,13 +308,14 @@ TEST(EventChannels, UnbindWaitsForARunningHandler) {
     std::vector<std::string> log;
     const evtchn_port_t port = evtchn.alloc_unbound("alloc");
     const int irq = evtchn.bind_to_irqhandler(port, "test", [&] { return slow_handler(scheduler, log); });
-    scheduler.spawn("unbinder", sim::TaskKind::kKthread, [](sim::Scheduler& s, EventChannels& e, int i, evtchn_port_t p,
-                                                             std::vector<std::string>& l) -> sim::Task<> {
-      e.notify_frontend(p);
-      co_await s.point("before unbind");
-      co_await e.unbind_from_irqhandler(i, "unbind_from_irqhandler");
-      l.push_back("unbound");
-    }(scheduler, evtchn, irq, port, log));
+    scheduler.spawn(
+        "unbinder", sim::TaskKind::kKthread,
+        [](sim::Scheduler& s, EventChannels& e, int i, evtchn_port_t p, std::vector<std::string>& l) -> sim::Task<> {
+          e.notify_frontend(p);
+          co_await s.point("before unbind");
+          co_await e.unbind_from_irqhandler(i, "unbind_from_irqhandler");
+          l.push_back("unbound");
+        }(scheduler, evtchn, irq, port, log));
     ASSERT_EQ(scheduler.run({}), sim::RunStatus::kFinished);
     ASSERT_FALSE(log.empty());
     EXPECT_EQ(log.back(), "unbound") << "seed " << seed;
@@ -401,7 +403,9 @@ TEST(DelayedWork, CancelSyncNeverReturnsWhileTheWorkRuns) {
     sim::DelayedWork work(scheduler, "kworker/test", [&] { return logged_work(scheduler, log); });
     work.schedule(0);
     // The timer fires only when nothing runs: start the canceller from a timer too.
-    scheduler.add_timer(0, [&] { scheduler.spawn("canceller", sim::TaskKind::kKthread, cancel_sync_after_point(scheduler, work, log)); });
+    scheduler.add_timer(0, [&] {
+      scheduler.spawn("canceller", sim::TaskKind::kKthread, cancel_sync_after_point(scheduler, work, log));
+    });
     ASSERT_EQ(scheduler.run({}), sim::RunStatus::kFinished);
     ASSERT_EQ(log.back(), "cancelled") << "seed " << seed;
     const bool ran = log.size() == 3;

@@ -68,7 +68,8 @@ const std::string& recorded_trace() {
 }
 
 const std::vector<std::string>& seeds() {
-  static const std::vector<std::string> texts{slurp("scenarios/smoke/clean.json"), slurp("scenarios/lifecycle/standard.json"),
+  static const std::vector<std::string> texts{slurp("scenarios/smoke/clean.json"),
+                                              slurp("scenarios/lifecycle/standard.json"),
                                               slurp("scenarios/bugs/publish_before_construct.json")};
   return texts;
 }
@@ -124,13 +125,15 @@ std::string mutate(std::string text) {
     }
     case 4: {  // NUL bytes, and sometimes garbage after them
       const size_t where = at();
-      return text.substr(0, where) + std::string(1, '\0') + (*rc::gen::arbitrary<bool>() ? "garbage" : "") + text.substr(where);
+      return text.substr(0, where) + std::string(1, '\0') + (*rc::gen::arbitrary<bool>() ? "garbage" : "") +
+             text.substr(where);
     }
     case 5: {  // a duplicate (or unknown) key in some object
       const size_t brace = text.find('{', at());
       if (brace == std::string::npos) return text;
-      const std::string key = *rc::gen::element<std::string>("name", "format", "variant", "op", "verdict", "seed", "at_ms",
-                                                             "bound_ms", "task_id", "step", "scenario", "xfsim_trace");
+      const std::string key =
+          *rc::gen::element<std::string>("name", "format", "variant", "op", "verdict", "seed", "at_ms", "bound_ms",
+                                         "task_id", "step", "scenario", "xfsim_trace");
       const std::string value = *rc::gen::element<std::string>("1", "\"x\"", "true", "null", "{}", "[]");
       return text.substr(0, brace + 1) + "\"" + key + "\": " + value + ", " + text.substr(brace + 1);
     }
@@ -278,9 +281,10 @@ TEST(Reproducer, F03FifoIsRefusedWithoutBlocking) {
 }
 
 TEST(Reproducer, F04BoundNear2To63IsOutsideTheSchema) {
-  const std::string message = refusal_of_scenario(
-      "f04.json", smoke_with("\"bound_ms\": 5000", "\"bound_ms\": 9223372036854775807"));
-  EXPECT_TRUE(contains(message, "f04.json: at /actors/0/steps/12/bound_ms: Expected number less than or equal to 1000000000"))
+  const std::string message =
+      refusal_of_scenario("f04.json", smoke_with("\"bound_ms\": 5000", "\"bound_ms\": 9223372036854775807"));
+  EXPECT_TRUE(
+      contains(message, "f04.json: at /actors/0/steps/12/bound_ms: Expected number less than or equal to 1000000000"))
       << message;
 }
 
@@ -338,7 +342,8 @@ TEST(Reproducer, F08NameWithNulIsRefused) {
 }
 
 TEST(Reproducer, F09LongNameIsRefused) {
-  const std::string message = refusal_of_scenario("f09.json", smoke_with("\"smoke-clean\"", "\"" + std::string(5000, 'N') + "\""));
+  const std::string message =
+      refusal_of_scenario("f09.json", smoke_with("\"smoke-clean\"", "\"" + std::string(5000, 'N') + "\""));
   EXPECT_TRUE(contains(message, "f09.json: at /name:")) << message;
 }
 
@@ -387,7 +392,8 @@ TEST(Reproducer, F14UnknownVariantInATraceBlamesTheTrace) {
 }
 
 TEST(Reproducer, F15IntegerOf2To64Minus1GetsARangeMessage) {
-  const std::string message = refusal_of_scenario("f15.json", smoke_with("\"seed\": 1", "\"seed\": 18446744073709551615"));
+  const std::string message =
+      refusal_of_scenario("f15.json", smoke_with("\"seed\": 1", "\"seed\": 18446744073709551615"));
   EXPECT_TRUE(contains(message, "f15.json: at /schedule/seed: 18446744073709551615 is out of range")) << message;
 }
 
@@ -395,7 +401,8 @@ TEST(Reproducer, F16IntegerAbove2To32IsNotTruncated) {
   nlohmann::json source = load_scenario("scenarios/smoke/clean.json").source;
   source["actors"][0]["steps"][2]["width"] = 4294967360ull;
   const std::string message = refusal([&] { parse_scenario(source, "f16.json", /*validate=*/false); });
-  EXPECT_TRUE(contains(message, "f16.json: at /actors/0/steps/2/width: expected an integer from 0 to 4294967295")) << message;
+  EXPECT_TRUE(contains(message, "f16.json: at /actors/0/steps/2/width: expected an integer from 0 to 4294967295"))
+      << message;
 }
 
 TEST(Reproducer, F16TaskIdAbove2To32InATraceIsRefused) {
@@ -426,7 +433,8 @@ TEST(Reproducer, F19F20F25UnwritableTargetNamesThePathAndLeavesNoTemporaryFile) 
   fs::create_directories(dir);
   const std::string missing = dir + "/no/such/dir/t.jsonl";
   const std::string message = refusal([&] { write_file_atomically(missing, "x"); });
-  EXPECT_TRUE(contains(message, missing + ": cannot create a temporary file") && contains(message, "No such file or directory"))
+  EXPECT_TRUE(contains(message, missing + ": cannot create a temporary file") &&
+              contains(message, "No such file or directory"))
       << message;
   EXPECT_TRUE(contains(refusal([] { write_file_atomically("", "x"); }), "empty file name"));
   EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 0);
@@ -484,15 +492,17 @@ TEST(CommandLine, F11UnknownSubcommandIsNamed) {
 }
 
 TEST(CommandLine, F12NumbersAreRangeCheckedDecimal) {
-  for (const char* arguments : {"run scenarios/smoke/clean.json --seed -1", "run scenarios/smoke/clean.json --schedules -1",
-                                "run scenarios/smoke/clean.json --schedules 0", "run scenarios/smoke/clean.json --seed 0x10",
-                                "run scenarios/smoke/clean.json --seed 99999999999999999999",
-                                "fuzz scenarios/smoke/clean.json --depth 11", "fuzz scenarios/smoke/clean.json --offset -1"}) {
+  for (const char* arguments :
+       {"run scenarios/smoke/clean.json --seed -1", "run scenarios/smoke/clean.json --schedules -1",
+        "run scenarios/smoke/clean.json --schedules 0", "run scenarios/smoke/clean.json --seed 0x10",
+        "run scenarios/smoke/clean.json --seed 99999999999999999999", "fuzz scenarios/smoke/clean.json --depth 11",
+        "fuzz scenarios/smoke/clean.json --offset -1"}) {
     const Outcome outcome = xfsim(arguments);
     EXPECT_EQ(outcome.status, 2) << arguments;
     EXPECT_TRUE(contains(outcome.output, "expected a decimal integer from")) << arguments << ": " << outcome.output;
   }
-  const Outcome octal = xfsim(fmt::format("run scenarios/smoke/clean.json --seed 010 --schedules 1 --trace {}", scratch("f12.jsonl")));
+  const Outcome octal =
+      xfsim(fmt::format("run scenarios/smoke/clean.json --seed 010 --schedules 1 --trace {}", scratch("f12.jsonl")));
   EXPECT_EQ(octal.status, 0) << octal.output;
   EXPECT_TRUE(contains(octal.output, "seed 10 ")) << octal.output;
 }

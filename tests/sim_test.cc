@@ -81,9 +81,7 @@ TEST(Scheduler, ReplayReproducesARecordedScheduleAndRejectsAnImpossibleOne) {
   EXPECT_NE(s.strategy_error().find("not runnable"), std::string::npos);
 }
 
-Task<> sleeper(Scheduler&, WaitQueue& q, bool& woke, int64_t timeout) {
-  woke = co_await q.wait("sleeper", timeout);
-}
+Task<> sleeper(Scheduler&, WaitQueue& q, bool& woke, int64_t timeout) { woke = co_await q.wait("sleeper", timeout); }
 
 TEST(Scheduler, WaitTimesOutOnTheVirtualClock) {
   RandomStrategy strategy(1);
@@ -146,8 +144,10 @@ TEST(Lockdep, InversionReportedEvenWithoutAnActualDeadlock) {
   // Both chains: the one this task wants and the dependency recorded before, with who made it.
   const std::string report = s.violations().front().report();
   EXPECT_NE(report.find("ba is trying to acquire lock:\n  lock_a\nbut task is already holding lock:\n  lock_b"),
-            std::string::npos) << report;
-  EXPECT_NE(report.find("-> #0 lock_b taken while holding lock_a, first by task ab at step"), std::string::npos) << report;
+            std::string::npos)
+      << report;
+  EXPECT_NE(report.find("-> #0 lock_b taken while holding lock_a, first by task ab at step"), std::string::npos)
+      << report;
   EXPECT_NE(report.find(":\n       lock_two_fn\n"), std::string::npos) << report;
 }
 
@@ -357,7 +357,8 @@ TEST(Lockdep, UnlockingAMutexAnotherTaskHoldsIsABadUnlockBalance) {
   s.run({});
   ASSERT_TRUE(s.has_violation());
   EXPECT_EQ(s.violations().front().kind, "bad-unlock-balance");
-  EXPECT_NE(s.violations().front().detail.find("thief releases m held by holder"), std::string::npos) << s.violations().front().detail;
+  EXPECT_NE(s.violations().front().detail.find("thief releases m held by holder"), std::string::npos)
+      << s.violations().front().detail;
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ struct Model {
   int buffers = 0;
   int fbs = 0;
   bool open = true;
-  bool flips_fail = false;  // the backend answers PG_FLIP with an error
+  bool flips_fail = false;    // the backend answers PG_FLIP with an error
   bool pipe_enabled = false;  // a commit with the connector's mode went through
   int flips = 0;              // flips on an enabled pipe
   int change_waits = 0;       // one 'change' uevent is owed per failed flip
@@ -106,7 +106,9 @@ struct Touch : BufferCommand {
 
 struct CloseBuffer : BufferCommand {
   int index = *rc::gen::inRange(0, 4);
-  void run(const Model& m, Builder& b) const override { b.user({{"op", "gem_close"}, {"buffer", buffer(index % m.buffers)}}); }
+  void run(const Model& m, Builder& b) const override {
+    b.user({{"op", "gem_close"}, {"buffer", buffer(index % m.buffers)}});
+  }
   void show(std::ostream& os) const override { os << "CloseBuffer(" << index << ")"; }
 };
 
@@ -239,9 +241,9 @@ struct ModuleRemove : Cmd {
 };
 
 auto command_generator() {
-  return rc::state::gen::execOneOfWithArgs<ShowNewBuffer, MapNewBuffer, CreateDumb, GuessClose, MapTouch, Touch, CloseBuffer, AddFb, Commit, Flip,
-                                           WaitBackendFailureUevent, Sleep, CloseFile, WaitDisplayBack,
-                                           BackendAction, ModuleRemove>();
+  return rc::state::gen::execOneOfWithArgs<ShowNewBuffer, MapNewBuffer, CreateDumb, GuessClose, MapTouch, Touch,
+                                           CloseBuffer, AddFb, Commit, Flip, WaitBackendFailureUevent, Sleep, CloseFile,
+                                           WaitDisplayBack, BackendAction, ModuleRemove>();
 }
 
 struct Outcome {
@@ -271,7 +273,8 @@ Outcome check_variant(const std::string& variant_name) {
     const auto commands = *rc::state::gen::commands(initial, command_generator());
     Builder builder;
     rc::state::runAll(commands, initial, builder);
-    const Scenario scenario = parse_scenario(builder.scenario(be_alloc, flip_status, flip_event_latency), "state-machine");
+    const Scenario scenario =
+        parse_scenario(builder.scenario(be_alloc, flip_status, flip_event_latency), "state-machine");
     CampaignOptions options;
     options.strategy = "random";
     options.seed = 7;
@@ -302,7 +305,8 @@ TEST(StateMachine, EveryBugZooVariantIsFoundAndShrunk) {
     if (variant.name == "correct" || variant.name == "upstream") continue;
     const Outcome outcome = check_variant(variant.name);
     EXPECT_FALSE(outcome.passed) << variant.name << " was not found";
-    std::cout << variant.name << ": shrunk to " << outcome.shortest_failing << " command(s), " << outcome.verdict << "\n";
+    std::cout << variant.name << ": shrunk to " << outcome.shortest_failing << " command(s), " << outcome.verdict
+              << "\n";
     EXPECT_LE(outcome.shortest_failing, 10u) << variant.name;
   }
 }
