@@ -229,11 +229,22 @@ void check_meaning(const Scenario& s, const std::string& path) {
   if (!driver::find_variant(s.variant)) {
     throw ScenarioError(fmt::format("{}: at /variant: unknown variant '{}' (see `xfsim variants`)", path, s.variant));
   }
+  // A verdict is "clean", an oracle's kind or an inconclusive end: a typo
+  // would make a scenario that can never pass (or, worse, one that a
+  // mistaken kind keeps passing).
+  auto check_verdict = [&](const std::string& verdict, const std::string& where) {
+    if (verdict == "clean" || verdict == "step-limit" || verdict == "time-limit" || is_oracle_kind(verdict)) return;
+    throw ScenarioError(
+        fmt::format("{}: at {}: unknown verdict '{}' (\"clean\", \"step-limit\", \"time-limit\" or a kind "
+                    "from `xfsim oracles`)",
+                    path, where, verdict));
+  };
+  check_verdict(s.expect_verdict, "/expect/verdict");
   for (const auto& [variant, verdict] : s.expect_by_variant) {
     if (!driver::find_variant(variant)) {
       throw ScenarioError(fmt::format("{}: at /expect/by_variant/{}: unknown variant", path, variant));
     }
-    (void)verdict;
+    check_verdict(verdict, "/expect/by_variant/" + variant);
   }
 }
 

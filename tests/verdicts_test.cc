@@ -51,6 +51,22 @@ TEST(GoOn, IgnoredKindsAreNotReportedAndStopOnIsReadFromTheScenario) {
   source["expect"]["ignore"] = {"no-such-kind"};
   EXPECT_THROW(parse_scenario(source, "bad.json"), ScenarioError);
   source["expect"].erase("ignore");
+  // A verdict must be something a run can give: a typo is refused, naming the place.
+  source["expect"]["verdict"] = "use-after-fre";
+  try {
+    parse_scenario(source, "typo.json");
+    ADD_FAILURE() << "an unknown verdict was accepted";
+  } catch (const ScenarioError& e) {
+    EXPECT_NE(std::string(e.what()).find("typo.json: at /expect/verdict: unknown verdict 'use-after-fre'"),
+              std::string::npos)
+        << e.what();
+  }
+  source["expect"]["verdict"] = "clean";
+  source["expect"]["by_variant"] = {{"upstream", "hung"}};
+  EXPECT_THROW(parse_scenario(source, "typo.json"), ScenarioError);
+  source["expect"]["by_variant"] = {{"upstream", "use-after-free"}};
+  EXPECT_NO_THROW(parse_scenario(source, "ok.json"));
+  source["expect"].erase("ignore");
   source["expect"]["stop_on"] = {"all"};
   EXPECT_TRUE(parse_scenario(source, "stop.json").report_policy.stop_on_all);
 }
