@@ -73,7 +73,7 @@ sim::Task<> Backend::set_state(XenbusState state) {
 sim::Task<XenbusState> Backend::frontend_state() {
   auto value = co_await store_.read(frontend_state_path_);
   if (!value || value->empty()) co_return XenbusState::Unknown;
-  co_return static_cast<XenbusState>(std::stoi(*value));
+  co_return xenbus_state_from_string(*value);
 }
 
 void Backend::start() {

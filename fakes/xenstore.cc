@@ -235,14 +235,15 @@ sim::Task<> Xenbus::xenbus_dev_fatal(XenbusDevice& dev, int err, const std::stri
 sim::Task<XenbusState> Xenbus::xenbus_read_driver_state(const std::string& path) {
   XFSIM_KFUNC(scheduler_);
   auto value = co_await store_.read(path);
-  if (!value) co_return XenbusState::Unknown;
-  int number = 0;
-  for (char c : *value) {
-    if (c < '0' || c > '9') co_return XenbusState::Unknown;
-    number = number * 10 + (c - '0');
-  }
-  if (number > 8) co_return XenbusState::Unknown;
-  co_return static_cast<XenbusState>(number);
+  co_return value ? xenbus_state_from_string(*value) : XenbusState::Unknown;
+}
+
+XenbusState xenbus_state_from_string(const std::string& text) {
+  // One decimal digit from 0 (Unknown) to 8 (Reconfigured); anything else,
+  // an empty node, garbage or a long run of digits, reads as Unknown (as the
+  // kernel's xenbus_read_driver_state does when its scanf fails).
+  if (text.size() != 1 || text[0] < '0' || text[0] > '8') return XenbusState::Unknown;
+  return static_cast<XenbusState>(text[0] - '0');
 }
 
 }  // namespace xfsim::fakes

@@ -36,6 +36,9 @@ enum class XenbusState : int {
 const char* xenbus_strstate(XenbusState state);
 // The frontend transitions the protocol allows (see docs/fakes.md).
 bool xenbus_transition_allowed(XenbusState from, XenbusState to);
+// A state node's text as a state; Unknown for anything but "0".."8". Never
+// throws: it runs inside coroutines, where an exception would abort.
+XenbusState xenbus_state_from_string(const std::string& text);
 
 class XenStore {
  public:

@@ -157,9 +157,7 @@ Scheduler::TimerId Scheduler::add_timer(uint64_t delay_ms, std::function<void()>
   timers_.push_back(TimerSlot{std::move(callback), true, keepalive});
   if (keepalive) ++keepalive_pending_;
   timer_heap_.push_back(Timer{now_ms_ + delay_ms, timer_seq_++, id});
-  std::push_heap(timer_heap_.begin(), timer_heap_.end(), [](const Timer& a, const Timer& b) {
-    return a.deadline_ms != b.deadline_ms ? a.deadline_ms > b.deadline_ms : a.seq > b.seq;
-  });
+  std::push_heap(timer_heap_.begin(), timer_heap_.end(), fires_later);
   return id;
 }
 
@@ -183,11 +181,8 @@ bool Scheduler::timer_pending(TimerId id) const {
 // then, in the order they were armed. Returns false when none is pending.
 // A timer past the time bound ends the run as kTimeLimit (time_limit_hit_).
 bool Scheduler::fire_next_timers(const RunLimits& limits) {
-  auto later = [](const Timer& a, const Timer& b) {
-    return a.deadline_ms != b.deadline_ms ? a.deadline_ms > b.deadline_ms : a.seq > b.seq;
-  };
   while (!timer_heap_.empty() && !timers_[timer_heap_.front().id].pending) {
-    std::pop_heap(timer_heap_.begin(), timer_heap_.end(), later);
+    std::pop_heap(timer_heap_.begin(), timer_heap_.end(), fires_later);
     timer_heap_.pop_back();
   }
   if (timer_heap_.empty()) return false;
@@ -200,7 +195,7 @@ bool Scheduler::fire_next_timers(const RunLimits& limits) {
   now_ms_ = deadline;
   while (!timer_heap_.empty() && timer_heap_.front().deadline_ms == deadline) {
     const TimerId id = timer_heap_.front().id;
-    std::pop_heap(timer_heap_.begin(), timer_heap_.end(), later);
+    std::pop_heap(timer_heap_.begin(), timer_heap_.end(), fires_later);
     timer_heap_.pop_back();
     auto& slot = timers_[id];
     if (!slot.pending) continue;

@@ -200,6 +200,10 @@ class Scheduler {
     uint64_t seq;
     TimerId id;
   };
+  // The heap's order: earliest deadline first, then the order armed.
+  static bool fires_later(const Timer& a, const Timer& b) {
+    return a.deadline_ms != b.deadline_ms ? a.deadline_ms > b.deadline_ms : a.seq > b.seq;
+  }
   struct TimerSlot {
     std::function<void()> callback;
     bool pending = false;

@@ -419,3 +419,19 @@ TEST(DelayedWork, CancelSyncNeverReturnsWhileTheWorkRuns) {
 
 }  // namespace
 }  // namespace xfsim::fakes
+
+namespace xfsim::fakes {
+namespace {
+
+// A state node is read without throwing and without overflow, whatever it
+// holds: the backend reads it inside a coroutine, where a throw would abort.
+TEST(Xenbus, StateNodesReadAsStatesAndAnythingElseAsUnknown) {
+  EXPECT_EQ(xenbus_state_from_string("4"), XenbusState::Connected);
+  EXPECT_EQ(xenbus_state_from_string("8"), XenbusState::Reconfigured);
+  for (const char* garbage : {"", "9", "-1", "4 ", "x", "99999999999999999999999", "04"}) {
+    EXPECT_EQ(xenbus_state_from_string(garbage), XenbusState::Unknown) << garbage;
+  }
+}
+
+}  // namespace
+}  // namespace xfsim::fakes
