@@ -273,7 +273,6 @@ void write_finding(const std::string& dir, const Scenario& scenario, const drive
                    const CampaignOptions& options, const Finding& finding, bool minimise) {
   Scenario as_run = parse_scenario(finding.scenario, scenario.path, /*validate=*/false);
   as_run.path = scenario.path;
-  as_run.report_policy = scenario.report_policy;
   const std::string base = finding_file_base(finding.signature);
   const std::string trace_path = (fs::path(dir) / (base + ".trace.jsonl")).string();
   RunResult replayed;

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "sim/scheduler.h"
-
 namespace xfsim::sim {
 
 StackDepot& StackDepot::instance() {

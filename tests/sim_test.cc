@@ -381,70 +381,65 @@ Task<> report_twice_then_finish(Scheduler& s, std::vector<int>& progress, const 
   progress.push_back(2);
 }
 
-TEST(Report, NonFatalKindsAreRecordedInOrderAndTheRunGoesOn) {
-  RandomStrategy strategy(1);
+// One scheduler, under a report policy, whose tasks each report twice
+// (report_twice_then_finish).
+struct ReportRun {
+  RandomStrategy strategy{1};
   Trace trace;
-  Scheduler s(strategy, trace);
+  Scheduler s{strategy, trace};
+  ReportPolicy policy;
   std::vector<int> progress;
-  s.spawn("t", TaskKind::kKthread, report_twice_then_finish(s, progress, "lock-order-inversion"));
-  EXPECT_EQ(s.run({}), RunStatus::kFinished);
-  EXPECT_EQ(progress, (std::vector<int>{1, 2}));
-  ASSERT_EQ(s.violations().size(), 2u);
-  EXPECT_EQ(s.violations()[0].kind, "warning");
-  EXPECT_EQ(s.violations()[0].where.frames, (std::vector<std::string>{"outer_function"}));
-  EXPECT_EQ(s.violations()[1].where.frames, (std::vector<std::string>{"inner_function", "outer_function"}));
-  EXPECT_EQ(s.violations()[1].signature(), "lock-order-inversion in inner_function");
-  EXPECT_EQ(s.violations()[1].where.context, "kthread");
+  explicit ReportRun(ReportPolicy p = ReportPolicy::defaults()) : policy(std::move(p)) { s.set_report_policy(policy); }
+  RunStatus run(const char* second_kind, int tasks = 1) {
+    for (int i = 0; i < tasks; ++i) {
+      s.spawn(fmt::format("t{}", i), TaskKind::kKthread, report_twice_then_finish(s, progress, second_kind));
+    }
+    return s.run({});
+  }
+};
+
+TEST(Report, NonFatalKindsAreRecordedInOrderAndTheRunGoesOn) {
+  ReportRun r;
+  EXPECT_EQ(r.run("lock-order-inversion"), RunStatus::kFinished);
+  EXPECT_EQ(r.progress, (std::vector<int>{1, 2}));
+  const auto& v = r.s.violations();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].kind, "warning");
+  EXPECT_EQ(v[0].where.frames, (std::vector<std::string>{"outer_function"}));
+  EXPECT_EQ(v[1].where.frames, (std::vector<std::string>{"inner_function", "outer_function"}));
+  EXPECT_EQ(v[1].signature(), "lock-order-inversion in inner_function");
+  EXPECT_EQ(v[1].where.context, "kthread");
 }
 
 TEST(Report, AMemoryErrorStopsTheRunByDefaultAndStopOnAllStopsAtTheFirst) {
   {
-    RandomStrategy strategy(1);
-    Trace trace;
-    Scheduler s(strategy, trace);
-    std::vector<int> progress;
-    s.spawn("t", TaskKind::kKthread, report_twice_then_finish(s, progress, "use-after-free"));
-    EXPECT_EQ(s.run({}), RunStatus::kViolation);
-    EXPECT_EQ(progress, (std::vector<int>{1}));  // never reached the third point
-    EXPECT_EQ(s.violations().size(), 2u);
+    ReportRun r;
+    EXPECT_EQ(r.run("use-after-free"), RunStatus::kViolation);
+    EXPECT_EQ(r.progress, (std::vector<int>{1}));  // never reached the third point
+    EXPECT_EQ(r.s.violations().size(), 2u);
   }
   {
-    RandomStrategy strategy(1);
-    Trace trace;
-    Scheduler s(strategy, trace);
     ReportPolicy policy;
     policy.stop_on_all = true;
-    s.set_report_policy(policy);
-    std::vector<int> progress;
-    s.spawn("t", TaskKind::kKthread, report_twice_then_finish(s, progress, "lock-order-inversion"));
-    EXPECT_EQ(s.run({}), RunStatus::kViolation);
-    EXPECT_EQ(s.violations().size(), 1u);
-    EXPECT_TRUE(progress.empty() || progress == std::vector<int>{1});
+    ReportRun r(policy);
+    EXPECT_EQ(r.run("lock-order-inversion"), RunStatus::kViolation);
+    EXPECT_EQ(r.s.violations().size(), 1u);
+    EXPECT_TRUE(r.progress.empty() || r.progress == std::vector<int>{1});
   }
   {
-    RandomStrategy strategy(1);
-    Trace trace;
-    Scheduler s(strategy, trace);
     ReportPolicy policy = ReportPolicy::defaults();
     policy.ignore = {"warning"};
-    s.set_report_policy(policy);
-    std::vector<int> progress;
-    s.spawn("t", TaskKind::kKthread, report_twice_then_finish(s, progress, "lock-order-inversion"));
-    EXPECT_EQ(s.run({}), RunStatus::kFinished);
-    ASSERT_EQ(s.violations().size(), 1u);
-    EXPECT_EQ(s.violations()[0].kind, "lock-order-inversion");
+    ReportRun r(policy);
+    EXPECT_EQ(r.run("lock-order-inversion"), RunStatus::kFinished);
+    ASSERT_EQ(r.s.violations().size(), 1u);
+    EXPECT_EQ(r.s.violations()[0].kind, "lock-order-inversion");
   }
 }
 
 TEST(Report, TheSameSignatureIsRecordedOncePerRun) {
-  RandomStrategy strategy(1);
-  Trace trace;
-  Scheduler s(strategy, trace);
-  std::vector<int> progress;
-  s.spawn("a", TaskKind::kKthread, report_twice_then_finish(s, progress, "lock-order-inversion"));
-  s.spawn("b", TaskKind::kKthread, report_twice_then_finish(s, progress, "lock-order-inversion"));
-  EXPECT_EQ(s.run({}), RunStatus::kFinished);
-  EXPECT_EQ(s.violations().size(), 2u);  // two tasks, the same two signatures
+  ReportRun r;
+  EXPECT_EQ(r.run("lock-order-inversion", /*tasks=*/2), RunStatus::kFinished);
+  EXPECT_EQ(r.s.violations().size(), 2u);  // two tasks, the same two signatures
 }
 
 TEST(StackDepot, InternsStacksAndGivesThemBackInnermostFirst) {
