@@ -27,10 +27,11 @@ Backend::Backend(sim::Scheduler& scheduler, XenStore& store, GrantTable& gnttab,
       backend_path_(std::move(backend_path)),
       frontend_state_path_(frontend_path_ + "/state"),
       backend_state_path_(backend_path_ + "/state"),
-      wake_(scheduler, "displ_be") {
+      wake_(scheduler, "displ_be"),
+      domain_(scheduler.add_domain("Domain-0")) {  // kBackendDomid: displ_be runs in dom0
   // Runs in the writer's step: backend state touched on the guest's behalf.
   store_.register_remote_watch(frontend_state_path_, [this] {
-    scheduler_.touch(sim::kRemoteMachine);
+    scheduler_.touch(sim::machine_resource(domain_));
     wake_.wake_all();
   });
 }
@@ -80,7 +81,7 @@ void Backend::start() {
   task_running_ = true;  // from now: a second restart must not start another
   scheduler_.spawn(
       instances_++ == 0 ? std::string("displ_be") : fmt::format(FMT_COMPILE("displ_be-{}"), instances_ - 1),
-      sim::TaskKind::kBackend, run(), /*daemon=*/true);
+      sim::TaskKind::kUser, run(), /*daemon=*/true, domain_);  // displ_be is a user process of its domain
 }
 
 sim::Task<> Backend::run() {
@@ -199,7 +200,7 @@ sim::Task<bool> Backend::connect() {
     channel.ring = shared_.rings[ring_page];
     channel.event_page = shared_.event_pages[evt_page];
     evtchn_.backend_bind(channel.req_port, [this] {  // runs in the notifier's step
-      scheduler_.touch(sim::kRemoteMachine);
+      scheduler_.touch(sim::machine_resource(domain_));
       kicked_ = true;
       wake_.wake_all();
     });

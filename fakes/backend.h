@@ -90,6 +90,7 @@ class Backend {
   std::string frontend_path_, backend_path_;
   std::string frontend_state_path_, backend_state_path_;  // built once: read on every wake-up
   sim::WaitQueue wake_;
+  const sim::DomainId domain_;  // the machine displ_be runs on
   bool kicked_ = false;
   bool alive_ = true;
   bool task_running_ = false;  // the backend's task is between start and end

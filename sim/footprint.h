@@ -3,10 +3,9 @@
 // Two steps commute (running them in either order reaches the same state)
 // when neither writes a resource the other touches. Resources are coarse and
 // conservative:
-//   - a machine's own memory is one resource: every step of a local task
-//     (guest kernel and userspace) writes kLocalMachine, every step of a
-//     remote one (TaskKind::kBackend, another domain) writes kRemoteMachine,
-//     so steps on one machine are always dependent;
+//   - a machine's own memory is one resource: every step of a task writes
+//     the resource of the domain it was spawned in (machine_resource), so
+//     steps on one machine are always dependent;
 //   - what the machines share is a resource each, numbered by the fakes that
 //     model it (Scheduler::new_resource): in xfsim, what Xen gives two domains
 //     to share (XenStore, grants, pages, event channels, granted rings);
@@ -23,12 +22,13 @@
 namespace xfsim::sim {
 
 enum Resource : uint32_t {
-  kLocalMachine = 0,
-  kRemoteMachine,
-  kTaskTable,
+  kFirstMachineResource = 0,  // one per domain (Scheduler::add_domain): the home domain's first
+  kTaskTable = 2,
   kTimers,
   kFirstDynamicResource  // Scheduler::new_resource numbers from here
 };
+// The machine a domain's tasks run on (domains are numbered from 0).
+constexpr uint32_t machine_resource(uint8_t domain) { return kFirstMachineResource + domain; }
 
 struct Footprint {
   uint64_t reads = 0;

@@ -20,8 +20,6 @@ const char* task_kind_name(TaskKind kind) {
       return "irq";
     case TaskKind::kWorker:
       return "worker";
-    case TaskKind::kBackend:
-      return "backend";
   }
   XFSIM_ASSERT(false, "unknown task kind {}", static_cast<int>(kind));
 }
@@ -48,7 +46,8 @@ Scheduler::Scheduler(Strategy& strategy, Trace& trace)
     : strategy_(strategy),
       trace_(trace),
       wants_footprints_(strategy.wants_footprints()),
-      lockdep_(std::make_unique<Lockdep>(*this)) {
+      lockdep_(std::make_unique<Lockdep>(*this)),
+      domain_names_{"home"} {
   tasks_.reserve(32);
   stacks_.reserve(32);
   runnable_.reserve(32);
@@ -67,12 +66,25 @@ void Scheduler::destroy_all() {
   }
 }
 
-TaskId Scheduler::spawn(std::string name, TaskKind kind, Task<> body, bool daemon) {
+DomainId Scheduler::add_domain(std::string name) {
+  XFSIM_ASSERT(domain_names_.size() < kMaxDomains, "more than {} domains (adding {})", kMaxDomains, name);
+  domain_names_.push_back(std::move(name));
+  return static_cast<DomainId>(domain_names_.size() - 1);
+}
+
+const std::string& Scheduler::domain_name(DomainId domain) const {
+  XFSIM_ASSERT(domain < domain_names_.size(), "domain {} of {}", domain, domain_names_.size());
+  return domain_names_[domain];
+}
+
+TaskId Scheduler::spawn(std::string name, TaskKind kind, Task<> body, bool daemon, DomainId domain) {
   XFSIM_ASSERT(tasks_.size() < kMaxTasks, "more than {} tasks (spawning {})", kMaxTasks, name);
+  XFSIM_ASSERT(domain < domain_names_.size(), "{} spawned in domain {} of {}", name, domain, domain_names_.size());
   const auto id = static_cast<TaskId>(tasks_.size());
   TaskRecord record;
   record.name = std::move(name);
   record.kind = kind;
+  record.domain = domain;
   record.daemon = daemon;
   record.root = body.release();
   record.resume_at = record.root;
@@ -81,7 +93,8 @@ TaskId Scheduler::spawn(std::string name, TaskKind kind, Task<> body, bool daemo
   stacks_.push_back(std::unique_ptr<ShadowStack>(new ShadowStack));  // frames stay uninitialised until pushed
   touch(kTaskTable);                                                 // task ids are handed out in spawn order
   trace_.task_names.push_back(tasks_.back().name);
-  trace_.mix(uint64_t{id} << 8 | static_cast<uint64_t>(kind));
+  trace_.task_domains.push_back(domain == kHomeDomain ? std::string() : domain_names_[domain]);
+  trace_.mix(uint64_t{id} << 16 | uint64_t{domain} << 8 | static_cast<uint64_t>(kind));
   trace_.entries.push_back(TraceEntry{TraceEntry::Type::kSpawn, step_, now_ms_, id, 0, 0, false, task_kind_name(kind)});
   strategy_.on_spawn(id);
   make_runnable(id);
@@ -271,7 +284,7 @@ RunStatus Scheduler::run(const RunLimits& limits) {
     ++step_;
     current_ = next;
     step_footprint_ = Footprint{};
-    touch(tasks_[next].kind == TaskKind::kBackend ? kRemoteMachine : kLocalMachine);
+    touch(machine_resource(tasks_[next].domain));
     tasks_[next].resume_at.resume();
     current_ = kNoTask;
     previous_ = next;
@@ -407,6 +420,7 @@ std::string Scheduler::current_name() const {
 }
 
 TaskKind Scheduler::current_kind() const { return current_ != kNoTask ? tasks_[current_].kind : TaskKind::kKthread; }
+DomainId Scheduler::current_domain() const { return current_ != kNoTask ? tasks_[current_].domain : kHomeDomain; }
 
 bool Scheduler::task_done(TaskId task) const { return tasks_[task].state == State::kDone; }
 

@@ -27,10 +27,17 @@
 
 namespace xfsim::sim {
 
-// kBackend runs on the other machine (another domain): its steps write
-// kRemoteMachine, every other kind's kLocalMachine (sim/footprint.h).
-enum class TaskKind : uint8_t { kUser, kKthread, kIrq, kWorker, kBackend };
+// The context a task runs in, as the kernel tells them apart (in_irq(),
+// current->flags & PF_KTHREAD, a kworker, a user process).
+enum class TaskKind : uint8_t { kUser, kKthread, kIrq, kWorker };
 const char* task_kind_name(TaskKind kind);
+
+// Which machine a task runs on. The home domain is the system under test;
+// a fake adds the others (Scheduler::add_domain) and names them. Steps of a
+// domain's tasks write that domain's machine resource (sim/footprint.h).
+using DomainId = uint8_t;
+inline constexpr DomainId kHomeDomain = 0;
+inline constexpr DomainId kMaxDomains = kTaskTable - kFirstMachineResource;  // each has a footprint bit
 
 class WaitQueue;
 class Lockdep;
@@ -75,7 +82,10 @@ class Scheduler {
 
   // A daemon task (xenwatch, IRQ threads, kworkers, the backend's event loop)
   // may stay blocked forever without the run being called stuck.
-  TaskId spawn(std::string name, TaskKind kind, Task<> body, bool daemon = false);
+  TaskId spawn(std::string name, TaskKind kind, Task<> body, bool daemon = false, DomainId domain = kHomeDomain);
+  // Another machine, named as its world names it (a Xen domain: "Domain-0").
+  DomainId add_domain(std::string name);
+  const std::string& domain_name(DomainId domain) const;
 
   RunStatus run(const RunLimits& limits);
   // Destroys every task's frames; the world that owns the fakes calls it
@@ -169,6 +179,7 @@ class Scheduler {
   const std::string& task_name(TaskId task) const;
   std::string current_name() const;
   TaskKind current_kind() const;
+  DomainId current_domain() const;
   bool task_done(TaskId task) const;
   Lockdep& lockdep() { return *lockdep_; }
   Trace& trace() { return trace_; }
@@ -184,6 +195,7 @@ class Scheduler {
   struct TaskRecord {
     std::string name;
     TaskKind kind;
+    DomainId domain;
     bool daemon;
     State state = State::kRunnable;
     std::coroutine_handle<> root;
@@ -224,6 +236,7 @@ class Scheduler {
   Footprint step_footprint_;
   uint32_t next_resource_ = kFirstDynamicResource;  // before lockdep_, which takes one
   std::unique_ptr<Lockdep> lockdep_;
+  std::vector<std::string> domain_names_;  // by DomainId; the home domain first
   std::vector<TaskRecord> tasks_;
   // By TaskId; each at a fixed address (a FunctionFrame points at its task's
   // stack across scheduling points, while spawns may grow tasks_).

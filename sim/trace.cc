@@ -38,6 +38,7 @@ void Trace::write_jsonl(std::ostream& out) const {
         line["spawn"] = task_names[entry.task];
         line["task_id"] = entry.task;
         line["context"] = entry.site;
+        if (!task_domains[entry.task].empty()) line["domain"] = task_domains[entry.task];
         break;
       case TraceEntry::Type::kViolation: {
         const Violation& v = violations[entry.log];

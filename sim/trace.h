@@ -31,6 +31,7 @@ struct Trace {
   bool logging = true;  // off in fuzz loops; a found schedule is re-run with it on
   std::vector<TraceEntry> entries;
   std::vector<std::string> task_names;         // by TaskId (a spawn's text)
+  std::vector<std::string> task_domains;       // by TaskId: "" in the home domain, else the domain's name
   std::vector<std::string> log_lines;          // kept apart: a decision carries no string
   std::vector<Violation> violations;           // reported while logging, in order
   uint64_t schedule_hash = kScheduleHashSeed;  // updated with every decision
@@ -56,6 +57,7 @@ struct Trace {
   void clear() {
     entries.clear();
     task_names.clear();
+    task_domains.clear();
     log_lines.clear();
     violations.clear();
     schedule_hash = kScheduleHashSeed;

@@ -20,7 +20,7 @@ namespace xfsim::sim {
 // Where something happened: a task, in a context, at a step, with a stack.
 struct StackRecord {
   std::string task;
-  std::string context;  // user, kthread, irq, worker, backend, softirq
+  std::string context;  // user, kthread, irq, worker, softirq
   uint64_t step = 0;
   uint64_t time_ms = 0;
   std::vector<std::string> frames;  // innermost first

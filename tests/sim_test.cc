@@ -246,7 +246,7 @@ SleepSetRun explore_two_machines(bool sleep_sets, bool shared_resource) {
     const uint32_t a = s.new_resource(), b = shared_resource ? a : s.new_resource();
     std::vector<std::string> log;
     s.spawn("local", TaskKind::kKthread, toucher(s, log, "l", 3, a));
-    s.spawn("remote", TaskKind::kBackend, toucher(s, log, "r", 3, b));
+    s.spawn("remote", TaskKind::kKthread, toucher(s, log, "r", 3, b), false, s.add_domain("remote"));
     const RunStatus status = s.run({});
     if (status == RunStatus::kFinished) {
       out.completed_logs.insert(log);
@@ -281,8 +281,8 @@ TEST(Footprint, WritesConflictWithEverythingReadsOnlyWithWrites) {
   EXPECT_FALSE(write_a.independent_of(read_a));
   EXPECT_TRUE(write_a.independent_of(read_b));
   Footprint local, remote;
-  local.touch(kLocalMachine, true);
-  remote.touch(kRemoteMachine, true);
+  local.touch(machine_resource(kHomeDomain), true);
+  remote.touch(machine_resource(kHomeDomain + 1), true);
   EXPECT_TRUE(local.independent_of(remote));
   EXPECT_FALSE(local.independent_of(local));
 }
