@@ -12,7 +12,6 @@ void DfsStrategy::begin_schedule(uint64_t) {
   depth_ = 0;
   asleep_.clear();
   choice_frame_ = -1;
-  pruned_ = false;
 }
 
 bool DfsStrategy::asleep(const std::vector<Sleeper>& sleepers, TaskId task) const {
@@ -24,7 +23,7 @@ bool DfsStrategy::allowed(const Frame& frame, uint32_t index) const {
   return !sleep_sets_ || !asleep(frame.asleep_on_entry, frame.order[index]);
 }
 
-size_t DfsStrategy::choose(const Decision& decision) {
+Choice DfsStrategy::choose(const Decision& decision) {
   const auto index_of = [&](TaskId task) {
     auto it = std::find(decision.runnable.begin(), decision.runnable.end(), task);
     return it == decision.runnable.end() ? decision.runnable.size()
@@ -34,8 +33,7 @@ size_t DfsStrategy::choose(const Decision& decision) {
   if (decision.runnable.size() == 1) {
     // Seen only with sleep sets (observes_all_steps): no choice to make, but
     // a run whose only runnable task sleeps is a reordering already explored.
-    if (asleep(asleep_, decision.runnable[0])) pruned_ = true;
-    return 0;
+    return asleep(asleep_, decision.runnable[0]) ? Choice::prune() : Choice::run(0);
   }
   if (depth_ < frames_.size()) {
     // Re-executing the prefix: the world is deterministic, so the same
@@ -47,7 +45,7 @@ size_t DfsStrategy::choose(const Decision& decision) {
     // before is runnable again. If not, xfsim itself leaks nondeterminism.
     XFSIM_ASSERT(index < decision.runnable.size(), "dfs: nondeterminism at step {}: task {} no longer runnable",
                  decision.step, frame.order[frame.taken]);
-    return index;
+    return Choice::run(index);
   }
   Frame frame;
   frame.previous_runnable = decision.previous != kNoTask;
@@ -70,14 +68,13 @@ size_t DfsStrategy::choose(const Decision& decision) {
   if (first == frame.order.size()) {
     // Every alternative sleeps (or the only free one does): nothing new below.
     XFSIM_ASSERT(sleep_sets_, "dfs: no allowed alternative at step {} without sleep sets", decision.step);
-    pruned_ = true;
-    return 0;
+    return Choice::prune();
   }
   frame.taken = first;
   frames_.push_back(std::move(frame));
   choice_frame_ = static_cast<long>(depth_);
   ++depth_;
-  return index_of(frames_.back().order[first]);
+  return Choice::run(index_of(frames_.back().order[first]));
 }
 
 void DfsStrategy::after_step(TaskId task, const Footprint& footprint) {

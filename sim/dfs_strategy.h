@@ -37,15 +37,11 @@ class DfsStrategy final : public Strategy {
       : bound_(preemption_bound), branch_on_block_(branch_on_block), sleep_sets_(sleep_sets) {}
   void begin_schedule(uint64_t schedule_index) override;
   void end_schedule() override;
-  size_t choose(const Decision& decision) override;
+  Choice choose(const Decision& decision) override;
   bool exhausted() const override { return exhausted_; }
-  bool ok() const override { return error_.empty(); }
-  std::string error() const override { return error_; }
   const char* name() const override { return "dfs"; }
-  bool observes_all_steps() const override { return sleep_sets_; }
-  bool wants_footprints() const override { return sleep_sets_; }
+  StrategyNeeds needs() const override { return {.every_step = sleep_sets_, .footprints = sleep_sets_}; }
   void after_step(TaskId task, const Footprint& footprint) override;
-  bool pruned() const override { return pruned_; }
 
  private:
   struct Sleeper {
@@ -72,12 +68,10 @@ class DfsStrategy final : public Strategy {
   std::vector<Frame> frames_;
   size_t depth_ = 0;  // decisions made in the current schedule
   bool exhausted_ = false;
-  std::string error_;
   // Sleep sets: the current one, and the frame whose choice the next
   // after_step reports (-1: the step was not a branching choice).
   std::vector<Sleeper> asleep_;
   long choice_frame_ = -1;
-  bool pruned_ = false;
 };
 
 }  // namespace xfsim::sim

@@ -35,7 +35,7 @@ void PctStrategy::on_spawn(TaskId task) {
   priorities_[task] = kInitialPriorityBase + (prng_.next() >> 34) * 64 + (task & 63);
 }
 
-size_t PctStrategy::choose(const Decision& decision) {
+Choice PctStrategy::choose(const Decision& decision) {
   ++steps_seen_;
   for (TaskId task : decision.runnable) XFSIM_ASSERT(task < priorities_.size(), "pct: task {} has no priority", task);
   auto best = [&] {
@@ -53,7 +53,7 @@ size_t PctStrategy::choose(const Decision& decision) {
     pick = best();
   }
   XFSIM_ASSERT(pick < decision.runnable.size());
-  return pick;
+  return Choice::run(pick);
 }
 
 }  // namespace xfsim::sim

@@ -19,7 +19,7 @@ class PctStrategy final : public Strategy {
   void begin_schedule(uint64_t schedule_index) override;
   void end_schedule() override;
   void on_spawn(TaskId task) override;
-  size_t choose(const Decision& decision) override;
+  Choice choose(const Decision& decision) override;
   const char* name() const override { return "pct"; }
   uint64_t steps_estimate() const { return steps_estimate_; }
   // A fixed k (e.g. measured once by the campaign) makes schedule i depend

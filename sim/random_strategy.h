@@ -16,8 +16,8 @@ class RandomStrategy final : public Strategy {
     uint64_t x = seed_ ^ (schedule_index * 0x9e3779b97f4a7c15ULL);
     prng_.reseed(Prng::splitmix64(x));
   }
-  size_t choose(const Decision& decision) override {
-    return static_cast<size_t>(prng_.below(decision.runnable.size()));
+  Choice choose(const Decision& decision) override {
+    return Choice::run(static_cast<size_t>(prng_.below(decision.runnable.size())));
   }
   const char* name() const override { return "random"; }
 

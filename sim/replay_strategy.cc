@@ -13,21 +13,21 @@ size_t non_preemptive(const Decision& decision) {
 }
 }  // namespace
 
-size_t ReplayStrategy::choose(const Decision& decision) {
+Choice ReplayStrategy::choose(const Decision& decision) {
   if (decision.step >= schedule_.size()) {
-    return non_preemptive(decision);
+    return Choice::run(non_preemptive(decision));
   }
   const uint32_t wanted = schedule_[decision.step];
   auto it = std::find(decision.runnable.begin(), decision.runnable.end(), wanted);
   if (it == decision.runnable.end()) {
-    if (mode_ == Mode::kLenient) return non_preemptive(decision);
+    if (mode_ == Mode::kLenient) return Choice::run(non_preemptive(decision));
     std::string runnable;
     for (TaskId task : decision.runnable) runnable += fmt::format("{}{}", runnable.empty() ? "" : ",", task);
     error_ = fmt::format("step {}: the schedule runs task {}, which is not runnable (runnable: {})", decision.step,
                          wanted, runnable);
-    return 0;
+    return Choice::diverged();
   }
-  return static_cast<size_t>(it - decision.runnable.begin());
+  return Choice::run(static_cast<size_t>(it - decision.runnable.begin()));
 }
 
 }  // namespace xfsim::sim

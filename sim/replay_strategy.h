@@ -20,11 +20,10 @@ class ReplayStrategy final : public Strategy {
   enum class Mode { kStrict, kLenient };
   explicit ReplayStrategy(std::vector<uint32_t> schedule, Mode mode = Mode::kStrict)
       : schedule_(std::move(schedule)), mode_(mode) {}
-  size_t choose(const Decision& decision) override;
-  bool ok() const override { return error_.empty(); }
-  std::string error() const override { return error_; }
+  Choice choose(const Decision& decision) override;
+  std::string divergence() const override { return error_; }
   const char* name() const override { return "replay"; }
-  bool observes_all_steps() const override { return true; }
+  StrategyNeeds needs() const override { return {.every_step = true}; }
   // After the schedule runs out, the previous task goes on if it can, else the
   // lowest runnable one (no preemption): a shortened schedule stays
   // replayable, which is what minimisation relies on.

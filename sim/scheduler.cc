@@ -45,7 +45,7 @@ const char* run_status_name(RunStatus status) {
 Scheduler::Scheduler(Strategy& strategy, Trace& trace)
     : strategy_(strategy),
       trace_(trace),
-      wants_footprints_(strategy.wants_footprints()),
+      needs_(strategy.needs()),
       lockdep_(std::make_unique<Lockdep>(*this)),
       domain_names_{"home"} {
   tasks_.reserve(32);
@@ -263,14 +263,15 @@ RunStatus Scheduler::run(const RunLimits& limits) {
     const TaskId still_runnable =
         (previous_ != kNoTask && std::binary_search(options.begin(), options.end(), previous_)) ? previous_ : kNoTask;
     size_t choice = 0;
-    if (options.size() > 1 || strategy_.observes_all_steps()) {
+    if (options.size() > 1 || needs_.every_step) {
       Decision decision{step_, still_runnable, options, still_runnable != kNoTask ? tasks_[still_runnable].site : ""};
-      choice = strategy_.choose(decision);
-      if (!strategy_.ok()) {
-        strategy_error_ = strategy_.error();
+      const Choice chosen = strategy_.choose(decision);
+      if (chosen.outcome == Choice::Outcome::kDiverged) {
+        strategy_error_ = strategy_.divergence();
         return RunStatus::kStrategyError;
       }
-      if (strategy_.pruned()) return RunStatus::kPruned;
+      if (chosen.outcome == Choice::Outcome::kPrune) return RunStatus::kPruned;
+      choice = chosen.index;
       XFSIM_ASSERT(choice < options.size(), "strategy {} chose {} of {} runnable tasks", strategy_.name(), choice,
                    options.size());
     }
@@ -288,7 +289,7 @@ RunStatus Scheduler::run(const RunLimits& limits) {
     tasks_[next].resume_at.resume();
     current_ = kNoTask;
     previous_ = next;
-    if (wants_footprints_) strategy_.after_step(next, step_footprint_);
+    if (needs_.footprints) strategy_.after_step(next, step_footprint_);
     auto& record = tasks_[next];  // taken after the step: it may have spawned (tasks_ grew)
     if (record.root.done()) {
       record.root.destroy();

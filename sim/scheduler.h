@@ -232,7 +232,7 @@ class Scheduler {
 
   Strategy& strategy_;
   Trace& trace_;
-  const bool wants_footprints_;
+  const StrategyNeeds needs_;  // asked once: the hot loop makes no virtual call for it
   Footprint step_footprint_;
   uint32_t next_resource_ = kFirstDynamicResource;  // before lockdep_, which takes one
   std::unique_ptr<Lockdep> lockdep_;

@@ -25,37 +25,55 @@ struct Decision {
   const char* site = "";  // the scheduling point `previous` stopped at
 };
 
+// What a strategy answers at a decision, as shuttle's next_task does: run
+// one of the runnable tasks, end the run because its continuation is covered
+// by schedules already explored (partial-order reduction: RunStatus::kPruned),
+// or give up because the run left the schedule it follows (replay:
+// RunStatus::kStrategyError, Strategy::divergence says where).
+struct Choice {
+  enum class Outcome : uint8_t { kRun, kPrune, kDiverged };
+  Outcome outcome = Outcome::kRun;
+  uint32_t index = 0;  // into Decision::runnable, when kRun
+  static Choice run(size_t index) { return Choice{Outcome::kRun, static_cast<uint32_t>(index)}; }
+  static Choice prune() { return Choice{Outcome::kPrune, 0}; }
+  static Choice diverged() { return Choice{Outcome::kDiverged, 0}; }
+};
+
+// What a strategy needs to see beyond the choices, fixed for its lifetime.
+struct StrategyNeeds {
+  // Every step, even one with a single runnable task: replay checks the
+  // recorded schedule still fits; sleep sets may prune there.
+  bool every_step = false;
+  // The footprint of every step, after it ran (Strategy::after_step).
+  bool footprints = false;
+};
+
+// Three calls make a strategy (begin, choose, end); the rest are optional
+// notifications with empty defaults.
 class Strategy {
  public:
   virtual ~Strategy() = default;
-  // Called before each schedule (run) with its index in the campaign.
+  virtual const char* name() const = 0;
+  // Before each schedule (run), with its index in the campaign.
   virtual void begin_schedule(uint64_t schedule_index) { (void)schedule_index; }
-  // Returns an index into decision.runnable. Only called when there is a
-  // choice (two or more runnable tasks).
-  virtual size_t choose(const Decision& decision) = 0;
-  // Called after each schedule; exhaustive strategies move to the next one.
+  // At every decision with two or more runnable tasks (every step, if
+  // needs().every_step).
+  virtual Choice choose(const Decision& decision) = 0;
+  // After each schedule; exhaustive strategies move to the next one, and
+  // say when there is none (exhausted()).
   virtual void end_schedule() {}
-  // True once an exhaustive strategy has covered its whole space.
   virtual bool exhausted() const { return false; }
-  // Replay wants to see every step, even those with one runnable task, so it
-  // can check the recorded schedule still fits the run.
-  virtual bool observes_all_steps() const { return false; }
-  // Called when a task is created, so priority-based strategies can rank it.
+
+  virtual StrategyNeeds needs() const { return {}; }
+  // A task was created (priority-based strategies rank it).
   virtual void on_spawn(TaskId task) { (void)task; }
-  // False when the strategy cannot follow the run (replay diverged); the
-  // scheduler then stops and reports why.
-  virtual bool ok() const { return true; }
-  // Partial-order reduction: a strategy that wants it sees the footprint of
-  // every step (after it ran), and may end a run whose continuation it knows
-  // to be covered by schedules already explored (RunStatus::kPruned).
-  virtual bool wants_footprints() const { return false; }
+  // The footprint of the step `task` just ran (only if needs().footprints).
   virtual void after_step(TaskId task, const Footprint& footprint) {
     (void)task;
     (void)footprint;
   }
-  virtual bool pruned() const { return false; }
-  virtual std::string error() const { return {}; }
-  virtual const char* name() const = 0;
+  // After a kDiverged choice: why, naming the step.
+  virtual std::string divergence() const { return {}; }
 };
 
 }  // namespace xfsim::sim
