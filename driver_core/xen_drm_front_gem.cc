@@ -115,7 +115,7 @@ sim::Task<> XenDrmFront::xen_drm_front_gem_free_pages(xen_gem_object& obj) {
     const PageFrame& frame = m_.memory.frame(page);
     if (frame.ballooned && frame.mapped_foreign != kNoPage) {
       // Still showing a backend page: the grant must be unmapped first.
-      m_.scheduler.report("leak", "free_xenballooned_pages",
+      m_.scheduler.report(fakes::kLeak, "free_xenballooned_pages",
                           fmt::format("{} returned to the balloon while still mapping a backend page", frame.label),
                           "ballooned page still mapping a backend page");
     }

@@ -35,7 +35,7 @@ bool displif_op_from_name(const std::string& name, DisplifOp& op) {
 
 bool DisplifRing::push_request(sim::Scheduler& scheduler, const DisplifRequest& request, const char* site) {
   if (full()) {
-    scheduler.report("ring-overflow", site,
+    scheduler.report(kRingOverflow, site,
                      fmt::format("{}: request ring full ({} unanswered); {} would overwrite an "
                                  "unanswered request",
                                  site, req_prod_pvt - rsp_cons, displif_op_name(request.operation)),

@@ -16,6 +16,9 @@
 
 namespace xfsim::fakes {
 
+inline constexpr sim::ViolationKind kRingOverflow{"ring-overflow", "a request is pushed into a full displif ring"};
+inline constexpr const sim::ViolationKind* kDisplifOracles[] = {&kRingOverflow};
+
 enum class DisplifOp : uint8_t {
   DBUF_CREATE = 0x10,
   DBUF_DESTROY = 0x11,

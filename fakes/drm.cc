@@ -79,7 +79,7 @@ bool DrmCore::drm_dev_enter(drm_device& dev) {
 void DrmCore::drm_dev_exit(drm_device& dev) {
   const sim::TaskId task = scheduler_.current();
   if (task >= dev.srcu_readers_by_task.size() || dev.srcu_readers_by_task[task] == 0) {
-    scheduler_.report("warning", "drm_dev_exit",
+    scheduler_.report(kWarning, "drm_dev_exit",
                       fmt::format("{} calls drm_dev_exit on {} without a matching drm_dev_enter "
                                   "(srcu_read_unlock imbalance)",
                                   scheduler_.current_name(), dev.label));
@@ -97,7 +97,7 @@ bool DrmCore::in_dev_enter(const drm_device& dev) const {
 
 void DrmCore::check_backend_access(drm_device& dev, const char* site) {
   if (dev.unplugged && !in_dev_enter(dev)) {
-    scheduler_.report("access-after-unplug", site,
+    scheduler_.report(kAccessAfterUnplug, site,
                       fmt::format("{} reaches the backend for {} after drm_dev_unplug, outside a "
                                   "drm_dev_enter/exit section",
                                   site, dev.label),
@@ -269,7 +269,7 @@ void DrmCore::vm_insert_page(Vma& vma, uint32_t index, uint32_t page) {
   const bool fault_after_unplug = std::find(faults_after_unplug_.begin(), faults_after_unplug_.end(),
                                             scheduler_.current()) != faults_after_unplug_.end();
   if (dev.unplugged && !in_dev_enter(dev) && !fault_after_unplug) {
-    scheduler_.report("access-after-unplug", "vm_insert_page",
+    scheduler_.report(kAccessAfterUnplug, "vm_insert_page",
                       fmt::format("page {} of {} mapped into {} after drm_dev_unplug, outside a "
                                   "drm_dev_enter/exit section: no zap will remove it",
                                   index, vma.obj->label, vma.label));
@@ -412,7 +412,7 @@ sim::Task<int> DrmCore::touch(Vma& vma, uint32_t index) {
       std::erase(faults_after_unplug_, self);
     }
     if (ret == 0 && unplugged_before) {
-      scheduler_.report("missing-sigbus", "fault",
+      scheduler_.report(kMissingSigbus, "fault",
                         fmt::format("{} faults on page {} of {} after unplug and the fault "
                                     "handler maps a page instead of returning SIGBUS",
                                     scheduler_.current_name(), index, vma.obj->label));
@@ -424,7 +424,7 @@ sim::Task<int> DrmCore::touch(Vma& vma, uint32_t index) {
   const uint32_t frame = vma.ptes[index];
   if (memory_.backing_of(frame) == kNoPage) {
     const PageFrame& page = memory_.frame(frame);
-    scheduler_.report("access-after-free", "user_access",
+    scheduler_.report(kAccessAfterFree, "user_access",
                       fmt::format("{} touches page {} of {} through a PTE to {} whose backing is "
                                   "gone{}",
                                   scheduler_.current_name(), index, vma.obj->label, page.label,
@@ -538,14 +538,14 @@ sim::Task<int> DrmCore::atomic_commit(drm_file& file, const drm_atomic_request& 
   if (ret == 0) {
     ret = co_await dev.driver->display_check(dev, request.pipe, next);
     if (ret != 0 && mode_from_connector) {
-      scheduler_.report("spurious-check-failure", "drm_atomic_check_only",
+      scheduler_.report(kSpuriousCheckFailure, "drm_atomic_check_only",
                         fmt::format("atomic check of a valid commit on pipe {} failed with {}; "
                                     "userspace sees -EINVAL for a backend problem",
                                     request.pipe, ret));
     }
   }
   if (ret == 0 && !mode_from_connector) {
-    scheduler_.report("invalid-mode-accepted", "drm_atomic_check_only",
+    scheduler_.report(kInvalidModeAccepted, "drm_atomic_check_only",
                       fmt::format("mode {}x{} accepted on pipe {} whose connector only has {}x{}", next.mode.hdisplay,
                                   next.mode.vdisplay, request.pipe, dev.connectors[request.pipe].mode.hdisplay,
                                   dev.connectors[request.pipe].mode.vdisplay));

@@ -31,6 +31,22 @@
 
 namespace xfsim::fakes {
 
+inline constexpr ViolationKind kAccessAfterFree{"access-after-free",
+                                                "userspace touches a page through a PTE whose backing storage is gone",
+                                                ReportTitle::kKasan, /*memory_error=*/true};
+inline constexpr ViolationKind kMissingSigbus{"missing-sigbus",
+                                              "a page fault after unplug is answered with a page instead of SIGBUS"};
+inline constexpr ViolationKind kAccessAfterUnplug{
+    "access-after-unplug", "the driver reaches the backend or backing storage after unplug outside drm_dev_enter/exit"};
+inline constexpr ViolationKind kInvalidModeAccepted{
+    "invalid-mode-accepted", "an atomic commit with a mode the connector does not offer succeeds"};
+inline constexpr ViolationKind kSpuriousCheckFailure{
+    "spurious-check-failure", "an atomic check fails for a valid commit (the backend's state leaks into uapi)"};
+inline constexpr ViolationKind kWarning{"warning",
+                                        "a WARN_ON of the kernel fires (e.g. drm_dev_exit without drm_dev_enter)"};
+inline constexpr const ViolationKind* kDrmOracles[] = {
+    &kAccessAfterFree, &kMissingSigbus, &kAccessAfterUnplug, &kInvalidModeAccepted, &kSpuriousCheckFailure, &kWarning};
+
 struct drm_device;
 struct drm_file;
 

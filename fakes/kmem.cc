@@ -31,9 +31,10 @@ std::string Kmem::free_task_name(const Record& record) const {
   return record.free_task == sim::kNoTask ? std::string("scheduler") : scheduler_.task_name(record.free_task);
 }
 
-sim::Violation Kmem::memory_report(const Record& record, const char* kind, const char* site, const char* access) const {
+sim::Violation Kmem::memory_report(const Record& record, const ViolationKind& kind, const char* site,
+                                   const char* access) const {
   sim::Violation v;
-  v.kind = kind;
+  v.kind = &kind;
   v.site = site;
   v.access = access;
   v.object_type = record.type;
@@ -47,7 +48,7 @@ sim::Violation Kmem::memory_report(const Record& record, const char* kind, const
 bool Kmem::report_bad_access(const KObject* object, const char* site, const char* access) {
   if (object == nullptr) {
     sim::Violation v;
-    v.kind = "null-deref";
+    v.kind = &kNullDeref;
     v.site = site;
     v.access = access;
     v.detail = fmt::format("{} dereferences NULL", site);
@@ -56,7 +57,7 @@ bool Kmem::report_bad_access(const KObject* object, const char* site, const char
   }
   const Record& record = records_[object->kmem_id - 1];
   XFSIM_ASSERT(record.freed);
-  sim::Violation v = memory_report(record, "use-after-free", site, access);
+  sim::Violation v = memory_report(record, kUseAfterFree, site, access);
   v.detail = fmt::format("{} {} accessed by {} in {} at step {}; freed by {} in {} at step {}", record.type,
                          record.name, scheduler_.current_name(), site, scheduler_.step(), free_task_name(record),
                          record.free_site, record.free_step);
@@ -69,7 +70,7 @@ void Kmem::kfree(KObject* object, const char* site) {
   XFSIM_ASSERT(object->kmem_id >= 1 && object->kmem_id <= records_.size(), "kfree of an object kmem never allocated");
   Record& record = records_[object->kmem_id - 1];
   if (record.freed) {
-    sim::Violation v = memory_report(record, "double-free", site, "free");
+    sim::Violation v = memory_report(record, kDoubleFree, site, "free");
     v.detail = fmt::format("{} {} freed again by {} in {} at step {}; first freed by {} in {} at step {}", record.type,
                            record.name, scheduler_.current_name(), site, scheduler_.step(), free_task_name(record),
                            record.free_site, record.free_step);
@@ -100,7 +101,7 @@ std::vector<std::string> Kmem::live_objects() const {
 
 bool Kref::put(sim::Scheduler& scheduler, const char* site, const std::string& what) {
   if (count <= 0) {
-    scheduler.report("refcount-underflow", site,
+    scheduler.report(kRefcountUnderflow, site,
                      fmt::format("{} put by {} in {} with refcount {}", what, scheduler.current_name(), site, count),
                      site);
     return false;
@@ -111,7 +112,7 @@ bool Kref::put(sim::Scheduler& scheduler, const char* site, const std::string& w
 void Kref::get(sim::Scheduler& scheduler, const char* site, const std::string& what) {
   if (count <= 0) {
     scheduler.report(
-        "use-after-free", site,
+        kUseAfterFree, site,
         fmt::format("{} got by {} in {} after its refcount reached zero", what, scheduler.current_name(), site), site);
     return;
   }

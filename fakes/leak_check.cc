@@ -21,7 +21,7 @@ bool report_leaks(sim::Scheduler& scheduler, const Kmem& kmem, const GrantTable&
   for (const auto& leak : leaks) kinds.insert(leak.substr(0, leak.find(' ')));
   std::string key;
   for (const auto& kind : kinds) key += (key.empty() ? "" : ", ") + kind;
-  scheduler.report("leak", "end of run", "still allocated after remove and exit: " + list, key);
+  scheduler.report(kLeak, "end of run", "still allocated after remove and exit: " + list, key);
   return true;
 }
 

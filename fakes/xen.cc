@@ -3,6 +3,7 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include "fakes/kmem.h"  // the memory-error kinds grants and ports share with objects
 #include "sim/assert.h"
 
 namespace xfsim::fakes {
@@ -30,14 +31,14 @@ void Memory::free_page(uint32_t page, const char* site) {
   XFSIM_ASSERT(page < frames_.size(), "free of page frame {} of {}", page, frames_.size());
   PageFrame& frame = frames_[page];
   if (frame.freed) {
-    scheduler_.report("double-free", site,
+    scheduler_.report(kDoubleFree, site,
                       fmt::format("page {} freed again by {} in {}; first freed by {} at step {}", frame.label,
                                   scheduler_.current_name(), site, frame.free_task, frame.free_step),
                       site);
     return;
   }
   if (frame.grant_mapped_by_other > 0 && frame.domain == kBackendDomid) {
-    scheduler_.report("backend-page-freed-while-reachable", site,
+    scheduler_.report(kBackendPageFreedWhileReachable, site,
                       fmt::format("backend frees page {} in {} while the frontend still maps it "
                                   "({} mapping(s)); userspace can reach it through the frontend",
                                   frame.label, site, frame.grant_mapped_by_other),
@@ -75,16 +76,16 @@ void GrantTable::end_foreign_access(grant_ref_t ref, const char* site, bool free
   XFSIM_KFUNC_AS(scheduler_, "gnttab_end_foreign_access");
   scheduler_.touch(resource_);
   if (ref < 1 || ref > grants_.size()) {
-    scheduler_.report("use-after-free", site, fmt::format("{}: grant {} was never granted", site, ref), site);
+    scheduler_.report(kUseAfterFree, site, fmt::format("{}: grant {} was never granted", site, ref), site);
     return;
   }
   Grant& grant = grants_[ref - 1];
   if (!grant.active) {
-    scheduler_.report("double-free", site, fmt::format("{}: grant {} already ended", site, ref), site);
+    scheduler_.report(kDoubleFree, site, fmt::format("{}: grant {} already ended", site, ref), site);
     return;
   }
   if (grant.maps > 0) {
-    scheduler_.report("grant-end-while-mapped", site,
+    scheduler_.report(kGrantEndWhileMapped, site,
                       fmt::format("{}: grant {} of page {} ended while domain {} still maps it", site, ref,
                                   memory_.frame(grant.page).label, grant.grantee),
                       site);
@@ -124,8 +125,8 @@ void GrantTable::unmap(grant_ref_t ref, int mapper, const char* site) {
   Grant& grant = grants_[ref - 1];
   (void)mapper;
   if (grant.maps == 0) {
-    scheduler_.report("refcount-underflow", site,
-                      fmt::format("{}: grant {} unmapped more often than mapped", site, ref), site);
+    scheduler_.report(kRefcountUnderflow, site, fmt::format("{}: grant {} unmapped more often than mapped", site, ref),
+                      site);
     return;
   }
   --grant.maps;
@@ -214,7 +215,7 @@ sim::Task<> EventChannels::unbind_from_irqhandler(int irq, const char* site) {
   const auto port = static_cast<evtchn_port_t>(irq);
   Port& p = ports_[port];
   if (!p.bound) {
-    scheduler_.report("double-free", site, fmt::format("{}: irq {} is not bound", site, irq), site);
+    scheduler_.report(kDoubleFree, site, fmt::format("{}: irq {} is not bound", site, irq), site);
     co_return;
   }
   sim::might_sleep(scheduler_, site);
@@ -234,7 +235,7 @@ void EventChannels::free(evtchn_port_t port, const char* site) {
   XFSIM_KFUNC_AS(scheduler_, "xenbus_free_evtchn");
   scheduler_.touch(resource_);
   if (port >= ports_.size() || !ports_[port].allocated) {
-    scheduler_.report("double-free", site, fmt::format("{}: event channel {} not allocated", site, port), site);
+    scheduler_.report(kDoubleFree, site, fmt::format("{}: event channel {} not allocated", site, port), site);
     return;
   }
   ports_[port].allocated = false;

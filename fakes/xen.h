@@ -24,6 +24,13 @@
 
 namespace xfsim::fakes {
 
+inline constexpr sim::ViolationKind kGrantEndWhileMapped{"grant-end-while-mapped",
+                                                         "the frontend ends a grant the backend still maps"};
+inline constexpr sim::ViolationKind kBackendPageFreedWhileReachable{
+    "backend-page-freed-while-reachable", "the backend frees a page the frontend (so userspace) still maps",
+    sim::ReportTitle::kKasan, /*memory_error=*/true};
+inline constexpr const sim::ViolationKind* kXenOracles[] = {&kGrantEndWhileMapped, &kBackendPageFreedWhileReachable};
+
 inline constexpr int kFrontendDomid = 1;
 inline constexpr int kBackendDomid = 0;
 inline constexpr uint32_t kNoPage = 0xffffffffu;

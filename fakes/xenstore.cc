@@ -214,7 +214,7 @@ sim::Task<int> Xenbus::xenbus_switch_state(XenbusDevice& dev, XenbusState state,
   XFSIM_KFUNC(scheduler_);
   if (dev.state == state) co_return 0;
   if (!xenbus_transition_allowed(dev.state, state)) {
-    scheduler_.report("illegal-xenbus-transition", site,
+    scheduler_.report(kIllegalXenbusTransition, site,
                       fmt::format("{}: frontend {} -> {} is not a xenbus transition", site, xenbus_strstate(dev.state),
                                   xenbus_strstate(state)),
                       fmt::format("{} -> {} by {}", xenbus_strstate(dev.state), xenbus_strstate(state), site));

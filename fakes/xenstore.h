@@ -21,6 +21,10 @@
 
 namespace xfsim::fakes {
 
+inline constexpr sim::ViolationKind kIllegalXenbusTransition{
+    "illegal-xenbus-transition", "the frontend makes a state change the xenbus protocol does not allow"};
+inline constexpr const sim::ViolationKind* kXenstoreOracles[] = {&kIllegalXenbusTransition};
+
 // include/xen/interface/io/xenbus.h
 enum class XenbusState : int {
   Unknown = 0,

@@ -81,6 +81,7 @@ void apply_policy_options(Scenario& scenario, const PolicyFlags& flags) {
   if (!flags.stop_on.empty()) {
     scenario.report_policy.stop_on.clear();
     scenario.report_policy.stop_on_all = false;
+    scenario.report_policy.stop_on_memory_errors = false;
     apply_kinds(scenario.report_policy, flags.stop_on, /*stop=*/true, "--stop-on");
     scenario.source["expect"]["stop_on"] = flags.stop_on;
   }
@@ -551,7 +552,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*oracles) {
-      for (const auto& o : oracle_kinds()) std::cout << fmt::format("{:36} {}\n", o.kind, o.meaning);
+      for (const sim::ViolationKind* kind : oracle_kinds())
+        std::cout << fmt::format("{:36} {}{}\n", kind->name, kind->meaning,
+                                 kind->memory_error ? " [memory error]" : "");
       return 0;
     }
   } catch (const ScenarioError& e) {

@@ -676,7 +676,10 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& path,
     const JsonPlace at = root / "expect" / key;
     std::vector<std::string> kinds;
     for (size_t i = 0; i < read_array(*list, at).size(); ++i) kinds.push_back(read_string((*list)[i], at / i));
-    if (stop) s.report_policy.stop_on.clear();
+    if (stop) {
+      s.report_policy.stop_on.clear();
+      s.report_policy.stop_on_memory_errors = false;
+    }
     apply_kinds(s.report_policy, kinds, stop, fmt::format("{}: at /expect/{}", path, key));
   }
   check_meaning(s, path);
@@ -691,8 +694,7 @@ void apply_kinds(sim::ReportPolicy& policy, const std::vector<std::string>& kind
       continue;
     }
     if (stop && kind == "memory") {
-      const auto memory = sim::ReportPolicy::defaults().stop_on;
-      policy.stop_on.insert(policy.stop_on.end(), memory.begin(), memory.end());
+      policy.stop_on_memory_errors = true;
       continue;
     }
     if (!is_oracle_kind(kind)) {

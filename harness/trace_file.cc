@@ -46,7 +46,7 @@ std::string render_trace(const Scenario& scenario, const TraceOrigin& origin, co
     nlohmann::ordered_json findings = nlohmann::ordered_json::array();
     for (const auto& v : result.violations) {
       nlohmann::ordered_json finding;
-      finding["kind"] = v.kind;
+      finding["kind"] = v.kind_name();
       finding["signature"] = v.signature();
       finding["step"] = v.step;
       finding["task"] = v.task;

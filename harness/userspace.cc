@@ -53,7 +53,7 @@ bool Userspace::all_exited() const {
 
 void Userspace::hung_wait(const std::string& what, int64_t bound_ms) {
   sim::Violation v;
-  v.kind = "hung-wait";
+  v.kind = &kHungWait;
   v.site = "userspace";
   v.waited_for = what;
   v.detail = fmt::format("{} waited {} ms for {} and it never came", scheduler_.current_name(), bound_ms, what);

@@ -17,6 +17,10 @@
 
 namespace xfsim::harness {
 
+inline constexpr sim::ViolationKind kHungWait{
+    "hung-wait", "userspace waits for an event (device, page flip, uevent) beyond the driver's timeout plus slack",
+    sim::ReportTitle::kHungTask};
+
 // Bounds userspace waits with: the driver's own timeouts plus slack.
 inline constexpr int64_t kDefaultFlipWaitMs = 3100 + 500;  // FRAME_DONE_TO_MS + slack
 inline constexpr int64_t kDefaultUeventWaitMs = 3100 + 500;

@@ -25,7 +25,7 @@ const sim::Violation* RunResult::find(const std::string& signature) const {
 }
 
 std::string RunResult::verdict() const {
-  if (!violations.empty()) return violations.front().kind;
+  if (!violations.empty()) return violations.front().kind_name();
   switch (status) {
     case sim::RunStatus::kViolation:
       return "clean";  // not reached: a stop has a violation

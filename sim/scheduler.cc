@@ -299,7 +299,7 @@ RunStatus Scheduler::run(const RunLimits& limits) {
       record.state = State::kDone;
       if (record.atomic_depth != 0) {
         Violation v;
-        v.kind = "lock-held-at-exit";
+        v.kind = &kLockHeldAtExit;
         v.site = record.name;
         v.detail = fmt::format("task {} ended holding {} spinlock(s)", record.name, record.atomic_depth);
         v.where = record_of(next, kNoStack, step_, now_ms_);
@@ -320,15 +320,8 @@ void Scheduler::finish_stuck() {
     key += fmt::format("{}{}", key.empty() ? "" : ", ", task.waiting_on ? task.waiting_on->name() : task.site);
   }
   if (!blocked.empty()) {
-    report("deadlock", "scheduler", "every task is blocked: " + blocked, "blocked on " + key);
+    report(kDeadlock, "scheduler", "every task is blocked: " + blocked, "blocked on " + key);
   }
-}
-
-ReportPolicy ReportPolicy::defaults() {
-  ReportPolicy policy;
-  policy.stop_on = {"use-after-free", "double-free", "null-deref", "access-after-free",
-                    "backend-page-freed-while-reachable"};
-  return policy;
 }
 
 const ReportPolicy& ReportPolicy::default_policy() {
@@ -336,12 +329,13 @@ const ReportPolicy& ReportPolicy::default_policy() {
   return policy;
 }
 
-bool ReportPolicy::stops(const std::string& kind) const {
-  return stop_on_all || kind == "deadlock" || std::find(stop_on.begin(), stop_on.end(), kind) != stop_on.end();
+bool ReportPolicy::stops(const ViolationKind& kind) const {
+  return stop_on_all || kind.always_stops || (stop_on_memory_errors && kind.memory_error) ||
+         std::find(stop_on.begin(), stop_on.end(), kind.name) != stop_on.end();
 }
 
-bool ReportPolicy::ignores(const std::string& kind) const {
-  return kind != "deadlock" && std::find(ignore.begin(), ignore.end(), kind) != ignore.end();
+bool ReportPolicy::ignores(const ViolationKind& kind) const {
+  return !kind.always_stops && std::find(ignore.begin(), ignore.end(), kind.name) != ignore.end();
 }
 
 StackRecord Scheduler::here() const {
@@ -372,7 +366,8 @@ StackRecord Scheduler::record_of(TaskId task, StackId stack, uint64_t step, uint
 }
 
 void Scheduler::report(Violation v) {
-  if (stop_ || policy_->ignores(v.kind)) return;  // after a stopping report, the state is not to be judged
+  XFSIM_ASSERT(v.kind != nullptr, "a violation at {} without a kind", v.site);
+  if (stop_ || policy_->ignores(*v.kind)) return;  // after a stopping report, the state is not to be judged
   v.step = step_;
   if (v.where.task.empty()) v.where = here();
   v.task = v.where.task;
@@ -380,7 +375,7 @@ void Scheduler::report(Violation v) {
   for (const auto& seen : violations_) {
     if (seen.signature() == signature) return;  // the same bug again (a loop, a second object)
   }
-  if (policy_->stops(v.kind)) stop_ = true;
+  if (policy_->stops(*v.kind)) stop_ = true;
   trace_.mix(signature);
   if (violations_.size() >= kMaxViolationsPerRun) {
     ++violations_dropped_;
@@ -394,13 +389,9 @@ void Scheduler::report(Violation v) {
   violations_.push_back(std::move(v));
 }
 
-void Scheduler::report(std::string kind, std::string site, std::string detail) {
-  report(std::move(kind), std::move(site), std::move(detail), std::string());
-}
-
-void Scheduler::report(std::string kind, std::string site, std::string detail, std::string key) {
+void Scheduler::report(const ViolationKind& kind, std::string site, std::string detail, std::string key) {
   Violation v;
-  v.kind = std::move(kind);
+  v.kind = &kind;
   v.site = std::move(site);
   v.detail = std::move(detail);
   v.signature_key = std::move(key);

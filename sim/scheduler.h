@@ -56,15 +56,22 @@ const char* run_status_name(RunStatus status);
 // kernel (WARN, lockdep, kasan_multi_shot), most kinds are recorded and the
 // run goes on; memory errors stop it by default, since the state after one
 // is undefined. A deadlock always ends it.
+// Kinds are named as scenarios spell them (ViolationKind::name).
 struct ReportPolicy {
-  bool stop_on_all = false;          // the first violation of any kind ends the run
-  std::vector<std::string> stop_on;  // kinds that end the run
-  std::vector<std::string> ignore;   // kinds dropped without a report
-  static ReportPolicy defaults();    // stop on memory errors
+  bool stop_on_all = false;           // the first violation of any kind ends the run
+  bool stop_on_memory_errors = true;  // ViolationKind::memory_error
+  std::vector<std::string> stop_on;   // further kinds that end the run
+  std::vector<std::string> ignore;    // kinds dropped without a report
+  static ReportPolicy defaults() { return {}; }
   static const ReportPolicy& default_policy();
-  bool stops(const std::string& kind) const;
-  bool ignores(const std::string& kind) const;
+  bool stops(const ViolationKind& kind) const;
+  bool ignores(const ViolationKind& kind) const;
 };
+
+// The engine's own oracles (sim/sync.h declares lockdep's and might_sleep's).
+inline constexpr ViolationKind kDeadlock{"deadlock", "every task that must finish is blocked and nothing can wake it",
+                                         ReportTitle::kWarning, false, /*always_stops=*/true};
+inline constexpr ViolationKind kLockHeldAtExit{"lock-held-at-exit", "a task ends while holding a spinlock"};
 
 struct RunLimits {
   uint64_t steps_max = 200000;
@@ -140,10 +147,9 @@ class Scheduler {
   // run after the current step; the others are recorded and the run goes on.
   // One signature is recorded once per run.
   void report(Violation violation);
-  void report(std::string kind, std::string site, std::string detail);
   // `key`: what tells this finding apart beyond kind and function
   // (Violation::signature_key), e.g. both xenbus states, both lock classes.
-  void report(std::string kind, std::string site, std::string detail, std::string key);
+  void report(const ViolationKind& kind, std::string site, std::string detail, std::string key = {});
   // The policy must outlive the run (it is the scenario's).
   void set_report_policy(const ReportPolicy& policy) { policy_ = &policy; }
   bool has_violation() const { return !violations_.empty(); }

@@ -32,7 +32,7 @@ void WaitQueue::remove(TaskId task) {
 
 void might_sleep(Scheduler& scheduler, const char* site) {
   if (scheduler.in_atomic()) {
-    scheduler.report("sleep-in-atomic", site,
+    scheduler.report(kSleepInAtomic, site,
                      fmt::format("{} may sleep but {} is in atomic context ({})", site, scheduler.current_name(),
                                  scheduler.current_kind() == TaskKind::kIrq ? "IRQ handler" : "spinlock held"),
                      site);
@@ -107,7 +107,7 @@ void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site)
   for (uint8_t i = 0; i < stack.depth; ++i) {
     const uint32_t held_class = stack.classes[i];
     if (held_class == lock_class) {
-      scheduler_.report("deadlock", site,
+      scheduler_.report(kDeadlock, site,
                         fmt::format("{} takes {} recursively", scheduler_.task_name(task), names_[lock_class]),
                         fmt::format("{} recursively", names_[lock_class]));
       return;
@@ -116,7 +116,7 @@ void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site)
       // Both chains, as lockdep prints them: the order this task wants and
       // the one it contradicts, established earlier (maybe by another task).
       Violation v;
-      v.kind = "lock-order-inversion";
+      v.kind = &kLockOrderInversion;
       v.site = site;
       v.detail =
           fmt::format("{} takes {} while holding {}, but {} was taken before {} elsewhere", scheduler_.task_name(task),
@@ -189,7 +189,7 @@ void Lockdep::released(TaskId task, uint32_t lock_class) {
 namespace {
 // lockdep's "bad unlock balance": the model releases a lock it does not hold.
 void bad_unlock(Scheduler& scheduler, const char* lock, TaskId owner, const char* site) {
-  scheduler.report("bad-unlock-balance", site,
+  scheduler.report(kBadUnlockBalance, site,
                    fmt::format("{} releases {} held by {}", scheduler.current_name(), lock,
                                owner == kNoTask ? std::string("nobody") : scheduler.task_name(owner)));
 }
@@ -208,7 +208,7 @@ Task<> Mutex::lock(const char* site) {
   queue_.touch();  // the owner field
   while (owner_ != kNoTask) {
     if (owner_ == self) {
-      scheduler_.report("deadlock", site,
+      scheduler_.report(kDeadlock, site,
                         fmt::format("{} locks mutex {} it already holds", scheduler_.task_name(self), queue_.name()));
       co_await scheduler_.point(site);  // the run ends here
     }
@@ -241,7 +241,7 @@ Task<> SpinLock::lock(const char* site) {
   queue_.touch();  // the owner field
   while (owner_ != kNoTask) {
     if (owner_ == self) {
-      scheduler_.report("deadlock", site,
+      scheduler_.report(kDeadlock, site,
                         fmt::format("{} spins on {} it already holds", scheduler_.task_name(self), queue_.name()));
       co_await scheduler_.point(site);
     }

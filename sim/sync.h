@@ -18,6 +18,17 @@
 
 namespace xfsim::sim {
 
+inline constexpr ViolationKind kLockOrderInversion{
+    "lock-order-inversion", "two lock classes are taken in both orders (lockdep)", ReportTitle::kCircularLocking};
+inline constexpr ViolationKind kBadUnlockBalance{
+    "bad-unlock-balance", "a lock is released by a task that does not hold it (lockdep)", ReportTitle::kBadUnlock};
+inline constexpr ViolationKind kSleepInAtomic{
+    "sleep-in-atomic", "a sleeping primitive is used with a spinlock held or from an IRQ handler",
+    ReportTitle::kSleepInAtomic};
+// Every kind the engine declares, for `xfsim oracles`.
+inline constexpr const ViolationKind* kEngineOracles[] = {&kDeadlock, &kLockHeldAtExit, &kLockOrderInversion,
+                                                          &kBadUnlockBalance, &kSleepInAtomic};
+
 class WaitQueue {
  public:
   WaitQueue(Scheduler& scheduler, const char* name)

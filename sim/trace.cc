@@ -42,7 +42,7 @@ void Trace::write_jsonl(std::ostream& out) const {
         break;
       case TraceEntry::Type::kViolation: {
         const Violation& v = violations[entry.log];
-        line["violation"] = v.kind;
+        line["violation"] = v.kind_name();
         line["signature"] = v.signature();
         line["task"] = v.task;
         line["report"] = v.report();

@@ -4,25 +4,20 @@
 
 namespace xfsim::sim {
 
-bool is_memory_error(const std::string& kind) {
-  return kind == "use-after-free" || kind == "double-free" || kind == "null-deref" || kind == "access-after-free" ||
-         kind == "backend-page-freed-while-reachable";
-}
-
 std::string Violation::function() const { return where.frames.empty() ? site : where.frames.front(); }
 
 std::string Violation::signature() const {
-  if (!waited_for.empty()) return fmt::format("{} waiting for {}", kind, waited_for);
-  if (freed && !freed->frames.empty() && kind == "use-after-free") {
+  if (!waited_for.empty()) return fmt::format("{} waiting for {}", kind->name, waited_for);
+  if (freed && !freed->frames.empty() && kind->signed_by_racing_pair) {
     // The two halves of one race (X uses what Y freed, Y uses what X freed)
     // are one bug: the pair of functions, in a fixed order, names it.
     std::string a = function(), b = freed->function();
     if (b < a) std::swap(a, b);
-    std::string out = fmt::format("{} on {} between {} and {}", kind, object_type, a, b);
+    std::string out = fmt::format("{} on {} between {} and {}", kind->name, object_type, a, b);
     if (allocated && !allocated->frames.empty()) out += fmt::format(" alloc {}", allocated->function());
     return out;
   }
-  std::string out = fmt::format("{} in {}", kind, function());
+  std::string out = fmt::format("{} in {}", kind->name, function());
   if (!object_type.empty()) out += fmt::format(" on {}", object_type);
   if (!signature_key.empty()) out += fmt::format(" ({})", signature_key);
   if (allocated && !allocated->frames.empty()) out += fmt::format(" alloc {}", allocated->function());
@@ -38,16 +33,25 @@ void append_stack(std::string& out, const std::vector<std::string>& frames) {
 }
 
 std::string title(const Violation& v) {
-  if (is_memory_error(v.kind) && v.kind != "null-deref")
-    return fmt::format("BUG: KASAN: {} in {}", v.kind, v.function());
-  if (v.kind == "null-deref") return fmt::format("BUG: kernel NULL pointer dereference in {}", v.function());
-  if (v.kind == "hung-wait") return fmt::format("INFO: task {} blocked waiting for {}", v.where.task, v.waited_for);
-  if (v.kind == "lock-order-inversion") return "WARNING: possible circular locking dependency detected";
-  if (v.kind == "sleep-in-atomic")
-    return fmt::format("BUG: sleeping function called from invalid context in {}", v.function());
-  if (v.kind == "bad-unlock-balance") return "WARNING: bad unlock balance detected!";
-  if (v.kind == "refcount-underflow") return "refcount_t: underflow; use-after-free.";
-  return fmt::format("WARNING: {} in {}", v.kind, v.function());
+  switch (v.kind->title) {
+    case ReportTitle::kKasan:
+      return fmt::format("BUG: KASAN: {} in {}", v.kind->name, v.function());
+    case ReportTitle::kNullDeref:
+      return fmt::format("BUG: kernel NULL pointer dereference in {}", v.function());
+    case ReportTitle::kHungTask:
+      return fmt::format("INFO: task {} blocked waiting for {}", v.where.task, v.waited_for);
+    case ReportTitle::kCircularLocking:
+      return "WARNING: possible circular locking dependency detected";
+    case ReportTitle::kSleepInAtomic:
+      return fmt::format("BUG: sleeping function called from invalid context in {}", v.function());
+    case ReportTitle::kBadUnlock:
+      return "WARNING: bad unlock balance detected!";
+    case ReportTitle::kRefcount:
+      return "refcount_t: underflow; use-after-free.";
+    case ReportTitle::kWarning:
+      break;
+  }
+  return fmt::format("WARNING: {} in {}", v.kind->name, v.function());
 }
 
 }  // namespace

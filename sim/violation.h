@@ -17,6 +17,35 @@
 
 namespace xfsim::sim {
 
+// How the kernel headlines such a report (Violation::report's first line).
+enum class ReportTitle : uint8_t {
+  kKasan,            // BUG: KASAN: <kind> in <function>
+  kNullDeref,        // BUG: kernel NULL pointer dereference in <function>
+  kHungTask,         // INFO: task <task> blocked waiting for <what>
+  kCircularLocking,  // WARNING: possible circular locking dependency detected
+  kSleepInAtomic,    // BUG: sleeping function called from invalid context in <function>
+  kBadUnlock,        // WARNING: bad unlock balance detected!
+  kRefcount,         // refcount_t: underflow; use-after-free.
+  kWarning,          // WARNING: <kind> in <function>
+};
+
+// A kind of violation, declared next to the oracle that fires it (the
+// engine's in sim/, the fakes' in their headers, userspace's in the harness)
+// and listed by `xfsim oracles` from those declarations. Compared by address:
+// one object per kind.
+struct ViolationKind {
+  const char* name;     // as scenarios and reports spell it: "use-after-free"
+  const char* meaning;  // one line for `xfsim oracles`
+  ReportTitle title = ReportTitle::kWarning;
+  // After a memory error the machine's state is undefined, so by default a
+  // run stops there (as KASAN without kasan_multi_shot).
+  bool memory_error = false;
+  // Whatever the policy: a deadlock leaves nothing to run (never ignored).
+  bool always_stops = false;
+  // A use of what another function freed: the signature names the two
+  // functions as an unordered pair, so both halves of one race are one finding.
+  bool signed_by_racing_pair = false;
+};
 // Where something happened: a task, in a context, at a step, with a stack.
 struct StackRecord {
   std::string task;
@@ -28,9 +57,9 @@ struct StackRecord {
 };
 
 struct Violation {
-  std::string kind;    // e.g. "use-after-free"; see harness/oracles.cc
-  std::string site;    // the model function (or scheduling point) that detected it
-  std::string detail;  // one human-readable line: both sides of the race, objects named
+  const ViolationKind* kind = nullptr;  // never null once reported
+  std::string site;                     // the model function (or scheduling point) that detected it
+  std::string detail;                   // one human-readable line: both sides of the race, objects named
   uint64_t step = 0;
   std::string task;
   StackRecord where;  // the reporting task, context and stack (filled by the scheduler)
@@ -54,10 +83,7 @@ struct Violation {
   std::string report() const;
   // The function the violation happened in: innermost frame, else the site.
   std::string function() const;
+  std::string kind_name() const { return kind->name; }
 };
-
-// Memory errors: after one, the simulated machine's state is undefined, so
-// a run stops there by default (as with KASAN without kasan_multi_shot).
-bool is_memory_error(const std::string& kind);
 
 }  // namespace xfsim::sim

@@ -29,7 +29,9 @@ struct Bench {
   EventChannels evtchn{scheduler};
   XenStore store{scheduler};
 
-  std::string verdict() const { return scheduler.has_violation() ? scheduler.violations().front().kind : "clean"; }
+  std::string verdict() const {
+    return scheduler.has_violation() ? scheduler.violations().front().kind_name() : "clean";
+  }
   std::string run() {
     scheduler.run({});
     return verdict();

@@ -103,7 +103,7 @@ TEST(Scheduler, DeadlockWhenEveryTaskIsBlocked) {
   bool woke = false;
   s.spawn("stuck", TaskKind::kKthread, sleeper(s, q, woke, -1));
   EXPECT_EQ(s.run({}), RunStatus::kViolation);
-  EXPECT_EQ(s.violations().front().kind, "deadlock");
+  EXPECT_EQ(s.violations().front().kind_name(), "deadlock");
 }
 
 TEST(Scheduler, DaemonBlockedForeverIsNotADeadlock) {
@@ -139,7 +139,7 @@ TEST(Lockdep, InversionReportedEvenWithoutAnActualDeadlock) {
   // Lockdep reports and the run goes on, as in the kernel.
   EXPECT_EQ(s.run({}), RunStatus::kFinished);
   ASSERT_EQ(s.violations().size(), 1u);
-  EXPECT_EQ(s.violations().front().kind, "lock-order-inversion");
+  EXPECT_EQ(s.violations().front().kind_name(), "lock-order-inversion");
   EXPECT_EQ(s.violations().front().signature(), "lock-order-inversion in lock_two_fn (lock_b then lock_a)");
   // Both chains: the one this task wants and the dependency recorded before, with who made it.
   const std::string report = s.violations().front().report();
@@ -171,7 +171,7 @@ TEST(Lockdep, SleepInAtomicFiresUnderSpinlockAndNotOutside) {
     EXPECT_EQ(s.run({}), RunStatus::kFinished);  // reported, and the run goes on
     EXPECT_EQ(s.has_violation(), sleep);
     if (sleep) {
-      EXPECT_EQ(s.violations().front().kind, "sleep-in-atomic");
+      EXPECT_EQ(s.violations().front().kind_name(), "sleep-in-atomic");
     }
   }
 }
@@ -356,7 +356,7 @@ TEST(Lockdep, UnlockingAMutexAnotherTaskHoldsIsABadUnlockBalance) {
   s.spawn("thief", TaskKind::kKthread, unlock_not_held(s, m));
   s.run({});
   ASSERT_TRUE(s.has_violation());
-  EXPECT_EQ(s.violations().front().kind, "bad-unlock-balance");
+  EXPECT_EQ(s.violations().front().kind_name(), "bad-unlock-balance");
   EXPECT_NE(s.violations().front().detail.find("thief releases m held by holder"), std::string::npos)
       << s.violations().front().detail;
 }
@@ -367,10 +367,16 @@ TEST(Lockdep, UnlockingAMutexAnotherTaskHoldsIsABadUnlockBalance) {
 namespace xfsim::sim {
 namespace {
 
-Task<> report_twice_then_finish(Scheduler& s, std::vector<int>& progress, const char* second_kind) {
+// Kinds of the tests' own: a WARN, and a memory error (the policy stops on it
+// by its flag, whatever its name).
+constexpr ViolationKind kTestWarning{"warning", "a WARN_ON"};
+constexpr ViolationKind kTestMemoryError{"use-after-free", "a freed object is used", ReportTitle::kKasan,
+                                         /*memory_error=*/true};
+
+Task<> report_twice_then_finish(Scheduler& s, std::vector<int>& progress, const ViolationKind& second_kind) {
   XFSIM_KFUNC_AS(s, "outer_function");
   co_await s.point("first");
-  s.report("warning", "first", "a WARN_ON");
+  s.report(kTestWarning, "first", "a WARN_ON");
   progress.push_back(1);
   co_await s.point("second");
   {
@@ -390,7 +396,7 @@ struct ReportRun {
   ReportPolicy policy;
   std::vector<int> progress;
   explicit ReportRun(ReportPolicy p = ReportPolicy::defaults()) : policy(std::move(p)) { s.set_report_policy(policy); }
-  RunStatus run(const char* second_kind, int tasks = 1) {
+  RunStatus run(const ViolationKind& second_kind, int tasks = 1) {
     for (int i = 0; i < tasks; ++i) {
       s.spawn(fmt::format("t{}", i), TaskKind::kKthread, report_twice_then_finish(s, progress, second_kind));
     }
@@ -400,11 +406,11 @@ struct ReportRun {
 
 TEST(Report, NonFatalKindsAreRecordedInOrderAndTheRunGoesOn) {
   ReportRun r;
-  EXPECT_EQ(r.run("lock-order-inversion"), RunStatus::kFinished);
+  EXPECT_EQ(r.run(kLockOrderInversion), RunStatus::kFinished);
   EXPECT_EQ(r.progress, (std::vector<int>{1, 2}));
   const auto& v = r.s.violations();
   ASSERT_EQ(v.size(), 2u);
-  EXPECT_EQ(v[0].kind, "warning");
+  EXPECT_EQ(v[0].kind_name(), "warning");
   EXPECT_EQ(v[0].where.frames, (std::vector<std::string>{"outer_function"}));
   EXPECT_EQ(v[1].where.frames, (std::vector<std::string>{"inner_function", "outer_function"}));
   EXPECT_EQ(v[1].signature(), "lock-order-inversion in inner_function");
@@ -414,7 +420,7 @@ TEST(Report, NonFatalKindsAreRecordedInOrderAndTheRunGoesOn) {
 TEST(Report, AMemoryErrorStopsTheRunByDefaultAndStopOnAllStopsAtTheFirst) {
   {
     ReportRun r;
-    EXPECT_EQ(r.run("use-after-free"), RunStatus::kViolation);
+    EXPECT_EQ(r.run(kTestMemoryError), RunStatus::kViolation);
     EXPECT_EQ(r.progress, (std::vector<int>{1}));  // never reached the third point
     EXPECT_EQ(r.s.violations().size(), 2u);
   }
@@ -422,7 +428,7 @@ TEST(Report, AMemoryErrorStopsTheRunByDefaultAndStopOnAllStopsAtTheFirst) {
     ReportPolicy policy;
     policy.stop_on_all = true;
     ReportRun r(policy);
-    EXPECT_EQ(r.run("lock-order-inversion"), RunStatus::kViolation);
+    EXPECT_EQ(r.run(kLockOrderInversion), RunStatus::kViolation);
     EXPECT_EQ(r.s.violations().size(), 1u);
     EXPECT_TRUE(r.progress.empty() || r.progress == std::vector<int>{1});
   }
@@ -430,15 +436,15 @@ TEST(Report, AMemoryErrorStopsTheRunByDefaultAndStopOnAllStopsAtTheFirst) {
     ReportPolicy policy = ReportPolicy::defaults();
     policy.ignore = {"warning"};
     ReportRun r(policy);
-    EXPECT_EQ(r.run("lock-order-inversion"), RunStatus::kFinished);
+    EXPECT_EQ(r.run(kLockOrderInversion), RunStatus::kFinished);
     ASSERT_EQ(r.s.violations().size(), 1u);
-    EXPECT_EQ(r.s.violations()[0].kind, "lock-order-inversion");
+    EXPECT_EQ(r.s.violations()[0].kind_name(), "lock-order-inversion");
   }
 }
 
 TEST(Report, TheSameSignatureIsRecordedOncePerRun) {
   ReportRun r;
-  EXPECT_EQ(r.run("lock-order-inversion", /*tasks=*/2), RunStatus::kFinished);
+  EXPECT_EQ(r.run(kLockOrderInversion, /*tasks=*/2), RunStatus::kFinished);
   EXPECT_EQ(r.s.violations().size(), 2u);  // two tasks, the same two signatures
 }
 

@@ -5,9 +5,13 @@
 // silently cut.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
 #include "driver_core/variant.h"
 #include "harness/explore.h"
 #include "harness/minimize.h"
+#include "harness/oracles.h"
 #include "harness/scenario.h"
 #include "harness/world.h"
 #include "sim/replay_strategy.h"
@@ -16,6 +20,26 @@ namespace xfsim::harness {
 namespace {
 
 const driver::Variant& variant(const char* name) { return *driver::find_variant(name); }
+
+// `xfsim oracles` is gathered from the layers' declarations: every kind once,
+// and the default policy stops on exactly the kinds declared memory errors.
+TEST(Oracles, TheCatalogueComesFromTheDeclarationsAndNamesEachKindOnce) {
+  std::set<std::string> names, memory;
+  for (const sim::ViolationKind* kind : oracle_kinds()) {
+    EXPECT_TRUE(names.insert(kind->name).second) << kind->name;
+    EXPECT_FALSE(std::string(kind->meaning).empty()) << kind->name;
+    if (sim::ReportPolicy::default_policy().stops(*kind) && !kind->always_stops) memory.insert(kind->name);
+    EXPECT_TRUE(is_oracle_kind(kind->name));
+  }
+  EXPECT_EQ(names.size(), 21u);
+  EXPECT_EQ(memory, (std::set<std::string>{"access-after-free", "backend-page-freed-while-reachable", "double-free",
+                                           "null-deref", "use-after-free"}));
+  EXPECT_FALSE(is_oracle_kind("use-after-fre"));
+  // A scenario may not expect a kind nobody declares.
+  nlohmann::json source = load_scenario("scenarios/smoke/clean.json").source;
+  source["expect"]["verdict"] = "use-after-fre";
+  EXPECT_THROW(parse_scenario(source, "typo.json"), ScenarioError);
+}
 
 RunResult run_dfs_first(const Scenario& s, const char* v) {
   CampaignOptions options = options_from(s);
@@ -29,10 +53,10 @@ TEST(GoOn, AnIllegalTransitionIsReportedAndTheRunContinuesToItsEnd) {
   Scenario s = load_scenario("scenarios/lifecycle/remove_with_zombie.json");
   const RunResult going_on = run_dfs_first(s, "upstream");
   ASSERT_GE(going_on.violations.size(), 2u);
-  EXPECT_EQ(going_on.violations[0].kind, "illegal-xenbus-transition");
+  EXPECT_EQ(going_on.violations[0].kind_name(), "illegal-xenbus-transition");
   EXPECT_EQ(going_on.violations[0].signature(),
             "illegal-xenbus-transition in xenbus_switch_state (Closing -> Initialising by xen_drm_drv_fini)");
-  EXPECT_EQ(going_on.violations[1].kind, "use-after-free");  // what the first report used to hide
+  EXPECT_EQ(going_on.violations[1].kind_name(), "use-after-free");  // what the first report used to hide
   EXPECT_GT(going_on.violations[1].step, going_on.violations[0].step);
   // The old behaviour, on request: the first report ends the run.
   s.report_policy.stop_on_all = true;
@@ -47,7 +71,7 @@ TEST(GoOn, IgnoredKindsAreNotReportedAndStopOnIsReadFromTheScenario) {
   source["expect"]["ignore"] = {"illegal-xenbus-transition"};
   const RunResult ignored = run_dfs_first(parse_scenario(source, "ignore.json"), "upstream");
   ASSERT_FALSE(ignored.violations.empty());
-  for (const auto& v : ignored.violations) EXPECT_NE(v.kind, "illegal-xenbus-transition");
+  for (const auto& v : ignored.violations) EXPECT_NE(v.kind_name(), "illegal-xenbus-transition");
   source["expect"]["ignore"] = {"no-such-kind"};
   EXPECT_THROW(parse_scenario(source, "bad.json"), ScenarioError);
   source["expect"].erase("ignore");
@@ -91,7 +115,7 @@ TEST(Signature, HangsAreToldApartByWhatWasWaitedFor) {
     const Scenario s = load_scenario(std::string("scenarios/bugs/") + name + ".json");
     const RunResult r = run_dfs_first(s, name);
     ASSERT_NE(r.first(), nullptr) << name;
-    if (r.first()->kind != "hung-wait") continue;
+    if (r.first()->kind_name() != "hung-wait") continue;
     EXPECT_FALSE(r.first()->waited_for.empty()) << name;
     EXPECT_EQ(r.first()->signature(), "hung-wait waiting for " + r.first()->waited_for);
   }
