@@ -179,9 +179,8 @@ class DistinctCounter {
 
 }  // namespace
 
-nlohmann::json mutate_timing(const nlohmann::json& scenario, uint64_t salt) {
-  uint64_t x = salt;
-  sim::Prng prng(sim::Prng::splitmix64(x));
+nlohmann::json mutate_timing(const nlohmann::json& scenario, uint64_t seed, uint64_t schedule_index) {
+  sim::Prng prng(sim::Prng::schedule_seed(seed, schedule_index));
   nlohmann::json out = scenario;
   TimeWarp warp;
   const bool has_script = out.contains("backend") && out["backend"].contains("script");
@@ -248,8 +247,7 @@ CampaignResult explore(const Scenario& scenario, const driver::Variant& variant,
     if (!exhaustive && index % options.shard_count != options.shard_index) continue;
     std::optional<Scenario> mutated;
     if (options.mutate_timing) {
-      mutated = parse_scenario(mutate_timing(scenario.source, options.seed ^ (index * 0x9e3779b97f4a7c15ULL)),
-                               scenario.path, /*validate=*/false);
+      mutated = parse_scenario(mutate_timing(scenario.source, options.seed, index), scenario.path, /*validate=*/false);
     }
     const Scenario& run = mutated ? *mutated : scenario;
     trace.clear();

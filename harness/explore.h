@@ -84,10 +84,11 @@ const std::vector<StrategyEntry>& strategy_table();
 const StrategyEntry* find_strategy(const std::string& name);  // nullptr if unknown
 std::vector<std::string> user_strategy_names();               // for --strategy
 std::unique_ptr<sim::Strategy> make_strategy(const Scenario& scenario, const CampaignOptions& options);
-// The same scenario with its timings perturbed (deterministic in `salt`):
-// gaps between scripted instants change, their order never does, and every
-// value stays inside the schema's range.
-nlohmann::json mutate_timing(const nlohmann::json& scenario, uint64_t salt);
+// The same scenario with its timings perturbed for schedule `schedule_index`
+// of a campaign seeded `seed` (deterministic in both): gaps between scripted
+// instants change, their order never does, and every value stays inside the
+// schema's range.
+nlohmann::json mutate_timing(const nlohmann::json& scenario, uint64_t seed, uint64_t schedule_index = 0);
 CampaignResult explore(const Scenario& scenario, const driver::Variant& variant, const CampaignOptions& options);
 // The scenario's own schedule block as campaign options.
 CampaignOptions options_from(const Scenario& scenario);
