@@ -89,14 +89,8 @@ std::unique_ptr<sim::Strategy> make_strategy(const Scenario& scenario, const Cam
 
 CampaignOptions options_from(const Scenario& scenario) {
   CampaignOptions options;
-  options.strategy = scenario.schedule.strategy;
-  options.seed = scenario.schedule.seed;
-  options.schedules =
-      scenario.schedule.strategy == "replay" ? 1 : scenario.schedule.schedules;  // a recorded schedule runs once
-  options.depth = scenario.schedule.depth;
-  options.preemption_bound = scenario.schedule.preemption_bound;
-  options.sleep_sets = scenario.schedule.sleep_sets;
-  options.decisions = scenario.schedule.decisions;
+  static_cast<ScheduleChoice&>(options) = scenario.schedule;
+  if (options.strategy == "replay") options.schedules = 1;  // a recorded schedule runs once
   return options;
 }
 
