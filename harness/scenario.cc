@@ -565,20 +565,18 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& path,
 
 namespace {
 
-// One function per block of the document. parse_scenario calls them in a
-// fixed order: of several errors in a document, the first met is reported.
-void parse_config(const nlohmann::json& config, const JsonPlace& at, Scenario& s) {
-  if (const nlohmann::json* connectors = find_member(config, at, "connectors")) {
-    s.connectors.clear();
-    for (size_t i = 0; i < read_array(*connectors, at / "connectors").size(); ++i) {
-      const JsonPlace c = at / "connectors" / i;
-      const nlohmann::json& connector = (*connectors)[i];
-      s.connectors.emplace_back(
-          static_cast<uint32_t>(read_unsigned(need_member(connector, c, "width"), c / "width", kU32)),
-          static_cast<uint32_t>(read_unsigned(need_member(connector, c, "height"), c / "height", kU32)));
-    }
-  }
-  s.be_alloc = flag(config, at, "be_alloc", false);
+// Every element of a JSON array, in order, each read by `read_one(element,
+// its place)`: one loop for every list a scenario has.
+template <typename ReadOne>
+auto read_each(const nlohmann::json& array, const JsonPlace& at, ReadOne read_one) {
+  std::vector<decltype(read_one(array, at))> out;
+  for (size_t i = 0; i < read_array(array, at).size(); ++i) out.push_back(read_one(array[i], at / i));
+  return out;
+}
+
+std::pair<uint32_t, uint32_t> parse_connector(const nlohmann::json& connector, const JsonPlace& at) {
+  return {static_cast<uint32_t>(read_unsigned(need_member(connector, at, "width"), at / "width", kU32)),
+          static_cast<uint32_t>(read_unsigned(need_member(connector, at, "height"), at / "height", kU32))};
 }
 
 fakes::BackendAnswer parse_answer(const nlohmann::json& answer, const JsonPlace& at) {
@@ -588,6 +586,36 @@ fakes::BackendAnswer parse_answer(const nlohmann::json& answer, const JsonPlace&
   a.latency_ms = u64(answer, at, "latency_ms", 1, kI64);
   a.drop = flag(answer, at, "drop", false);
   return a;
+}
+
+fakes::BackendAction parse_backend_action(const nlohmann::json& step, const JsonPlace& at) {
+  fakes::BackendAction action;
+  action.at_ms = read_unsigned(need_member(step, at, "at_ms"), at / "at_ms", kI64);
+  action.kind = action_kind(read_string(need_member(step, at, "action"), at / "action"));
+  action.reconnect = flag(step, at, "reconnect", true);
+  return action;
+}
+
+HostAction parse_host_action(const nlohmann::json& action, const JsonPlace& at) {
+  return HostAction{read_unsigned(need_member(action, at, "at_ms"), at / "at_ms", kI64),
+                    read_string(need_member(action, at, "action"), at / "action")};
+}
+
+Actor parse_actor(const nlohmann::json& a, const JsonPlace& at) {
+  Actor actor;
+  actor.name = read_string(need_member(a, at, "name"), at / "name");
+  actor.thread_of = text(a, at, "thread_of", "");
+  actor.die_on_sigbus = text(a, at, "on_sigbus", "die") == "die";
+  actor.steps = read_each(need_member(a, at, "steps"), at / "steps", parse_step);
+  return actor;
+}
+
+// One function per block of the document. parse_scenario calls them in a
+// fixed order: of several errors in a document, the first met is reported.
+void parse_config(const nlohmann::json& config, const JsonPlace& at, Scenario& s) {
+  if (const nlohmann::json* connectors = find_member(config, at, "connectors"))
+    s.connectors = read_each(*connectors, at / "connectors", parse_connector);
+  s.be_alloc = flag(config, at, "be_alloc", false);
 }
 
 fakes::BackendConfig parse_backend(const nlohmann::json& backend, const JsonPlace& at) {
@@ -601,46 +629,9 @@ fakes::BackendConfig parse_backend(const nlohmann::json& backend, const JsonPlac
     }
   }
   config.flip_event_latency_ms = u64(backend, at, "flip_event_latency_ms", 16, kI64);
-  if (const nlohmann::json* script = find_member(backend, at, "script")) {
-    for (size_t i = 0; i < read_array(*script, at / "script").size(); ++i) {
-      const JsonPlace step_at = at / "script" / i;
-      const nlohmann::json& step = (*script)[i];
-      fakes::BackendAction action;
-      action.at_ms = read_unsigned(need_member(step, step_at, "at_ms"), step_at / "at_ms", kI64);
-      action.kind = action_kind(read_string(need_member(step, step_at, "action"), step_at / "action"));
-      action.reconnect = flag(step, step_at, "reconnect", true);
-      config.script.push_back(action);
-    }
-  }
+  if (const nlohmann::json* script = find_member(backend, at, "script"))
+    config.script = read_each(*script, at / "script", parse_backend_action);
   return config;
-}
-
-std::vector<HostAction> parse_host(const nlohmann::json& host, const JsonPlace& at) {
-  std::vector<HostAction> actions;
-  for (size_t i = 0; i < read_array(host, at).size(); ++i) {
-    const JsonPlace h = at / i;
-    const nlohmann::json& action = host[i];
-    actions.push_back(HostAction{read_unsigned(need_member(action, h, "at_ms"), h / "at_ms", kI64),
-                                 read_string(need_member(action, h, "action"), h / "action")});
-  }
-  return actions;
-}
-
-std::vector<Actor> parse_actors(const nlohmann::json& actors, const JsonPlace& root) {
-  std::vector<Actor> out;
-  for (size_t i = 0; i < read_array(actors, root).size(); ++i) {
-    const JsonPlace at = root / i;
-    const nlohmann::json& a = actors[i];
-    Actor actor;
-    actor.name = read_string(need_member(a, at, "name"), at / "name");
-    actor.thread_of = text(a, at, "thread_of", "");
-    actor.die_on_sigbus = text(a, at, "on_sigbus", "die") == "die";
-    const nlohmann::json& steps = need_member(a, at, "steps");
-    for (size_t k = 0; k < read_array(steps, at / "steps").size(); ++k)
-      actor.steps.push_back(parse_step(steps[k], at / "steps" / k));
-    out.push_back(std::move(actor));
-  }
-  return out;
 }
 
 Schedule parse_schedule(const nlohmann::json& sch, const JsonPlace& at) {
@@ -653,9 +644,9 @@ Schedule parse_schedule(const nlohmann::json& sch, const JsonPlace& at) {
   schedule.sleep_sets = flag(sch, at, "sleep_sets", false);
   schedule.steps_max = u64(sch, at, "steps_max", 100000, kI64);
   if (const nlohmann::json* decisions = find_member(sch, at, "decisions")) {
-    for (size_t i = 0; i < read_array(*decisions, at / "decisions").size(); ++i) {
-      schedule.decisions.push_back(static_cast<uint32_t>(read_unsigned((*decisions)[i], at / "decisions" / i, kU32)));
-    }
+    schedule.decisions = read_each(*decisions, at / "decisions", [](const nlohmann::json& task, const JsonPlace& p) {
+      return static_cast<uint32_t>(read_unsigned(task, p, kU32));
+    });
   }
   if (schedule.strategy == "replay" && !sch.contains("decisions")) at.fail("strategy \"replay\" needs \"decisions\"");
   return schedule;
@@ -675,9 +666,7 @@ void parse_expect(const nlohmann::json& expect, const JsonPlace& at, Scenario& s
     const nlohmann::json* list = find_member(expect, at, key);
     if (list == nullptr) continue;
     const JsonPlace list_at = at / key;
-    std::vector<std::string> kinds;
-    for (size_t i = 0; i < read_array(*list, list_at).size(); ++i)
-      kinds.push_back(read_string((*list)[i], list_at / i));
+    const std::vector<std::string> kinds = read_each(*list, list_at, read_string);
     if (stop) s.report_policy.stop_on.clear();
     apply_kinds(s.report_policy, kinds, stop, fmt::format("{}: at {}", list_at.file, list_at.pointer));
   }
@@ -700,8 +689,9 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& path,
   if (const nlohmann::json* config = find_member(document, root, "config")) parse_config(*config, root / "config", s);
   if (const nlohmann::json* backend = find_member(document, root, "backend"))
     s.backend = parse_backend(*backend, root / "backend");
-  if (const nlohmann::json* host = find_member(document, root, "host")) s.host = parse_host(*host, root / "host");
-  s.actors = parse_actors(need_member(document, root, "actors"), root / "actors");
+  if (const nlohmann::json* host = find_member(document, root, "host"))
+    s.host = read_each(*host, root / "host", parse_host_action);
+  s.actors = read_each(need_member(document, root, "actors"), root / "actors", parse_actor);
   if (const nlohmann::json* schedule = find_member(document, root, "schedule"))
     s.schedule = parse_schedule(*schedule, root / "schedule");
   parse_expect(need_member(document, root, "expect"), root / "expect", s);
