@@ -143,6 +143,8 @@ sim::Task<bool> Backend::round() {
 
 sim::Task<> Backend::wait_frontend(bool (*reached)(XenbusState), const char* site) {
   while (alive_ && !restart_requested_) {
+    // In a local first: GCC 12 loses the function pointer when the co_await
+    // is written in the call's argument (a run resumed a null frame).
     const XenbusState front = co_await frontend_state();
     if (reached(front)) co_return;
     co_await wake_.wait(site);
