@@ -21,7 +21,8 @@
 
 namespace xfsim::fakes {
 
-// include/xen/interface/io/xenbus.h
+// include/xen/interface/io/xenbus.h (alike in shape with displif.h's
+// DisplifOp: each mirrors its own protocol header)
 enum class XenbusState : int {
   Unknown = 0,
   Initialising = 1,

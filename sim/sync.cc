@@ -228,6 +228,8 @@ void Mutex::unlock() {
 }
 
 // ---- spinlock ----
+// As Mutex's, but for what makes a spinlock one: no might_sleep, the holder
+// atomic from lock to unlock, and its own words in a report.
 
 SpinLock::SpinLock(Scheduler& scheduler, const char* lock_class)
     : scheduler_(scheduler), class_id_(scheduler.lockdep().class_id(lock_class)), queue_(scheduler, lock_class) {}
