@@ -28,6 +28,12 @@ inline constexpr int64_t FRAME_DONE_TO_MS = XEN_DRM_FRONT_WAIT_BACK_MS + 100;
 inline constexpr uint32_t XEN_DRM_FRONT_MAX_CRTCS = 4;
 inline constexpr uint32_t GENERIC_OP_EVT_CHNL = 0;
 
+// xen_drm_front_dbuf_to_cookie / xen_drm_front_fb_to_cookie: the kernel sends
+// the object's address; xfsim its allocation id, as unique and, unlike an
+// address, the same in every run.
+inline uint64_t xen_drm_front_dbuf_to_cookie(const drm_gem_object& obj) { return 0x1000ULL + obj.kmem_id; }
+inline uint64_t xen_drm_front_fb_to_cookie(const drm_framebuffer& fb) { return 0x100000ULL + fb.kmem_id; }
+
 enum class EvtchnlState { DISCONNECTED, CONNECTED };
 enum class EvtchnlType { REQ, EVT };
 

@@ -7,14 +7,6 @@
 
 namespace xfsim::driver {
 
-namespace {
-uint64_t dbuf_to_cookie(const drm_gem_object& obj) {
-  // The kernel uses the object's address; xfsim uses its allocation id, which
-  // is as unique and, unlike an address, the same in every run.
-  return 0x1000ULL + obj.kmem_id;
-}
-}  // namespace
-
 // xen_drm_drv_dumb_create. The handle is what publishes the object to
 // userspace (another thread of the same file can use or close it at once), so
 // it is created last, once the object is fully built and the backend knows
@@ -40,7 +32,7 @@ sim::Task<int> XenDrmFront::dumb_create(drm_file& file, uint32_t width, uint32_t
                              ? m_.memory.alloc_ballooned_page(fmt::format(FMT_COMPILE("{}.{}"), obj->label, i))
                              : m_.memory.alloc_page(kFrontendDomid, fmt::format(FMT_COMPILE("{}.{}"), obj->label, i)));
   }
-  const uint64_t cookie = dbuf_to_cookie(*obj);
+  const uint64_t cookie = xen_drm_front_dbuf_to_cookie(*obj);
   int ret = 0;
 
   if (variant_.publish_before_construct || variant_.unref_before_use) {
@@ -89,7 +81,7 @@ sim::Task<> XenDrmFront::gem_free_object(drm_gem_object& base) {
   const char* site = "xen_drm_front_gem_object_free";
   auto& obj = static_cast<xen_gem_object&>(base);
   drm_device& dev = *obj.dev;
-  const uint64_t cookie = dbuf_to_cookie(obj);
+  const uint64_t cookie = xen_drm_front_dbuf_to_cookie(obj);
   xen_drm_front_drm_info* drm_info = static_cast<xen_drm_front_drm_info*>(dev.dev_private);
   if (enter(dev)) {
     co_await xen_drm_front_dbuf_destroy(cookie);

@@ -6,17 +6,13 @@
 
 namespace xfsim::driver {
 
-namespace {
-uint64_t fb_to_cookie(const drm_framebuffer& fb) { return 0x100000ULL + fb.kmem_id; }
-uint64_t dbuf_cookie_of(const drm_gem_object& obj) { return 0x1000ULL + obj.kmem_id; }
-}  // namespace
-
 sim::Task<int> XenDrmFront::fb_create(drm_file& file, drm_framebuffer& fb) {
   XFSIM_KFUNC(m_.scheduler);
   drm_device& dev = *file.dev;
   const bool guarded = !variant_.no_enter_in_ioctls;
   if (guarded && !enter(dev)) co_return -ENODEV;
-  const int ret = co_await xen_drm_front_fb_attach(dbuf_cookie_of(*fb.obj), fb_to_cookie(fb), fb.width, fb.height);
+  const int ret = co_await xen_drm_front_fb_attach(xen_drm_front_dbuf_to_cookie(*fb.obj),
+                                                   xen_drm_front_fb_to_cookie(fb), fb.width, fb.height);
   if (guarded) exit(dev);
   if (ret != 0) m_.scheduler.logf("[drm:fb_create] *ERROR* Back failed to attach FB {}: {}", fb.label, ret);
   co_return ret;
@@ -26,7 +22,7 @@ sim::Task<> XenDrmFront::fb_destroy(drm_framebuffer& fb) {
   XFSIM_KFUNC(m_.scheduler);
   drm_device& dev = *fb.dev;
   if (m_.kmem.live(&dev) && enter(dev)) {
-    co_await xen_drm_front_fb_detach(fb_to_cookie(fb));
+    co_await xen_drm_front_fb_detach(xen_drm_front_fb_to_cookie(fb));
     exit(dev);
   }
   co_await m_.drm.drm_gem_fb_destroy(fb);
@@ -68,7 +64,7 @@ sim::Task<> XenDrmFront::display_enable(drm_device& dev, uint32_t pipe, const dr
   // SET_CONFIG carries the framebuffer's size and depth (fb->width, height,
   // format->cpp[0] * 8), not the mode's.
   const drm_framebuffer& fb = *next.fb;
-  const int ret = co_await xen_drm_front_mode_set(pipe, fb_to_cookie(fb), fb.width, fb.height, fb.bpp);
+  const int ret = co_await xen_drm_front_mode_set(pipe, xen_drm_front_fb_to_cookie(fb), fb.width, fb.height, fb.bpp);
   if (ret != 0) {
     m_.scheduler.logf("[drm:display_enable] *ERROR* Failed to enable display: {}", ret);
     signal_backend_failure(*drm_info, pipe);
@@ -129,7 +125,7 @@ sim::Task<> XenDrmFront::display_update(drm_device& dev, uint32_t pipe, const dr
       pipeline.pflip_timeout = m_.scheduler.now_ms() + FRAME_DONE_TO_MS;
     else
       pipeline.pflip_to_worker->schedule(FRAME_DONE_TO_MS);
-    const int ret = co_await xen_drm_front_page_flip(pipe, fb_to_cookie(*next.fb));
+    const int ret = co_await xen_drm_front_page_flip(pipe, xen_drm_front_fb_to_cookie(*next.fb));
     if (ret != 0) {
       m_.scheduler.logf("[drm:display_update] *ERROR* Failed to send page flip request to backend: {}", ret);
       signal_backend_failure(*drm_info, pipe);

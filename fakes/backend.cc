@@ -5,6 +5,8 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include "sim/assert.h"
+
 namespace xfsim::fakes {
 
 namespace {
@@ -95,78 +97,83 @@ sim::Task<> Backend::run() {
   // gone with it.
   release_all("displ_be_restart", /*instance_gone=*/true);
   restart_requested_ = false;
-  while (true) {
-    co_await set_state(XenbusState::InitWait);
-    // Wait for the frontend to publish its rings and go Initialised.
-    while (true) {
-      if (!alive_ || restart_requested_) break;
-      const XenbusState front = co_await frontend_state();
-      if (front == XenbusState::Initialised) break;
-      co_await wake_.wait("displ_be_wait_frontend");
-    }
-    if (!alive_) co_return;
-    if (restart_requested_) {
-      restart_requested_ = false;
-      release_all("displ_be_restart", /*instance_gone=*/true);
-      continue;
-    }
-    if (!co_await connect()) {
-      co_await set_state(XenbusState::Closing);
-      release_all("displ_be_connect_failed");
-      co_return;
-    }
-    co_await set_state(XenbusState::Connected);
-    connected_ = true;
-    co_await serve();
-    connected_ = false;
-    if (!alive_) {
-      // Death: the domain's mappings go with it; XenStore still says Connected.
-      release_all("domain_destroy", /*instance_gone=*/true);
-      co_return;
-    }
-    if (restart_requested_) {
-      restart_requested_ = false;
-      release_all("displ_be_restart", /*instance_gone=*/true);
-      continue;
-    }
-    if (disconnect_requested_) {
-      co_await set_state(XenbusState::Closing);
-      release_mappings("displ_be_close");
-      co_await set_state(XenbusState::Closed);
-    } else {
-      // The frontend is going away (remove, or it re-initialises): unmap its
-      // rings and buffers now, and say so, as displ_be does.
-      release_mappings("displ_be_frontend_closing");
-      co_await set_state(XenbusState::InitWait);
-    }
-    // The frontend must free everything before it says Initialising; only
-    // then may the backend free the pages it lent (be-alloc).
-    while (alive_ && !restart_requested_) {
-      const XenbusState front = co_await frontend_state();
-      if (front == XenbusState::Initialising || front == XenbusState::Closed) break;
-      co_await wake_.wait("displ_be_wait_frontend_reset");
-    }
-    if (!alive_) {
-      release_all("domain_destroy", /*instance_gone=*/true);
-      co_return;
-    }
-    if (restart_requested_) {
-      restart_requested_ = false;
-      disconnect_requested_ = false;
-      release_all("displ_be_restart", /*instance_gone=*/true);
-      continue;
-    }
-    release_all("displ_be_reset");
-    if (disconnect_requested_) {
-      disconnect_requested_ = false;
-      if (!reconnect_after_disconnect_) co_return;
-    }
-    const XenbusState front = co_await frontend_state();
-    if (front == XenbusState::Closed) {
-      co_await set_state(XenbusState::Closed);
-      co_return;
-    }
+  bool again = true;
+  while (again) again = co_await round();
+}
+
+sim::Task<bool> Backend::round() {
+  co_await set_state(XenbusState::InitWait);
+  // Wait for the frontend to publish its rings and go Initialised.
+  co_await wait_frontend([](XenbusState front) { return front == XenbusState::Initialised; }, "displ_be_wait_frontend");
+  if (!alive_) co_return false;
+  if (restart_requested_) co_return restart();
+  if (!co_await connect()) {
+    co_await set_state(XenbusState::Closing);
+    release_all("displ_be_connect_failed");
+    co_return false;
   }
+  co_await set_state(XenbusState::Connected);
+  connected_ = true;
+  co_await serve();
+  connected_ = false;
+  // Death: the domain's mappings go with it; XenStore still says Connected.
+  if (!alive_) co_return domain_destroyed();
+  if (restart_requested_) co_return restart();
+  co_await close_frontend();
+  // The frontend must free everything before it says Initialising; only
+  // then may the backend free the pages it lent (be-alloc).
+  co_await wait_frontend(
+      [](XenbusState front) { return front == XenbusState::Initialising || front == XenbusState::Closed; },
+      "displ_be_wait_frontend_reset");
+  if (!alive_) co_return domain_destroyed();
+  if (restart_requested_) {
+    disconnect_requested_ = false;
+    co_return restart();
+  }
+  release_all("displ_be_reset");
+  if (disconnect_requested_) {
+    disconnect_requested_ = false;
+    if (!reconnect_after_disconnect_) co_return false;
+  }
+  if (co_await frontend_state() == XenbusState::Closed) {
+    co_await set_state(XenbusState::Closed);
+    co_return false;
+  }
+  co_return true;
+}
+
+sim::Task<> Backend::wait_frontend(bool (*reached)(XenbusState), const char* site) {
+  while (alive_ && !restart_requested_) {
+    // In a local first: GCC 12 loses the function pointer when the co_await
+    // is written in the call's argument (a run resumed a null frame).
+    const XenbusState front = co_await frontend_state();
+    if (reached(front)) co_return;
+    co_await wake_.wait(site);
+  }
+}
+
+sim::Task<> Backend::close_frontend() {
+  if (disconnect_requested_) {
+    co_await set_state(XenbusState::Closing);
+    release_mappings("displ_be_close");
+    co_await set_state(XenbusState::Closed);
+  } else {
+    // The frontend is going away (remove, or it re-initialises): unmap its
+    // rings and buffers now, and say so, as displ_be does.
+    release_mappings("displ_be_frontend_closing");
+    co_await set_state(XenbusState::InitWait);
+  }
+}
+
+bool Backend::restart() {
+  restart_requested_ = false;
+  release_all("displ_be_restart", /*instance_gone=*/true);
+  return true;
+}
+
+bool Backend::domain_destroyed() {
+  release_all("domain_destroy", /*instance_gone=*/true);
+  return false;
 }
 
 sim::Task<bool> Backend::connect() {
@@ -233,70 +240,78 @@ sim::Task<> Backend::handle(uint32_t connector, const DisplifRequest& request) {
   XFSIM_KFUNC_AS(scheduler_, "displback_handle_request");
   co_await scheduler_.point("displ_be_handle_request");
   if (hung_) co_return;  // a hung backend takes requests and never answers
-  int32_t status = 0;
+  schedule_answer(connector, request, execute(request));
+}
+
+// One function per request that needs more than a line; this switch only
+// dispatches.
+int32_t Backend::execute(const DisplifRequest& request) {
   switch (request.operation) {
-    case DisplifOp::DBUF_CREATE: {
-      if (buffers_.count(request.dbuf_cookie) || request.dbuf_cookie == 0) {
-        status = -EINVAL;
-        break;
-      }
-      const uint32_t dir_page = gnttab_.map(request.gref_directory, kBackendDomid, "displ_be_dbuf_create");
-      shared_.touch();
-      if (dir_page == kNoPage || !shared_.directories.count(dir_page)) {
-        status = -EINVAL;
-        break;
-      }
-      Buffer buffer;
-      buffer.directory_gref = request.gref_directory;
-      std::vector<uint32_t>& grefs = *shared_.directories[dir_page];
-      const uint32_t pages = (request.buffer_sz + 4095) / 4096;
-      if (request.flags & XENDISPL_DBUF_FLG_REQ_ALLOC) {
-        grefs.clear();
-        for (uint32_t i = 0; i < pages; ++i) {
-          const uint32_t page =
-              memory_.alloc_page(kBackendDomid, fmt::format(FMT_COMPILE("be-{:x}.{}"), request.dbuf_cookie, i));
-          buffer.own_pages.push_back(page);
-          const grant_ref_t gref = gnttab_.grant_foreign_access(kBackendDomid, kFrontendDomid, page, false);
-          buffer.own_grefs.push_back(gref);
-          grefs.push_back(gref);
-        }
-      } else {
-        for (grant_ref_t gref : grefs) {
-          if (gnttab_.map(gref, kBackendDomid, "displ_be_dbuf_create") == kNoPage)
-            status = -EINVAL;
-          else
-            buffer.frontend_grefs.push_back(gref);
-        }
-      }
-      gnttab_.unmap(request.gref_directory, kBackendDomid, "displ_be_dbuf_create");
-      buffers_[request.dbuf_cookie] = std::move(buffer);
-      break;
-    }
+    case DisplifOp::DBUF_CREATE:
+      return dbuf_create(request);
     case DisplifOp::DBUF_DESTROY:
-      if (!buffers_.count(request.dbuf_cookie))
-        status = -EINVAL;
-      else
-        destroy_buffer(request.dbuf_cookie, "displ_be_dbuf_destroy");
-      break;
+      return dbuf_destroy(request);
     case DisplifOp::FB_ATTACH:
-      if (!buffers_.count(request.dbuf_cookie) || fbs_.count(request.fb_cookie))
+      return fb_attach(request);
+    case DisplifOp::FB_DETACH:
+      return fbs_.erase(request.fb_cookie) ? 0 : -EINVAL;
+    case DisplifOp::SET_CONFIG:
+      return request.fb_cookie != 0 && !fbs_.count(request.fb_cookie) ? -EINVAL : 0;
+    case DisplifOp::PG_FLIP:
+      return fbs_.count(request.fb_cookie) ? 0 : -EINVAL;
+  }
+  XFSIM_ASSERT(false, "unknown displif operation {}", static_cast<int>(request.operation));
+}
+
+int32_t Backend::dbuf_create(const DisplifRequest& request) {
+  if (buffers_.count(request.dbuf_cookie) || request.dbuf_cookie == 0) return -EINVAL;
+  const uint32_t dir_page = gnttab_.map(request.gref_directory, kBackendDomid, "displ_be_dbuf_create");
+  shared_.touch();
+  if (dir_page == kNoPage || !shared_.directories.count(dir_page)) return -EINVAL;
+  int32_t status = 0;
+  Buffer buffer;
+  buffer.directory_gref = request.gref_directory;
+  std::vector<uint32_t>& grefs = *shared_.directories[dir_page];
+  const uint32_t pages = (request.buffer_sz + 4095) / 4096;
+  if (request.flags & XENDISPL_DBUF_FLG_REQ_ALLOC) {
+    grefs.clear();
+    for (uint32_t i = 0; i < pages; ++i) {
+      const uint32_t page =
+          memory_.alloc_page(kBackendDomid, fmt::format(FMT_COMPILE("be-{:x}.{}"), request.dbuf_cookie, i));
+      buffer.own_pages.push_back(page);
+      const grant_ref_t gref = gnttab_.grant_foreign_access(kBackendDomid, kFrontendDomid, page, false);
+      buffer.own_grefs.push_back(gref);
+      grefs.push_back(gref);
+    }
+  } else {
+    for (grant_ref_t gref : grefs) {
+      if (gnttab_.map(gref, kBackendDomid, "displ_be_dbuf_create") == kNoPage)
         status = -EINVAL;
       else
-        fbs_.insert(request.fb_cookie);
-      break;
-    case DisplifOp::FB_DETACH:
-      if (!fbs_.erase(request.fb_cookie)) status = -EINVAL;
-      break;
-    case DisplifOp::SET_CONFIG:
-      if (request.fb_cookie != 0 && !fbs_.count(request.fb_cookie)) status = -EINVAL;
-      break;
-    case DisplifOp::PG_FLIP:
-      if (!fbs_.count(request.fb_cookie)) status = -EINVAL;
-      break;
+        buffer.frontend_grefs.push_back(gref);
+    }
   }
+  gnttab_.unmap(request.gref_directory, kBackendDomid, "displ_be_dbuf_create");
+  buffers_[request.dbuf_cookie] = std::move(buffer);
+  return status;
+}
+
+int32_t Backend::dbuf_destroy(const DisplifRequest& request) {
+  if (!buffers_.count(request.dbuf_cookie)) return -EINVAL;
+  destroy_buffer(request.dbuf_cookie, "displ_be_dbuf_destroy");
+  return 0;
+}
+
+int32_t Backend::fb_attach(const DisplifRequest& request) {
+  if (!buffers_.count(request.dbuf_cookie) || fbs_.count(request.fb_cookie)) return -EINVAL;
+  fbs_.insert(request.fb_cookie);
+  return 0;
+}
+
+void Backend::schedule_answer(uint32_t connector, const DisplifRequest& request, int32_t status) {
   auto it = config_.answers.find(request.operation);
   const BackendAnswer answer = it == config_.answers.end() ? BackendAnswer{} : it->second;
-  if (answer.drop) co_return;
+  if (answer.drop) return;
   if (status == 0) status = answer.status;
   const uint32_t generation = generation_;
   scheduler_.add_timer(answer.latency_ms, [this, connector, request, status, generation] {

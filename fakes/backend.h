@@ -64,9 +64,29 @@ class Backend {
   };
 
   sim::Task<> run();
+  // One round of the backend's xenbus states: InitWait until the frontend is
+  // Initialised, connect, serve, then close and wait for the frontend to
+  // reset. False: the task ends (death, a failed connect, the frontend gone).
+  sim::Task<bool> round();
+  // Until the frontend's state is one `reached` accepts (or the backend dies
+  // or is restarted).
+  sim::Task<> wait_frontend(bool (*reached)(XenbusState), const char* site);
+  // After serving: Closing then Closed (a scripted disconnect) or back to
+  // InitWait (the frontend is going away); the frontend's mappings released.
+  sim::Task<> close_frontend();
+  bool restart();           // a new instance from nothing: true (go on)
+  bool domain_destroyed();  // the domain's mappings go with it: false (the end)
   sim::Task<bool> connect();
   sim::Task<> serve();
   sim::Task<> handle(uint32_t connector, const DisplifRequest& request);
+  // What a request does to the backend's state, and its status.
+  int32_t execute(const DisplifRequest& request);
+  int32_t dbuf_create(const DisplifRequest& request);
+  int32_t dbuf_destroy(const DisplifRequest& request);
+  int32_t fb_attach(const DisplifRequest& request);
+  // The answer the script asks for (status, latency, or none), then the
+  // page-flip event of a successful flip.
+  void schedule_answer(uint32_t connector, const DisplifRequest& request, int32_t status);
   void respond(uint32_t connector, const DisplifRequest& request, int32_t status);
   void send_flip_event(uint32_t connector, uint64_t fb_cookie);
   // Rings, event channels and the frontend's grants (on Closing, death).

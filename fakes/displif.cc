@@ -4,6 +4,7 @@
 
 namespace xfsim::fakes {
 
+// A switch, as every enum's name table (sim/scheduler.cc says why).
 const char* displif_op_name(DisplifOp op) {
   switch (op) {
     case DisplifOp::DBUF_CREATE:

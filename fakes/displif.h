@@ -19,6 +19,8 @@ namespace xfsim::fakes {
 inline constexpr sim::ViolationKind kRingOverflow{"ring-overflow", "a request is pushed into a full displif ring"};
 inline constexpr const sim::ViolationKind* kDisplifOracles[] = {&kRingOverflow};
 
+// displif.h's operations, its names and back (alike in shape with
+// xenstore.h's XenbusState: each mirrors its own protocol header).
 enum class DisplifOp : uint8_t {
   DBUF_CREATE = 0x10,
   DBUF_DESTROY = 0x11,

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "sim/assert.h"
+#include "sim/wait.h"
 
 namespace xfsim::fakes {
 
@@ -577,15 +578,9 @@ sim::Task<int> DrmCore::atomic_commit(drm_file& file, const drm_atomic_request& 
 
 sim::Task<bool> DrmCore::read_event(drm_file& file, int64_t bound_ms) {
   XFSIM_KFUNC_AS(scheduler_, "drm_read");
-  // Saturating: a bound near 2^63 ms waits "forever", never overflows.
-  const uint64_t now = scheduler_.now_ms(), bound = bound_ms > 0 ? static_cast<uint64_t>(bound_ms) : 0;
-  const uint64_t deadline = bound > UINT64_MAX - now ? UINT64_MAX : now + bound;
   co_await scheduler_.point("drm_read");
-  while (file.events.empty()) {
-    if (scheduler_.now_ms() >= deadline) co_return false;
-    const int64_t left = static_cast<int64_t>(std::min<uint64_t>(deadline - scheduler_.now_ms(), INT64_MAX));
-    co_await file.event_wait->wait("drm_read", left);
-  }
+  const auto pending = [&file] { return !file.events.empty(); };
+  if (co_await sim::wait_event_timeout(*file.event_wait, pending, "drm_read", bound_ms) == 0) co_return false;
   drm_pending_vblank_event* event = file.events.front();
   file.events.erase(file.events.begin());
   kmem_.kfree(event, "drm_read");

@@ -7,6 +7,7 @@
 
 namespace xfsim::fakes {
 
+// A switch, as every enum's name table (sim/scheduler.cc says why).
 const char* xenbus_strstate(XenbusState state) {
   switch (state) {
     case XenbusState::Unknown:

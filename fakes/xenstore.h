@@ -25,7 +25,8 @@ inline constexpr sim::ViolationKind kIllegalXenbusTransition{
     "illegal-xenbus-transition", "the frontend makes a state change the xenbus protocol does not allow"};
 inline constexpr const sim::ViolationKind* kXenstoreOracles[] = {&kIllegalXenbusTransition};
 
-// include/xen/interface/io/xenbus.h
+// include/xen/interface/io/xenbus.h (alike in shape with displif.h's
+// DisplifOp: each mirrors its own protocol header)
 enum class XenbusState : int {
   Unknown = 0,
   Initialising = 1,

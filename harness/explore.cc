@@ -89,14 +89,8 @@ std::unique_ptr<sim::Strategy> make_strategy(const Scenario& scenario, const Cam
 
 CampaignOptions options_from(const Scenario& scenario) {
   CampaignOptions options;
-  options.strategy = scenario.schedule.strategy;
-  options.seed = scenario.schedule.seed;
-  options.schedules =
-      scenario.schedule.strategy == "replay" ? 1 : scenario.schedule.schedules;  // a recorded schedule runs once
-  options.depth = scenario.schedule.depth;
-  options.preemption_bound = scenario.schedule.preemption_bound;
-  options.sleep_sets = scenario.schedule.sleep_sets;
-  options.decisions = scenario.schedule.decisions;
+  static_cast<ScheduleChoice&>(options) = scenario.schedule;
+  if (options.strategy == "replay") options.schedules = 1;  // a recorded schedule runs once
   return options;
 }
 
@@ -179,9 +173,8 @@ class DistinctCounter {
 
 }  // namespace
 
-nlohmann::json mutate_timing(const nlohmann::json& scenario, uint64_t salt) {
-  uint64_t x = salt;
-  sim::Prng prng(sim::Prng::splitmix64(x));
+nlohmann::json mutate_timing(const nlohmann::json& scenario, uint64_t seed, uint64_t schedule_index) {
+  sim::Prng prng(sim::Prng::schedule_seed(seed, schedule_index));
   nlohmann::json out = scenario;
   TimeWarp warp;
   const bool has_script = out.contains("backend") && out["backend"].contains("script");
@@ -248,8 +241,7 @@ CampaignResult explore(const Scenario& scenario, const driver::Variant& variant,
     if (!exhaustive && index % options.shard_count != options.shard_index) continue;
     std::optional<Scenario> mutated;
     if (options.mutate_timing) {
-      mutated = parse_scenario(mutate_timing(scenario.source, options.seed ^ (index * 0x9e3779b97f4a7c15ULL)),
-                               scenario.path, /*validate=*/false);
+      mutated = parse_scenario(mutate_timing(scenario.source, options.seed, index), scenario.path, /*validate=*/false);
     }
     const Scenario& run = mutated ? *mutated : scenario;
     trace.clear();

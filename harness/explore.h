@@ -21,20 +21,15 @@
 
 namespace xfsim::harness {
 
-struct CampaignOptions {
-  std::string strategy = "random";
-  uint64_t seed = 1;
-  uint64_t schedules = 1;
-  uint32_t depth = 3;             // pct
-  uint32_t preemption_bound = 2;  // dfs
-  bool sleep_sets = false;        // dfs: partial-order reduction (sim/dfs_strategy.h)
-  uint64_t offset = 0;            // first schedule index
+// The schedule choice, as a scenario's schedule block makes it (options_from
+// below), and what only a campaign has.
+struct CampaignOptions : ScheduleChoice {
+  uint64_t offset = 0;  // first schedule index
   uint64_t shard_index = 0, shard_count = 1;
   bool stop_at_first = true;
   // Perturb the scenario's timings per schedule (backend script, host
   // actions, latencies, sleeps), derived from (seed, schedule index).
   bool mutate_timing = false;
-  std::vector<uint32_t> decisions;  // strategy "replay"
   // Run every schedule twice and compare the trace hashes (the world must be
   // deterministic; a difference is a bug of xfsim, reported, not a finding).
   bool check_determinism = false;
@@ -84,10 +79,11 @@ const std::vector<StrategyEntry>& strategy_table();
 const StrategyEntry* find_strategy(const std::string& name);  // nullptr if unknown
 std::vector<std::string> user_strategy_names();               // for --strategy
 std::unique_ptr<sim::Strategy> make_strategy(const Scenario& scenario, const CampaignOptions& options);
-// The same scenario with its timings perturbed (deterministic in `salt`):
-// gaps between scripted instants change, their order never does, and every
-// value stays inside the schema's range.
-nlohmann::json mutate_timing(const nlohmann::json& scenario, uint64_t salt);
+// The same scenario with its timings perturbed for schedule `schedule_index`
+// of a campaign seeded `seed` (deterministic in both): gaps between scripted
+// instants change, their order never does, and every value stays inside the
+// schema's range.
+nlohmann::json mutate_timing(const nlohmann::json& scenario, uint64_t seed, uint64_t schedule_index = 0);
 CampaignResult explore(const Scenario& scenario, const driver::Variant& variant, const CampaignOptions& options);
 // The scenario's own schedule block as campaign options.
 CampaignOptions options_from(const Scenario& scenario);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -143,17 +144,23 @@ std::string default_trace_path(const Scenario& scenario, const std::string& vari
   return (dir / fmt::format("{}-{}-seed{}.jsonl", file_stem(scenario.name), file_stem(variant), seed)).string();
 }
 
-int cmd_run(const std::string& path, std::optional<uint64_t> seed, std::string variant_name, std::string trace_path,
-            std::optional<std::string> strategy, std::optional<uint64_t> schedules, const PolicyFlags& flags) {
+// What `run` reads from its command line.
+struct RunArgs {
+  std::string path, variant, trace;
+  std::optional<uint64_t> seed, schedules;
+  std::optional<std::string> strategy;
+};
+
+int cmd_run(const RunArgs& args, const PolicyFlags& flags) {
+  const std::string& path = args.path;
   Scenario scenario = load_scenario(user_path(path));
   scenario.path = path;
   apply_policy_options(scenario, flags);
-  if (variant_name.empty()) variant_name = scenario.variant;
-  const driver::Variant& variant = variant_or_fail(variant_name);
+  const driver::Variant& variant = variant_or_fail(args.variant.empty() ? scenario.variant : args.variant);
   CampaignOptions options = options_from(scenario);
-  if (seed) options.seed = *seed;
-  if (strategy) options.strategy = *strategy;
-  if (schedules) options.schedules = *schedules;
+  if (args.seed) options.seed = *args.seed;
+  if (args.strategy) options.strategy = *args.strategy;
+  if (args.schedules) options.schedules = *args.schedules;
   options.check_determinism = flags.check_determinism;
   std::cout << fmt::format("scenario: {} ({})\nvariant: {}\nschedule: {} seed {} up to {} schedule(s)\n", scenario.name,
                            path, variant.name, options.strategy, options.seed, options.schedules);
@@ -176,10 +183,8 @@ int cmd_run(const std::string& path, std::optional<uint64_t> seed, std::string v
   RunResult result;
   const std::string text = full_trace(scenario, variant, schedule,
                                       TraceOrigin{variant.name, options.strategy, options.seed, index}, &result);
-  if (trace_path.empty())
-    trace_path = default_trace_path(scenario, variant.name, options.seed);
-  else
-    trace_path = user_path(trace_path);
+  const std::string trace_path =
+      args.trace.empty() ? default_trace_path(scenario, variant.name, options.seed) : user_path(args.trace);
   write_file_atomically(trace_path, text);
   std::cout << fmt::format("schedules run: {}{}{}\nsteps: {}, virtual time: {} ms, interleaving {:016x}\ntrace: {}\n",
                            campaign.schedules_run, campaign.exhausted ? " (bounded space exhausted)" : "",
@@ -305,79 +310,72 @@ void write_finding(const std::string& dir, const Scenario& scenario, const drive
                            variant.name != "correct" ? ", correct clean" : "");
 }
 
-int cmd_fuzz(const std::string& path, CampaignOptions options, std::string variant_name, std::string out_dir,
-             bool minimise, const PolicyFlags& flags, double time_limit_s) {
-  Scenario scenario = load_scenario(user_path(path));
-  scenario.path = path;
-  apply_policy_options(scenario, flags);
-  if (variant_name.empty()) variant_name = scenario.variant;
-  const driver::Variant& variant = variant_or_fail(variant_name);
-  const bool exhaustive = find_strategy(options.strategy)->exhaustive;
-  if (exhaustive && options.offset != 0) {
-    throw ScenarioError(
-        "--offset: dfs explores one tree in order and cannot resume from an offset; run it whole "
-        "(bound it with --preemption-bound or --time-limit)");
+// What `fuzz` reads from its command line.
+struct FuzzArgs {
+  std::string path, variant, out_dir = "xfsim-findings";
+  CampaignOptions options;  // --schedules defaults to 10000 (set where the option is added)
+  bool fixed_timing = false, no_minimize = false;
+  double time_limit_s = 0;
+};
+
+// A campaign's progress: on stderr as it goes (a line every 5 s, or one
+// rewritten line on a terminal), and on disk in progress.json, so a killed
+// campaign can be resumed from what it finished.
+class FuzzProgress {
+ public:
+  FuzzProgress(const std::string& scenario_path, const std::string& variant, const CampaignOptions& options,
+               bool exhaustive, const std::string& out_dir)
+      : scenario_path_(scenario_path),
+        variant_(variant),
+        options_(options),
+        exhaustive_(exhaustive),
+        path_((fs::path(out_dir) / "progress.json").string()) {}
+
+  bool terminal() const { return terminal_; }
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+
+  void tick(uint64_t done, size_t findings, uint64_t interleavings) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::seconds(terminal_ ? 0 : 5)) return;
+    last_ = now;
+    save(done, findings, false);
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    std::cerr << fmt::format("{}schedules {} ({:.0f}/s), distinct findings {}, distinct interleavings ~{}{}",
+                             terminal_ ? "\r" : "", done, done / std::max(elapsed, 1e-9), findings, interleavings,
+                             terminal_ ? "   " : "\n")
+              << std::flush;
   }
-  out_dir = user_path(out_dir);
-  fs::create_directories(out_dir);
-  options.stop_at_first = false;
-  options.check_determinism = flags.check_determinism;
-  const bool terminal = isatty(STDERR_FILENO);
-  const auto start = std::chrono::steady_clock::now();
-  auto last = start;
-  const std::string progress_path = (fs::path(out_dir) / "progress.json").string();
-  // On disk too, so a killed campaign can be resumed from what it finished.
-  auto save_progress = [&](uint64_t done, size_t findings, bool finished) {
+
+  void save(uint64_t done, size_t findings, bool finished) const {
     nlohmann::ordered_json progress;
-    progress["scenario"] = path;
-    progress["variant"] = variant.name;
-    progress["strategy"] = options.strategy;
-    progress["seed"] = options.seed;
-    progress["first_offset"] = options.offset;
+    progress["scenario"] = scenario_path_;
+    progress["variant"] = variant_;
+    progress["strategy"] = options_.strategy;
+    progress["seed"] = options_.seed;
+    progress["first_offset"] = options_.offset;
     progress["schedules_done"] = done;
     progress["distinct_findings"] = findings;
     progress["finished"] = finished;
-    if (exhaustive)
-      progress["resume"] = options.strategy + " cannot resume from an offset: run it again whole";
+    if (exhaustive_)
+      progress["resume"] = options_.strategy + " cannot resume from an offset: run it again whole";
     else
-      progress["resume_offset"] = options.offset + done;
-    write_file_atomically(progress_path, progress.dump(2) + "\n");
-  };
-  options.progress = [&](uint64_t done, size_t violations, uint64_t interleavings) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last < std::chrono::seconds(terminal ? 0 : 5)) return;
-    last = now;
-    save_progress(done, violations, false);
-    const double seconds = std::chrono::duration<double>(now - start).count();
-    std::cerr << fmt::format("{}schedules {} ({:.0f}/s), distinct findings {}, distinct interleavings ~{}{}",
-                             terminal ? "\r" : "", done, done / std::max(seconds, 1e-9), violations, interleavings,
-                             terminal ? "   " : "\n")
-              << std::flush;
-  };
-  if (time_limit_s > 0) {
-    options.should_stop = [&] {
-      return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= time_limit_s;
-    };
+      progress["resume_offset"] = options_.offset + done;
+    write_file_atomically(path_, progress.dump(2) + "\n");
   }
-  // A finding that cannot be written (full or read-only --out) is reported
-  // and the campaign goes on to its summary.
-  uint64_t not_saved = 0;
-  options.on_finding = [&](const Finding& finding) {
-    try {
-      write_finding(out_dir, scenario, variant, options, finding, minimise);
-    } catch (const std::exception& e) {
-      ++not_saved;
-      std::cerr << fmt::format("\nxfsim: {} at schedule {} not saved: {}\n", finding.result.verdict(),
-                               finding.schedule_index, e.what());
-    }
-  };
-  std::cout << fmt::format("fuzzing {} under {}: {} seed {} schedules {}..{}{}\n", scenario.name, variant.name,
-                           options.strategy, options.seed, options.offset, options.offset + options.schedules - 1,
-                           options.mutate_timing ? ", timings mutated" : "");
-  const CampaignResult campaign = explore(scenario, variant, options);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cerr << (terminal ? "\n" : "");
-  save_progress(campaign.schedules_run, campaign.findings.size(), !campaign.stopped_early);
+
+ private:
+  const std::string scenario_path_;
+  const std::string variant_;
+  const CampaignOptions& options_;
+  const bool exhaustive_;
+  const std::string path_;
+  const bool terminal_ = isatty(STDERR_FILENO);
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_ = start_;
+};
+
+void print_fuzz_summary(const CampaignResult& campaign, const CampaignOptions& options, bool exhaustive, double seconds,
+                        uint64_t not_saved) {
   std::cout << fmt::format(
       "schedules run: {} in {:.1f} s ({:.0f}/s){}{}{}\ndistinct interleavings: ~{}\ndistinct findings: {}\n",
       campaign.schedules_run, seconds, campaign.schedules_run / std::max(seconds, 1e-9),
@@ -392,6 +390,50 @@ int cmd_fuzz(const std::string& path, CampaignOptions options, std::string varia
                              options.offset + campaign.schedules_run);
   }
   if (not_saved > 0) std::cout << fmt::format("not saved: {} finding(s) (the errors are above)\n", not_saved);
+}
+
+int cmd_fuzz(FuzzArgs args, const PolicyFlags& flags) {
+  Scenario scenario = load_scenario(user_path(args.path));
+  scenario.path = args.path;
+  apply_policy_options(scenario, flags);
+  const driver::Variant& variant = variant_or_fail(args.variant.empty() ? scenario.variant : args.variant);
+  CampaignOptions& options = args.options;
+  const bool exhaustive = find_strategy(options.strategy)->exhaustive;
+  if (exhaustive && options.offset != 0) {
+    throw ScenarioError(
+        "--offset: dfs explores one tree in order and cannot resume from an offset; run it whole "
+        "(bound it with --preemption-bound or --time-limit)");
+  }
+  const std::string out_dir = user_path(args.out_dir);
+  fs::create_directories(out_dir);
+  options.mutate_timing = !args.fixed_timing && !exhaustive;
+  options.stop_at_first = false;
+  options.check_determinism = flags.check_determinism;
+  FuzzProgress progress(args.path, variant.name, options, exhaustive, out_dir);
+  options.progress = [&progress](uint64_t done, size_t findings, uint64_t interleavings) {
+    progress.tick(done, findings, interleavings);
+  };
+  if (args.time_limit_s > 0) options.should_stop = [&] { return progress.seconds() >= args.time_limit_s; };
+  // A finding that cannot be written (full or read-only --out) is reported
+  // and the campaign goes on to its summary.
+  uint64_t not_saved = 0;
+  options.on_finding = [&](const Finding& finding) {
+    try {
+      write_finding(out_dir, scenario, variant, options, finding, !args.no_minimize);
+    } catch (const std::exception& e) {
+      ++not_saved;
+      std::cerr << fmt::format("\nxfsim: {} at schedule {} not saved: {}\n", finding.result.verdict(),
+                               finding.schedule_index, e.what());
+    }
+  };
+  std::cout << fmt::format("fuzzing {} under {}: {} seed {} schedules {}..{}{}\n", scenario.name, variant.name,
+                           options.strategy, options.seed, options.offset, options.offset + options.schedules - 1,
+                           options.mutate_timing ? ", timings mutated" : "");
+  const CampaignResult campaign = explore(scenario, variant, options);
+  const double seconds = progress.seconds();
+  std::cerr << (progress.terminal() ? "\n" : "");
+  progress.save(campaign.schedules_run, campaign.findings.size(), !campaign.stopped_early);
+  print_fuzz_summary(campaign, options, exhaustive, seconds, not_saved);
   if (!determinism_held(campaign)) return 1;
   std::cout << "verdict: "
             << (campaign.findings.empty() ? std::string("clean") : campaign.findings.front().result.verdict())
@@ -450,116 +492,136 @@ CLI::Validator decimal(uint64_t min, uint64_t max) {
 const CLI::Validator kNonEmpty([](std::string& text) -> std::string { return text.empty() ? "must not be empty" : ""; },
                                "PATH");
 
+// --stop-on / --ignore / --check-determinism, for run and fuzz.
+void add_policy_flags(CLI::App* command, PolicyFlags& flags) {
+  command
+      ->add_option("--stop-on", flags.stop_on,
+                   "violation kinds that end a run (default: memory errors; \"all\": the first finding)")
+      ->delimiter(',');
+  command->add_option("--ignore", flags.ignore, "violation kinds not reported")->delimiter(',');
+  command->add_flag("--check-determinism", flags.check_determinism,
+                    "run every schedule twice and compare the trace hashes");
+}
+
+CLI::App* add_run_command(CLI::App& app, RunArgs& args, PolicyFlags& flags) {
+  auto* run = app.add_subcommand("run", "run a scenario; ends with `verdict: ...`");
+  run->add_option("SCENARIO", args.path, "scenario JSON file")->required();
+  run->add_option("--seed", args.seed, "schedule seed (default: the scenario's)")->transform(decimal(0, kMaxSeed));
+  run->add_option("--variant", args.variant, "driver variant (default: the scenario's; see `xfsim variants`)");
+  run->add_option("--trace", args.trace, "where to write the trace (default: xfsim-traces/...)")->check(kNonEmpty);
+  run->add_option("--strategy", args.strategy, "random, pct or dfs (default: the scenario's)")
+      ->check(CLI::IsMember(user_strategy_names()));
+  run->add_option("--schedules", args.schedules, "how many schedules to explore (default: the scenario's)")
+      ->transform(decimal(1, kMaxRunSchedules));
+  add_policy_flags(run, flags);
+  return run;
+}
+
+CLI::App* add_fuzz_command(CLI::App& app, FuzzArgs& args, PolicyFlags& flags) {
+  CampaignOptions& options = args.options;
+  options.schedules = 10000;
+  auto* fuzz = app.add_subcommand("fuzz", "explore many schedules (and timings); write each distinct violation");
+  fuzz->add_option("SCENARIO", args.path, "scenario JSON file")->required();
+  fuzz->add_option("--strategy", options.strategy, "random, pct or dfs")->check(CLI::IsMember(user_strategy_names()));
+  fuzz->add_option("--schedules", options.schedules, "how many schedules")->transform(decimal(1, kMaxFuzzSchedules));
+  fuzz->add_option("--seed", options.seed, "campaign seed")->transform(decimal(0, kMaxSeed));
+  fuzz->add_option("--offset", options.offset, "first schedule index (resume a campaign)")
+      ->transform(decimal(0, kMaxSeed));
+  fuzz->add_option("--depth", options.depth, "pct: bug depth d (d-1 priority change points)")
+      ->transform(decimal(1, 10));
+  fuzz->add_option("--preemption-bound", options.preemption_bound, "dfs: at most K preemptions")
+      ->transform(decimal(0, 10));
+  fuzz->add_flag("--sleep-sets", options.sleep_sets, "dfs: skip reorderings of commuting steps (sleep sets)");
+  fuzz->add_option("--variant", args.variant, "driver variant (default: the scenario's)");
+  fuzz->add_option("--out", args.out_dir, "where traces and minimised scenarios go")->check(kNonEmpty);
+  fuzz->add_flag("--fixed-timing", args.fixed_timing, "do not perturb the scenario's timings");
+  fuzz->add_flag("--no-minimize", args.no_minimize, "write findings as found, unminimised");
+  fuzz->add_option("--time-limit", args.time_limit_s, "stop after this many seconds (wall clock), with a summary")
+      ->check(CLI::Range(0.0, 1e7));
+  add_policy_flags(fuzz, flags);
+  return fuzz;
+}
+
+CLI::App* add_replay_command(CLI::App& app, std::string& trace) {
+  auto* replay = app.add_subcommand("replay", "replay a trace and check its verdict");
+  replay->add_option("TRACE", trace, "trace file written by run or fuzz")->required();
+  return replay;
+}
+
+struct MinimizeArgs {
+  std::string trace, out;
+};
+
+CLI::App* add_minimize_command(CLI::App& app, MinimizeArgs& args) {
+  auto* minimize = app.add_subcommand("minimize", "shrink a violating trace into a small replayable scenario");
+  minimize->add_option("TRACE", args.trace, "trace file ending in a violation")->required();
+  minimize->add_option("--out", args.out, "scenario JSON to write")->required()->check(kNonEmpty);
+  return minimize;
+}
+
+CLI::App* add_check_command(CLI::App& app, std::string& scenario) {
+  auto* check = app.add_subcommand("check", "run a scenario under every variant it records a verdict for");
+  check->add_option("SCENARIO", scenario, "scenario JSON file")->required();
+  return check;
+}
+
+int cmd_variants() {
+  for (const auto& v : driver::all_variants()) std::cout << fmt::format("{:28} {}\n", v.name, v.summary);
+  return 0;
+}
+
+int cmd_oracles() {
+  for (const sim::ViolationKind* kind : oracle_kinds())
+    std::cout << fmt::format("{:36} {}{}\n", kind->name, kind->meaning, kind->memory_error ? " [memory error]" : "");
+  return 0;
+}
+
+// A subcommand and what runs when the command line names it.
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"xfsim: deterministic simulator for the xen-front display driver lifecycle"};
   app.require_subcommand(1);
-
-  std::string scenario_path, trace_path, variant_name, replay_path;
-  std::optional<uint64_t> seed, schedules;
-  std::optional<std::string> strategy;
-  auto* run = app.add_subcommand("run", "run a scenario; ends with `verdict: ...`");
-  run->add_option("SCENARIO", scenario_path, "scenario JSON file")->required();
-  run->add_option("--seed", seed, "schedule seed (default: the scenario's)")->transform(decimal(0, kMaxSeed));
-  run->add_option("--variant", variant_name, "driver variant (default: the scenario's; see `xfsim variants`)");
-  run->add_option("--trace", trace_path, "where to write the trace (default: xfsim-traces/...)")->check(kNonEmpty);
-  run->add_option("--strategy", strategy, "random, pct or dfs (default: the scenario's)")
-      ->check(CLI::IsMember(user_strategy_names()));
-  run->add_option("--schedules", schedules, "how many schedules to explore (default: the scenario's)")
-      ->transform(decimal(1, kMaxRunSchedules));
   PolicyFlags flags;
-  double fuzz_time_limit_s = 0;
-  auto add_policy_flags = [&flags](CLI::App* command) {
-    command
-        ->add_option("--stop-on", flags.stop_on,
-                     "violation kinds that end a run (default: memory errors; \"all\": the first finding)")
-        ->delimiter(',');
-    command->add_option("--ignore", flags.ignore, "violation kinds not reported")->delimiter(',');
-    command->add_flag("--check-determinism", flags.check_determinism,
-                      "run every schedule twice and compare the trace hashes");
+  RunArgs run;
+  FuzzArgs fuzz;
+  std::string replay_trace, check_scenario;
+  MinimizeArgs minimize;
+  // In the order --help lists them.
+  const std::vector<Command> commands{
+      {add_run_command(app, run, flags), [&] { return cmd_run(run, flags); }},
+      {add_replay_command(app, replay_trace), [&] { return cmd_replay(replay_trace); }},
+      {add_fuzz_command(app, fuzz, flags), [&] { return cmd_fuzz(fuzz, flags); }},
+      {add_minimize_command(app, minimize), [&] { return cmd_minimize(minimize.trace, minimize.out); }},
+      {add_check_command(app, check_scenario), [&] { return cmd_check(check_scenario); }},
+      {app.add_subcommand("variants", "list driver variants (bug zoo)"), cmd_variants},
+      {app.add_subcommand("oracles", "list violation kinds"), cmd_oracles},
   };
-  add_policy_flags(run);
-
-  auto* replay = app.add_subcommand("replay", "replay a trace and check its verdict");
-  replay->add_option("TRACE", replay_path, "trace file written by run or fuzz")->required();
-
-  CampaignOptions fuzz_options;
-  fuzz_options.schedules = 10000;
-  std::string fuzz_path, fuzz_out = "xfsim-findings", fuzz_variant;
-  bool fuzz_fixed_timing = false, fuzz_no_minimize = false;
-  auto* fuzz = app.add_subcommand("fuzz", "explore many schedules (and timings); write each distinct violation");
-  fuzz->add_option("SCENARIO", fuzz_path, "scenario JSON file")->required();
-  fuzz->add_option("--strategy", fuzz_options.strategy, "random, pct or dfs")
-      ->check(CLI::IsMember(user_strategy_names()));
-  fuzz->add_option("--schedules", fuzz_options.schedules, "how many schedules")
-      ->transform(decimal(1, kMaxFuzzSchedules));
-  fuzz->add_option("--seed", fuzz_options.seed, "campaign seed")->transform(decimal(0, kMaxSeed));
-  fuzz->add_option("--offset", fuzz_options.offset, "first schedule index (resume a campaign)")
-      ->transform(decimal(0, kMaxSeed));
-  fuzz->add_option("--depth", fuzz_options.depth, "pct: bug depth d (d-1 priority change points)")
-      ->transform(decimal(1, 10));
-  fuzz->add_option("--preemption-bound", fuzz_options.preemption_bound, "dfs: at most K preemptions")
-      ->transform(decimal(0, 10));
-  fuzz->add_flag("--sleep-sets", fuzz_options.sleep_sets, "dfs: skip reorderings of commuting steps (sleep sets)");
-  fuzz->add_option("--variant", fuzz_variant, "driver variant (default: the scenario's)");
-  fuzz->add_option("--out", fuzz_out, "where traces and minimised scenarios go")->check(kNonEmpty);
-  fuzz->add_flag("--fixed-timing", fuzz_fixed_timing, "do not perturb the scenario's timings");
-  fuzz->add_flag("--no-minimize", fuzz_no_minimize, "write findings as found, unminimised");
-  fuzz->add_option("--time-limit", fuzz_time_limit_s, "stop after this many seconds (wall clock), with a summary")
-      ->check(CLI::Range(0.0, 1e7));
-  add_policy_flags(fuzz);
-
-  std::string minimize_trace, minimize_out;
-  auto* minimize_cmd = app.add_subcommand("minimize", "shrink a violating trace into a small replayable scenario");
-  minimize_cmd->add_option("TRACE", minimize_trace, "trace file ending in a violation")->required();
-  minimize_cmd->add_option("--out", minimize_out, "scenario JSON to write")->required()->check(kNonEmpty);
-
-  std::string check_path;
-  auto* check = app.add_subcommand("check", "run a scenario under every variant it records a verdict for");
-  check->add_option("SCENARIO", check_path, "scenario JSON file")->required();
-
-  auto* variants = app.add_subcommand("variants", "list driver variants (bug zoo)");
-  auto* oracles = app.add_subcommand("oracles", "list violation kinds");
 
   // Usage errors exit 2 with CLI11's message (--help exits 0); an unknown
   // subcommand is named.
-  if (argc > 1 && argv[1][0] != '-') {
-    const std::vector<CLI::App*> commands{run, replay, fuzz, minimize_cmd, check, variants, oracles};
-    if (std::none_of(commands.begin(), commands.end(), [&](CLI::App* c) { return c->get_name() == argv[1]; })) {
-      std::cerr << fmt::format(
-          "xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, variants or oracles; see --help)\n",
-          argv[1]);
-      return 2;
-    }
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::none_of(commands.begin(), commands.end(), [&](const Command& c) { return c.app->get_name() == argv[1]; })) {
+    std::cerr << fmt::format(
+        "xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, variants or oracles; see --help)\n",
+        argv[1]);
+    return 2;
   }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  // Bad input (a ScenarioError) and every other error end the same way.
   try {
-    if (*run) return cmd_run(scenario_path, seed, variant_name, trace_path, strategy, schedules, flags);
-    if (*replay) return cmd_replay(replay_path);
-    if (*check) return cmd_check(check_path);
-    if (*fuzz) {
-      fuzz_options.mutate_timing = !fuzz_fixed_timing && !find_strategy(fuzz_options.strategy)->exhaustive;
-      return cmd_fuzz(fuzz_path, fuzz_options, fuzz_variant, fuzz_out, !fuzz_no_minimize, flags, fuzz_time_limit_s);
+    for (const Command& command : commands) {
+      if (*command.app) return command.run();
     }
-    if (*minimize_cmd) return cmd_minimize(minimize_trace, minimize_out);
-    if (*variants) {
-      for (const auto& v : driver::all_variants()) std::cout << fmt::format("{:28} {}\n", v.name, v.summary);
-      return 0;
-    }
-    if (*oracles) {
-      for (const sim::ViolationKind* kind : oracle_kinds())
-        std::cout << fmt::format("{:36} {}{}\n", kind->name, kind->meaning,
-                                 kind->memory_error ? " [memory error]" : "");
-      return 0;
-    }
-  } catch (const ScenarioError& e) {
-    std::cerr << "xfsim: " << e.what() << std::endl;
-    return 2;
   } catch (const std::exception& e) {
     std::cerr << "xfsim: " << e.what() << std::endl;
     return 2;

@@ -165,24 +165,10 @@ nlohmann::json without(const nlohmann::json& s, const std::vector<Part>& parts, 
   return c;
 }
 
-}  // namespace
-
-Minimized minimize(const Reproducer& original, const driver::Variant& variant, uint64_t search_schedules) {
-  Minimizer minimizer(original.signature, variant, search_schedules);
-  Minimized out;
-  Attempt best = minimizer.replay(original.scenario, original.decisions);
-  out.before = ReproducerSize{count_actions(original.scenario), original.decisions.size(), best.preemptions};
-  nlohmann::json scenario = original.scenario;
-  if (!best.reproduced) {
-    out.reproducer = original;
-    out.after = out.before;
-    out.runs = minimizer.runs();
-    return out;
-  }
-  out.reproduced = true;
-  // 1. Fewer actions (ddmin): remove chunks of half the parts, then of a
-  // quarter, ..., then single parts; after a success, go on at the same
-  // granularity over what is left.
+// 1. Fewer actions (ddmin): remove chunks of half the parts, then of a
+// quarter, ..., then single parts; after a success, go on at the same
+// granularity over what is left.
+void remove_actions(Minimizer& minimizer, nlohmann::json& scenario, Attempt& best) {
   std::vector<Part> parts = parts_of(scenario);
   for (size_t chunk = std::max<size_t>(parts.size() / 2, 1); !parts.empty();) {
     bool removed = false;
@@ -204,19 +190,28 @@ Minimized minimize(const Reproducer& original, const driver::Variant& variant, u
     if (!removed) chunk = std::max<size_t>(chunk / 2, 1);
     chunk = std::min(chunk, std::max<size_t>(parts.size() / 2, 1));
   }
-  // 2. A shorter schedule: the shortest prefix that still reproduces.
-  size_t low = 0, high = best.decisions.size();
+}
+
+// 2. A shorter schedule: the shortest prefix of `decisions` that still
+// reproduces.
+std::vector<uint32_t> shortest_prefix(Minimizer& minimizer, const nlohmann::json& scenario,
+                                      const std::vector<uint32_t>& decisions) {
+  size_t low = 0, high = decisions.size();
   while (low < high) {
     const size_t middle = (low + high) / 2;
-    std::vector<uint32_t> prefix(best.decisions.begin(), best.decisions.begin() + static_cast<long>(middle));
+    std::vector<uint32_t> prefix(decisions.begin(), decisions.begin() + static_cast<long>(middle));
     if (minimizer.replay(scenario, prefix).reproduced && minimizer.correct_clean(scenario, prefix))
       high = middle;
     else
       low = middle + 1;
   }
-  std::vector<uint32_t> decisions(best.decisions.begin(), best.decisions.begin() + static_cast<long>(low));
-  // 3. Fewer preemptions: where another task was chosen, let the previous one
-  // go on instead, if the finding survives.
+  return std::vector<uint32_t>(decisions.begin(), decisions.begin() + static_cast<long>(low));
+}
+
+// 3. Fewer preemptions: where another task was chosen, let the previous one
+// go on instead, if the finding survives.
+void remove_preemptions(Minimizer& minimizer, const nlohmann::json& scenario, std::vector<uint32_t>& decisions,
+                        Attempt& best) {
   for (size_t i = decisions.size(); i-- > 1;) {
     if (decisions[i] == decisions[i - 1]) continue;
     std::vector<uint32_t> candidate = decisions;
@@ -229,6 +224,26 @@ Minimized minimize(const Reproducer& original, const driver::Variant& variant, u
       best = std::move(attempt);
     }
   }
+}
+
+}  // namespace
+
+Minimized minimize(const Reproducer& original, const driver::Variant& variant, uint64_t search_schedules) {
+  Minimizer minimizer(original.signature, variant, search_schedules);
+  Minimized out;
+  Attempt best = minimizer.replay(original.scenario, original.decisions);
+  out.before = ReproducerSize{count_actions(original.scenario), original.decisions.size(), best.preemptions};
+  nlohmann::json scenario = original.scenario;
+  if (!best.reproduced) {
+    out.reproducer = original;
+    out.after = out.before;
+    out.runs = minimizer.runs();
+    return out;
+  }
+  out.reproduced = true;
+  remove_actions(minimizer, scenario, best);
+  std::vector<uint32_t> decisions = shortest_prefix(minimizer, scenario, best.decisions);
+  remove_preemptions(minimizer, scenario, decisions, best);
   Attempt final_run = minimizer.replay(scenario, decisions);
   if (!final_run.reproduced) {  // keep the last schedule known to work
     decisions = best.decisions;

@@ -563,6 +563,120 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& path,
   return std::move(builder.root);
 }
 
+namespace {
+
+// Every element of a JSON array, in order, each read by `read_one(element,
+// its place)`: one loop for every list a scenario has.
+template <typename ReadOne>
+auto read_each(const nlohmann::json& array, const JsonPlace& at, ReadOne read_one) {
+  std::vector<decltype(read_one(array, at))> out;
+  for (size_t i = 0; i < read_array(array, at).size(); ++i) out.push_back(read_one(array[i], at / i));
+  return out;
+}
+
+std::pair<uint32_t, uint32_t> parse_connector(const nlohmann::json& connector, const JsonPlace& at) {
+  return {static_cast<uint32_t>(read_unsigned(need_member(connector, at, "width"), at / "width", kU32)),
+          static_cast<uint32_t>(read_unsigned(need_member(connector, at, "height"), at / "height", kU32))};
+}
+
+fakes::BackendAnswer parse_answer(const nlohmann::json& answer, const JsonPlace& at) {
+  fakes::BackendAnswer a;
+  const nlohmann::json* status = find_member(answer, at, "status");
+  a.status = status ? static_cast<int32_t>(read_signed(*status, at / "status", -4095, 4095)) : 0;
+  a.latency_ms = u64(answer, at, "latency_ms", 1, kI64);
+  a.drop = flag(answer, at, "drop", false);
+  return a;
+}
+
+fakes::BackendAction parse_backend_action(const nlohmann::json& step, const JsonPlace& at) {
+  fakes::BackendAction action;
+  action.at_ms = read_unsigned(need_member(step, at, "at_ms"), at / "at_ms", kI64);
+  action.kind = action_kind(read_string(need_member(step, at, "action"), at / "action"));
+  action.reconnect = flag(step, at, "reconnect", true);
+  return action;
+}
+
+HostAction parse_host_action(const nlohmann::json& action, const JsonPlace& at) {
+  return HostAction{read_unsigned(need_member(action, at, "at_ms"), at / "at_ms", kI64),
+                    read_string(need_member(action, at, "action"), at / "action")};
+}
+
+Actor parse_actor(const nlohmann::json& a, const JsonPlace& at) {
+  Actor actor;
+  actor.name = read_string(need_member(a, at, "name"), at / "name");
+  actor.thread_of = text(a, at, "thread_of", "");
+  actor.die_on_sigbus = text(a, at, "on_sigbus", "die") == "die";
+  actor.steps = read_each(need_member(a, at, "steps"), at / "steps", parse_step);
+  return actor;
+}
+
+// One function per block of the document. parse_scenario calls them in a
+// fixed order: of several errors in a document, the first met is reported.
+void parse_config(const nlohmann::json& config, const JsonPlace& at, Scenario& s) {
+  if (const nlohmann::json* connectors = find_member(config, at, "connectors"))
+    s.connectors = read_each(*connectors, at / "connectors", parse_connector);
+  s.be_alloc = flag(config, at, "be_alloc", false);
+}
+
+fakes::BackendConfig parse_backend(const nlohmann::json& backend, const JsonPlace& at) {
+  fakes::BackendConfig config;
+  if (const nlohmann::json* answers = find_member(backend, at, "answers")) {
+    for (const auto& [op_name, answer] : read_object(*answers, at / "answers").items()) {
+      const JsonPlace a_at = at / "answers" / op_name;
+      fakes::DisplifOp op;
+      if (!fakes::displif_op_from_name(op_name, op)) a_at.fail(fmt::format("unknown displif operation '{}'", op_name));
+      config.answers[op] = parse_answer(answer, a_at);
+    }
+  }
+  config.flip_event_latency_ms = u64(backend, at, "flip_event_latency_ms", 16, kI64);
+  if (const nlohmann::json* script = find_member(backend, at, "script"))
+    config.script = read_each(*script, at / "script", parse_backend_action);
+  return config;
+}
+
+Schedule parse_schedule(const nlohmann::json& sch, const JsonPlace& at) {
+  Schedule schedule;
+  schedule.strategy = text(sch, at, "strategy", "random");
+  schedule.seed = u64(sch, at, "seed", 1, kMaxSeed);
+  schedule.schedules = u64(sch, at, "schedules", 1, kI64);
+  schedule.depth = u32(sch, at, "depth", 3u);
+  schedule.preemption_bound = u32(sch, at, "preemption_bound", 2u);
+  schedule.sleep_sets = flag(sch, at, "sleep_sets", false);
+  schedule.steps_max = u64(sch, at, "steps_max", 100000, kI64);
+  if (const nlohmann::json* decisions = find_member(sch, at, "decisions")) {
+    schedule.decisions = read_each(*decisions, at / "decisions", [](const nlohmann::json& task, const JsonPlace& p) {
+      return static_cast<uint32_t>(read_unsigned(task, p, kU32));
+    });
+  }
+  if (schedule.strategy == "replay" && !sch.contains("decisions")) at.fail("strategy \"replay\" needs \"decisions\"");
+  return schedule;
+}
+
+void parse_expect(const nlohmann::json& expect, const JsonPlace& at, Scenario& s) {
+  s.expect_verdict = read_string(need_member(expect, at, "verdict"), at / "verdict");
+  if (const nlohmann::json* by_variant = find_member(expect, at, "by_variant")) {
+    for (const auto& [variant, verdict] : read_object(*by_variant, at / "by_variant").items())
+      s.expect_by_variant[variant] = read_string(verdict, at / "by_variant" / variant);
+  }
+  if (const nlohmann::json* signature = find_member(expect, at, "signature")) {
+    s.expect_signature = read_string(*signature, at / "signature");
+  }
+  for (const bool stop : {true, false}) {
+    const char* key = stop ? "stop_on" : "ignore";
+    const nlohmann::json* list = find_member(expect, at, key);
+    if (list == nullptr) continue;
+    const JsonPlace list_at = at / key;
+    const std::vector<std::string> kinds = read_each(*list, list_at, read_string);
+    if (stop) {
+      s.report_policy.stop_on.clear();
+      s.report_policy.stop_on_memory_errors = false;
+    }
+    apply_kinds(s.report_policy, kinds, stop, fmt::format("{}: at {}", list_at.file, list_at.pointer));
+  }
+}
+
+}  // namespace
+
 Scenario parse_scenario(const nlohmann::json& document, const std::string& path, bool validate_schema) {
   if (validate_schema) validate(document, path);
   // Without the schema (or past it), every read still checks its type and
@@ -575,113 +689,15 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& path,
   s.name = read_string(need_member(document, root, "name"), root / "name");
   s.description = text(document, root, "description", "");
   s.variant = text(document, root, "variant", "correct");
-  if (const nlohmann::json* config = find_member(document, root, "config")) {
-    const JsonPlace at = root / "config";
-    if (const nlohmann::json* connectors = find_member(*config, at, "connectors")) {
-      s.connectors.clear();
-      for (size_t i = 0; i < read_array(*connectors, at / "connectors").size(); ++i) {
-        const JsonPlace c = at / "connectors" / i;
-        const nlohmann::json& connector = (*connectors)[i];
-        s.connectors.emplace_back(
-            static_cast<uint32_t>(read_unsigned(need_member(connector, c, "width"), c / "width", kU32)),
-            static_cast<uint32_t>(read_unsigned(need_member(connector, c, "height"), c / "height", kU32)));
-      }
-    }
-    s.be_alloc = flag(*config, at, "be_alloc", false);
-  }
-  if (const nlohmann::json* backend = find_member(document, root, "backend")) {
-    const JsonPlace at = root / "backend";
-    if (const nlohmann::json* answers = find_member(*backend, at, "answers")) {
-      for (const auto& [op_name, answer] : read_object(*answers, at / "answers").items()) {
-        const JsonPlace a_at = at / "answers" / op_name;
-        fakes::DisplifOp op;
-        if (!fakes::displif_op_from_name(op_name, op))
-          a_at.fail(fmt::format("unknown displif operation '{}'", op_name));
-        fakes::BackendAnswer a;
-        const nlohmann::json* status = find_member(answer, a_at, "status");
-        a.status = status ? static_cast<int32_t>(read_signed(*status, a_at / "status", -4095, 4095)) : 0;
-        a.latency_ms = u64(answer, a_at, "latency_ms", 1, kI64);
-        a.drop = flag(answer, a_at, "drop", false);
-        s.backend.answers[op] = a;
-      }
-    }
-    s.backend.flip_event_latency_ms = u64(*backend, at, "flip_event_latency_ms", 16, kI64);
-    if (const nlohmann::json* script = find_member(*backend, at, "script")) {
-      for (size_t i = 0; i < read_array(*script, at / "script").size(); ++i) {
-        const JsonPlace step_at = at / "script" / i;
-        const nlohmann::json& step = (*script)[i];
-        fakes::BackendAction action;
-        action.at_ms = read_unsigned(need_member(step, step_at, "at_ms"), step_at / "at_ms", kI64);
-        action.kind = action_kind(read_string(need_member(step, step_at, "action"), step_at / "action"));
-        action.reconnect = flag(step, step_at, "reconnect", true);
-        s.backend.script.push_back(action);
-      }
-    }
-  }
-  if (const nlohmann::json* host = find_member(document, root, "host")) {
-    for (size_t i = 0; i < read_array(*host, root / "host").size(); ++i) {
-      const JsonPlace h = root / "host" / i;
-      const nlohmann::json& action = (*host)[i];
-      s.host.push_back(HostAction{read_unsigned(need_member(action, h, "at_ms"), h / "at_ms", kI64),
-                                  read_string(need_member(action, h, "action"), h / "action")});
-    }
-  }
-  const nlohmann::json& actors = need_member(document, root, "actors");
-  for (size_t i = 0; i < read_array(actors, root / "actors").size(); ++i) {
-    const JsonPlace at = root / "actors" / i;
-    const nlohmann::json& a = actors[i];
-    Actor actor;
-    actor.name = read_string(need_member(a, at, "name"), at / "name");
-    actor.thread_of = text(a, at, "thread_of", "");
-    actor.die_on_sigbus = text(a, at, "on_sigbus", "die") == "die";
-    const nlohmann::json& steps = need_member(a, at, "steps");
-    for (size_t k = 0; k < read_array(steps, at / "steps").size(); ++k)
-      actor.steps.push_back(parse_step(steps[k], at / "steps" / k));
-    s.actors.push_back(std::move(actor));
-  }
-  if (const nlohmann::json* schedule = find_member(document, root, "schedule")) {
-    const JsonPlace at = root / "schedule";
-    const nlohmann::json& sch = *schedule;
-    s.schedule.strategy = text(sch, at, "strategy", "random");
-    s.schedule.seed = u64(sch, at, "seed", 1, kMaxSeed);
-    s.schedule.schedules = u64(sch, at, "schedules", 1, kI64);
-    s.schedule.depth = u32(sch, at, "depth", 3u);
-    s.schedule.preemption_bound = u32(sch, at, "preemption_bound", 2u);
-    s.schedule.sleep_sets = flag(sch, at, "sleep_sets", false);
-    s.schedule.steps_max = u64(sch, at, "steps_max", 100000, kI64);
-    if (const nlohmann::json* decisions = find_member(sch, at, "decisions")) {
-      for (size_t i = 0; i < read_array(*decisions, at / "decisions").size(); ++i) {
-        s.schedule.decisions.push_back(
-            static_cast<uint32_t>(read_unsigned((*decisions)[i], at / "decisions" / i, kU32)));
-      }
-    }
-    if (s.schedule.strategy == "replay" && !sch.contains("decisions")) {
-      throw ScenarioError(fmt::format("{}: at /schedule: strategy \"replay\" needs \"decisions\"", path));
-    }
-  }
-  const nlohmann::json& expect = need_member(document, root, "expect");
-  s.expect_verdict = read_string(need_member(expect, root / "expect", "verdict"), root / "expect" / "verdict");
-  if (const nlohmann::json* by_variant = find_member(expect, root / "expect", "by_variant")) {
-    const JsonPlace at = root / "expect" / "by_variant";
-    for (const auto& [variant, verdict] : read_object(*by_variant, at).items())
-      s.expect_by_variant[variant] = read_string(verdict, at / variant);
-  }
-  if (const nlohmann::json* signature = find_member(expect, root / "expect", "signature")) {
-    s.expect_signature = read_string(*signature, root / "expect" / "signature");
-  }
-  for (const bool stop : {true, false}) {
-    const char* key = stop ? "stop_on" : "ignore";
-    const nlohmann::json* list = find_member(expect, root / "expect", key);
-    if (list == nullptr) continue;
-    const JsonPlace at = root / "expect" / key;
-    std::vector<std::string> kinds;
-    for (size_t i = 0; i < read_array(*list, at).size(); ++i) kinds.push_back(read_string((*list)[i], at / i));
-    if (stop) {
-      s.report_policy.stop_on.clear();
-      s.report_policy.stop_on_memory_errors = false;
-    }
-    apply_kinds(s.report_policy, kinds, stop, fmt::format("{}: at /expect/{}", path, key));
-  }
+  if (const nlohmann::json* config = find_member(document, root, "config")) parse_config(*config, root / "config", s);
+  if (const nlohmann::json* backend = find_member(document, root, "backend"))
+    s.backend = parse_backend(*backend, root / "backend");
+  if (const nlohmann::json* host = find_member(document, root, "host"))
+    s.host = read_each(*host, root / "host", parse_host_action);
+  s.actors = read_each(need_member(document, root, "actors"), root / "actors", parse_actor);
+  if (const nlohmann::json* schedule = find_member(document, root, "schedule"))
+    s.schedule = parse_schedule(*schedule, root / "schedule");
+  parse_expect(need_member(document, root, "expect"), root / "expect", s);
   check_meaning(s, path);
   return s;
 }

@@ -74,17 +74,25 @@ struct HostAction {
   std::string action;  // remove
 };
 
-struct Schedule {
+// How a campaign chooses its schedules: what a scenario's schedule block
+// says (Schedule) and what a campaign is run with (CampaignOptions,
+// harness/explore.h), one struct so the two cannot drift apart.
+struct ScheduleChoice {
   std::string strategy = "random";
   uint64_t seed = 1;
   uint64_t schedules = 1;
-  uint32_t depth = 3;
-  uint32_t preemption_bound = 2;
-  bool sleep_sets = false;  // dfs: partial-order reduction
-  uint64_t steps_max = 100000;
+  uint32_t depth = 3;             // pct
+  uint32_t preemption_bound = 2;  // dfs
+  bool sleep_sets = false;        // dfs: partial-order reduction (sim/dfs_strategy.h)
   // strategy "replay": the task run at each step (a minimised reproducer);
   // where it no longer fits, replay goes on without preempting.
   std::vector<uint32_t> decisions;
+};
+
+// The scenario's schedule block: the choice, and the bound of every run
+// (the world's, read from the scenario, not a campaign option).
+struct Schedule : ScheduleChoice {
+  uint64_t steps_max = 100000;
 };
 
 struct Scenario {

@@ -5,18 +5,10 @@
 
 #include <fmt/format.h>
 
-namespace xfsim::harness {
+#include "sim/assert.h"
+#include "sim/wait.h"
 
-namespace {
-// Deadlines saturate: a bound near 2^63 ms waits "forever", never overflows.
-uint64_t deadline_after(uint64_t now, int64_t bound_ms) {
-  const uint64_t bound = bound_ms > 0 ? static_cast<uint64_t>(bound_ms) : 0;
-  return bound > UINT64_MAX - now ? UINT64_MAX : now + bound;
-}
-int64_t ms_left(uint64_t deadline, uint64_t now) {
-  return deadline > now ? static_cast<int64_t>(std::min<uint64_t>(deadline - now, INT64_MAX)) : 0;
-}
-}  // namespace
+namespace xfsim::harness {
 
 fakes::Vma* Process::latest_map(const std::string& buffer) const {
   for (auto it = maps.rbegin(); it != maps.rend(); ++it) {
@@ -91,150 +83,223 @@ sim::Task<> Userspace::process_exit(Process& process) {
   }
 }
 
+// One function per op; the switches only dispatch. Waits and open need no
+// file; every other op is a call on the process's file (file_op lists them
+// all, so -Wswitch names an op added without a function).
 sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
-  auto log_result = [&](int ret) {
-    if (ret != 0) scheduler_.logf("{}: {} -> {}", scheduler_.current_name(), step.op, ret);
-  };
-  if (step.kind == UserOp::kSleep) {
-    sim::WaitQueue never(scheduler_, "nanosleep");
-    // until_ms lines an action up with a scripted backend event at the same
-    // virtual instant, where the scheduler decides the order.
-    const int64_t ms = step.until_ms ? static_cast<int64_t>(*step.until_ms) - static_cast<int64_t>(scheduler_.now_ms())
-                                     : static_cast<int64_t>(step.ms);
-    if (ms > 0) co_await never.wait("nanosleep", ms);
-    co_return;
+  switch (step.kind) {
+    case UserOp::kSleep:
+      return nanosleep(step);
+    case UserOp::kWaitDevice:
+      return wait_device(step, process);
+    case UserOp::kWaitOpen:
+      return wait_open(process);
+    case UserOp::kOpen:
+      return open(step, process);
+    case UserOp::kWaitUevent:
+      return wait_uevent(step, process);
+    default:
+      return file_call(step, process);
   }
-  if (step.kind == UserOp::kWaitDevice) {
-    const int64_t bound = step.bound_ms.value_or(kDefaultDeviceWaitMs);
-    const uint64_t deadline = deadline_after(scheduler_.now_ms(), bound);
-    while (true) {
-      fakes::drm_device* dev = drm_.registered_device();
-      if (dev && dev->minor > process.last_minor) co_return;
-      const int64_t left = ms_left(deadline, scheduler_.now_ms());
-      if (left <= 0) {
-        hung_wait("a display device to appear", bound);
-        co_return;
-      }
-      co_await drm_.register_wait().wait("udev_monitor", left);
-    }
+}
+
+// Its cases are alike in shape: it only dispatches.
+sim::Task<int> Userspace::file_op(const UserStep& step, Process& process, fakes::drm_file& file) {
+  switch (step.kind) {
+    case UserOp::kCreateDumb:
+      return create_dumb(step, process, file);
+    case UserOp::kGemClose:
+      return gem_close(step, process, file);
+    case UserOp::kMmap:
+      return mmap(step, process, file);
+    case UserOp::kTouch:
+      return touch(step, process);
+    case UserOp::kMunmap:
+      return munmap(step, process);
+    case UserOp::kAddFb:
+      return add_fb(step, process, file);
+    case UserOp::kRmFb:
+      return rm_fb(step, process, file);
+    case UserOp::kCommit:
+    case UserOp::kFlip:
+    case UserOp::kDisable:
+      return atomic_commit(step, process, file);
+    case UserOp::kWaitFlip:
+      return wait_flip(step, process, file);
+    case UserOp::kClose:
+      return close(process, file);
+    case UserOp::kSleep:
+    case UserOp::kWaitDevice:
+    case UserOp::kWaitOpen:
+    case UserOp::kOpen:
+    case UserOp::kWaitUevent:
+      break;
   }
-  if (step.kind == UserOp::kWaitOpen) {
-    // Until the main thread has opened the card once (or will never do so).
-    while (process.opens == 0 && !process.main_finished) co_await process.changed->wait("wait_open");
-    co_return;
-  }
-  if (step.kind == UserOp::kOpen) {
+  XFSIM_ASSERT(false, "op {} is not a call on a file", step.op);
+}
+
+void Userspace::log_result(const UserStep& step, int ret) {
+  if (ret != 0) scheduler_.logf("{}: {} -> {}", scheduler_.current_name(), step.op, ret);
+}
+
+sim::Task<> Userspace::nanosleep(const UserStep& step) {
+  sim::WaitQueue never(scheduler_, "nanosleep");
+  // until_ms lines an action up with a scripted backend event at the same
+  // virtual instant, where the scheduler decides the order.
+  const int64_t ms = step.until_ms ? static_cast<int64_t>(*step.until_ms) - static_cast<int64_t>(scheduler_.now_ms())
+                                   : static_cast<int64_t>(step.ms);
+  if (ms > 0) co_await never.wait("nanosleep", ms);
+}
+
+sim::Task<> Userspace::wait_device(const UserStep& step, Process& process) {
+  const int64_t bound = step.bound_ms.value_or(kDefaultDeviceWaitMs);
+  const auto appeared = [&] {
     fakes::drm_device* dev = drm_.registered_device();
-    if (dev == nullptr || process.file != nullptr) co_return log_result(-ENOENT);
-    fakes::drm_file* file = co_await drm_.drm_open(*dev, process.name);
-    if (file == nullptr) co_return log_result(-ENODEV);
-    process.file = file;
-    ++process.opens;
-    process.last_minor = dev->minor;
-    process.changed->wake_all();
-    co_return;
-  }
-  if (step.kind == UserOp::kWaitUevent) {
-    const int64_t bound = step.bound_ms.value_or(kDefaultUeventWaitMs);
-    const uint64_t deadline = deadline_after(scheduler_.now_ms(), bound);
-    while (true) {
-      auto& events = drm_.uevents();
-      for (; process.uevent_cursor < events.size(); ++process.uevent_cursor) {
-        if (events[process.uevent_cursor].action == step.action) {
-          ++process.uevent_cursor;
-          co_return;
-        }
+    return dev && dev->minor > process.last_minor;
+  };
+  if (co_await sim::wait_event_timeout(drm_.register_wait(), appeared, "udev_monitor", bound) == 0)
+    hung_wait("a display device to appear", bound);
+}
+
+sim::Task<> Userspace::wait_open(Process& process) {
+  // Until the main thread has opened the card once (or will never do so).
+  while (process.opens == 0 && !process.main_finished) co_await process.changed->wait("wait_open");
+}
+
+sim::Task<> Userspace::open(const UserStep& step, Process& process) {
+  fakes::drm_device* dev = drm_.registered_device();
+  if (dev == nullptr || process.file != nullptr) co_return log_result(step, -ENOENT);
+  fakes::drm_file* file = co_await drm_.drm_open(*dev, process.name);
+  if (file == nullptr) co_return log_result(step, -ENODEV);
+  process.file = file;
+  ++process.opens;
+  process.last_minor = dev->minor;
+  process.changed->wake_all();
+}
+
+sim::Task<> Userspace::wait_uevent(const UserStep& step, Process& process) {
+  const int64_t bound = step.bound_ms.value_or(kDefaultUeventWaitMs);
+  const auto arrived = [&] {
+    auto& events = drm_.uevents();
+    for (; process.uevent_cursor < events.size(); ++process.uevent_cursor) {
+      if (events[process.uevent_cursor].action == step.action) {
+        ++process.uevent_cursor;
+        return true;
       }
-      const int64_t left = ms_left(deadline, scheduler_.now_ms());
-      if (left <= 0) {
-        hung_wait(fmt::format("a '{}' uevent", step.action), bound);
-        co_return;
-      }
-      co_await drm_.uevent_wait().wait("udev_monitor", left);
     }
-  }
+    return false;
+  };
+  if (co_await sim::wait_event_timeout(drm_.uevent_wait(), arrived, "udev_monitor", bound) == 0)
+    hung_wait(fmt::format("a '{}' uevent", step.action), bound);
+}
+
+sim::Task<> Userspace::file_call(const UserStep& step, Process& process) {
   fakes::drm_file* file = process.file;
-  if (file == nullptr) co_return log_result(-EBADF);
+  if (file == nullptr) co_return log_result(step, -EBADF);
   // An ioctl holds its own reference to the file (fdget), so a close from
   // another thread mid-call only drops the fd.
   ++file->refs;
-  int ret = 0;
-  if (step.kind == UserOp::kCreateDumb) {
-    uint32_t handle = 0;
-    ret = co_await drm_.mode_create_dumb(*file, step.width, step.height, step.bpp, handle);
-    if (ret == 0) process.handles[step.as] = handle;
-  } else if (step.kind == UserOp::kGemClose) {
-    uint32_t handle = step.handle.value_or(0);
-    if (!step.buffer.empty()) {
-      auto it = process.handles.find(step.buffer);
-      handle = it == process.handles.end() ? 0 : it->second;
-    }
-    ret = co_await drm_.gem_close(*file, handle);
-  } else if (step.kind == UserOp::kMmap) {
-    auto it = process.handles.find(step.buffer);
-    fakes::Vma* vma = nullptr;
-    ret = it == process.handles.end() ? -ENOENT : co_await drm_.gem_mmap(*file, it->second, vma);
-    if (ret == 0) process.maps.emplace_back(step.buffer, vma);
-  } else if (step.kind == UserOp::kTouch) {
-    if (fakes::Vma* vma = process.latest_map(step.buffer)) {
-      ret = co_await drm_.touch(*vma, step.page);
-      if (ret == -1) {
-        scheduler_.logf("{}: SIGBUS touching {}", scheduler_.current_name(), step.buffer);
-        process.dead = true;
-      }
-    }
-  } else if (step.kind == UserOp::kMunmap) {
-    if (fakes::Vma* vma = process.latest_map(step.buffer)) {
-      std::erase_if(process.maps, [vma](const auto& entry) { return entry.second == vma; });
-      ret = co_await drm_.munmap(*vma);
-    }
-  } else if (step.kind == UserOp::kAddFb) {
-    auto it = process.handles.find(step.buffer);
-    uint32_t fb_id = 0;
-    ret = it == process.handles.end() ? -ENOENT
-                                      : co_await drm_.addfb(*file, it->second, step.width ? step.width : 64,
-                                                            step.height ? step.height : 64, fb_id);
-    if (ret == 0) process.fbs[step.as] = fb_id;
-  } else if (step.kind == UserOp::kRmFb) {
-    auto it = process.fbs.find(step.fb);
-    if (it != process.fbs.end()) {
-      ret = co_await drm_.rmfb(*file, it->second);
-      process.fbs.erase(it);
-    }
-  } else if (step.kind == UserOp::kCommit || step.kind == UserOp::kFlip || step.kind == UserOp::kDisable) {
-    fakes::drm_atomic_request request;
-    request.pipe = step.pipe;
-    request.page_flip_event = step.kind != UserOp::kDisable;
-    if (step.kind != UserOp::kDisable) {
-      auto it = process.fbs.find(step.fb);
-      request.fb_id = it == process.fbs.end() ? 0xffff : it->second;
-    }
-    if (step.kind == UserOp::kCommit) {
-      if (step.mode) {
-        request.mode = fakes::drm_display_mode{step.mode->first, step.mode->second};
-      } else if (file->dev && drm_.kmem().live(file->dev) && step.pipe < file->dev->connectors.size()) {
-        request.mode = file->dev->connectors[step.pipe].mode;  // the connector's own mode
-      }
-    }
-    ret = co_await drm_.atomic_commit(*file, request);
-    if (ret == 0 && request.page_flip_event) ++process.events_owed;
-  } else if (step.kind == UserOp::kWaitFlip) {
-    // Only an event of a commit that succeeded is owed to userspace.
-    if (process.events_owed > 0) {
-      const int64_t bound = step.bound_ms.value_or(kDefaultFlipWaitMs);
-      const bool got = co_await drm_.read_event(*file, bound);
-      if (!got)
-        hung_wait("a page-flip event", bound);
-      else
-        --process.events_owed;
-    }
-  } else if (step.kind == UserOp::kClose) {
-    process.file = nullptr;
-    ret = 0;
-    co_await drm_.close(*file);  // drops the fd's reference
-  }
-  log_result(ret);
+  const int ret = co_await file_op(step, process, *file);
+  log_result(step, ret);
   co_await drm_.file_put_public(*file);
+}
+
+sim::Task<int> Userspace::create_dumb(const UserStep& step, Process& process, fakes::drm_file& file) {
+  uint32_t handle = 0;
+  const int ret = co_await drm_.mode_create_dumb(file, step.width, step.height, step.bpp, handle);
+  if (ret == 0) process.handles[step.as] = handle;
+  co_return ret;
+}
+
+sim::Task<int> Userspace::gem_close(const UserStep& step, Process& process, fakes::drm_file& file) {
+  uint32_t handle = step.handle.value_or(0);
+  if (!step.buffer.empty()) {
+    auto it = process.handles.find(step.buffer);
+    handle = it == process.handles.end() ? 0 : it->second;
+  }
+  co_return co_await drm_.gem_close(file, handle);
+}
+
+sim::Task<int> Userspace::mmap(const UserStep& step, Process& process, fakes::drm_file& file) {
+  auto it = process.handles.find(step.buffer);
+  fakes::Vma* vma = nullptr;
+  const int ret = it == process.handles.end() ? -ENOENT : co_await drm_.gem_mmap(file, it->second, vma);
+  if (ret == 0) process.maps.emplace_back(step.buffer, vma);
+  co_return ret;
+}
+
+sim::Task<int> Userspace::touch(const UserStep& step, Process& process) {
+  fakes::Vma* vma = process.latest_map(step.buffer);
+  if (vma == nullptr) co_return 0;
+  const int ret = co_await drm_.touch(*vma, step.page);
+  if (ret == -1) {
+    scheduler_.logf("{}: SIGBUS touching {}", scheduler_.current_name(), step.buffer);
+    process.dead = true;
+  }
+  co_return ret;
+}
+
+sim::Task<int> Userspace::munmap(const UserStep& step, Process& process) {
+  fakes::Vma* vma = process.latest_map(step.buffer);
+  if (vma == nullptr) co_return 0;
+  std::erase_if(process.maps, [vma](const auto& entry) { return entry.second == vma; });
+  co_return co_await drm_.munmap(*vma);
+}
+
+sim::Task<int> Userspace::add_fb(const UserStep& step, Process& process, fakes::drm_file& file) {
+  auto it = process.handles.find(step.buffer);
+  uint32_t fb_id = 0;
+  const int ret = it == process.handles.end() ? -ENOENT
+                                              : co_await drm_.addfb(file, it->second, step.width ? step.width : 64,
+                                                                    step.height ? step.height : 64, fb_id);
+  if (ret == 0) process.fbs[step.as] = fb_id;
+  co_return ret;
+}
+
+sim::Task<int> Userspace::rm_fb(const UserStep& step, Process& process, fakes::drm_file& file) {
+  auto it = process.fbs.find(step.fb);
+  if (it == process.fbs.end()) co_return 0;
+  const int ret = co_await drm_.rmfb(file, it->second);
+  process.fbs.erase(it);
+  co_return ret;
+}
+
+// commit, flip and disable: one atomic commit each.
+sim::Task<int> Userspace::atomic_commit(const UserStep& step, Process& process, fakes::drm_file& file) {
+  fakes::drm_atomic_request request;
+  request.pipe = step.pipe;
+  request.page_flip_event = step.kind != UserOp::kDisable;
+  if (step.kind != UserOp::kDisable) {
+    auto it = process.fbs.find(step.fb);
+    request.fb_id = it == process.fbs.end() ? 0xffff : it->second;
+  }
+  if (step.kind == UserOp::kCommit) {
+    if (step.mode) {
+      request.mode = fakes::drm_display_mode{step.mode->first, step.mode->second};
+    } else if (file.dev && drm_.kmem().live(file.dev) && step.pipe < file.dev->connectors.size()) {
+      request.mode = file.dev->connectors[step.pipe].mode;  // the connector's own mode
+    }
+  }
+  const int ret = co_await drm_.atomic_commit(file, request);
+  if (ret == 0 && request.page_flip_event) ++process.events_owed;
+  co_return ret;
+}
+
+sim::Task<int> Userspace::wait_flip(const UserStep& step, Process& process, fakes::drm_file& file) {
+  // Only an event of a commit that succeeded is owed to userspace.
+  if (process.events_owed == 0) co_return 0;
+  const int64_t bound = step.bound_ms.value_or(kDefaultFlipWaitMs);
+  if (co_await drm_.read_event(file, bound))
+    --process.events_owed;
+  else
+    hung_wait("a page-flip event", bound);
+  co_return 0;
+}
+
+sim::Task<int> Userspace::close(Process& process, fakes::drm_file& file) {
+  process.file = nullptr;
+  co_await drm_.close(file);  // drops the fd's reference
+  co_return 0;
 }
 
 }  // namespace xfsim::harness

@@ -54,6 +54,27 @@ class Userspace {
  private:
   sim::Task<> actor_main(const Actor* actor, Process* process, bool main_thread);
   sim::Task<> run_step(const UserStep& step, Process& process);
+  // The steps that need no open file.
+  sim::Task<> nanosleep(const UserStep& step);
+  sim::Task<> wait_device(const UserStep& step, Process& process);
+  sim::Task<> wait_open(Process& process);
+  sim::Task<> open(const UserStep& step, Process& process);
+  sim::Task<> wait_uevent(const UserStep& step, Process& process);
+  // The others: a call on the process's file (which it holds for the call),
+  // its result logged when it is not 0.
+  sim::Task<> file_call(const UserStep& step, Process& process);
+  sim::Task<int> file_op(const UserStep& step, Process& process, fakes::drm_file& file);
+  void log_result(const UserStep& step, int ret);
+  sim::Task<int> create_dumb(const UserStep& step, Process& process, fakes::drm_file& file);
+  sim::Task<int> gem_close(const UserStep& step, Process& process, fakes::drm_file& file);
+  sim::Task<int> mmap(const UserStep& step, Process& process, fakes::drm_file& file);
+  sim::Task<int> touch(const UserStep& step, Process& process);
+  sim::Task<int> munmap(const UserStep& step, Process& process);
+  sim::Task<int> add_fb(const UserStep& step, Process& process, fakes::drm_file& file);
+  sim::Task<int> rm_fb(const UserStep& step, Process& process, fakes::drm_file& file);
+  sim::Task<int> atomic_commit(const UserStep& step, Process& process, fakes::drm_file& file);
+  sim::Task<int> wait_flip(const UserStep& step, Process& process, fakes::drm_file& file);
+  sim::Task<int> close(Process& process, fakes::drm_file& file);
   sim::Task<> process_exit(Process& process);
   void hung_wait(const std::string& what, int64_t bound_ms);
 

@@ -15,8 +15,7 @@ constexpr uint64_t kInitialPriorityBase = 1ULL << 32;
 PctStrategy::PctStrategy(uint64_t seed, uint32_t depth) : seed_(seed), depth_(depth == 0 ? 1 : depth), prng_(seed) {}
 
 void PctStrategy::begin_schedule(uint64_t schedule_index) {
-  uint64_t x = seed_ ^ (schedule_index * 0x9e3779b97f4a7c15ULL);
-  prng_.reseed(Prng::splitmix64(x));
+  prng_.reseed(Prng::schedule_seed(seed_, schedule_index));
   priorities_.clear();
   change_points_.clear();
   for (uint32_t i = 1; i < depth_; ++i) change_points_.push_back(prng_.below(steps_estimate_));

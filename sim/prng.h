@@ -41,6 +41,15 @@ class Prng {
     return z ^ (z >> 31);
   }
 
+  // The seed of schedule `schedule_index` of a campaign seeded `seed`: each
+  // schedule draws from its own stream, so schedule i of seed S is the same
+  // whether or not schedules 0..i-1 ran (resumable campaigns, sharding).
+  // Strategies and timing mutation derive it here, and only here.
+  static uint64_t schedule_seed(uint64_t seed, uint64_t schedule_index) {
+    uint64_t x = seed ^ (schedule_index * 0x9e3779b97f4a7c15ULL);
+    return splitmix64(x);
+  }
+
  private:
   static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   uint64_t state_[4];

@@ -9,13 +9,7 @@ namespace xfsim::sim {
 class RandomStrategy final : public Strategy {
  public:
   explicit RandomStrategy(uint64_t seed) : seed_(seed), prng_(seed) {}
-  // Each schedule of a campaign draws from its own stream: schedule i of seed
-  // S is the same whether or not schedules 0..i-1 ran (resumable campaigns,
-  // sharding).
-  void begin_schedule(uint64_t schedule_index) override {
-    uint64_t x = seed_ ^ (schedule_index * 0x9e3779b97f4a7c15ULL);
-    prng_.reseed(Prng::splitmix64(x));
-  }
+  void begin_schedule(uint64_t schedule_index) override { prng_.reseed(Prng::schedule_seed(seed_, schedule_index)); }
   Choice choose(const Decision& decision) override {
     return Choice::run(static_cast<size_t>(prng_.below(decision.runnable.size())));
   }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "sim/assert.h"
+#include "sim/wait.h"
 
 namespace xfsim::sim {
 
@@ -56,14 +57,11 @@ void Completion::complete_all() {
 Task<bool> Completion::wait_for_completion_timeout(const char* site, int64_t timeout_ms) {
   auto& scheduler = queue_.scheduler();
   might_sleep(scheduler, site);
-  const uint64_t deadline = scheduler.now_ms() + static_cast<uint64_t>(timeout_ms);
-  queue_.touch();
-  while (done_ == 0) {
-    const int64_t left = static_cast<int64_t>(deadline) - static_cast<int64_t>(scheduler.now_ms());
-    if (left <= 0) co_return false;
-    co_await queue_.wait(site, left);
-    queue_.touch();
-  }
+  const auto completed = [this] {
+    queue_.touch();  // done_
+    return done_ != 0;
+  };
+  if (co_await wait_event_timeout(queue_, completed, site, timeout_ms) == 0) co_return false;
   if (done_ != kCompleteAll) --done_;
   co_return true;
 }
@@ -230,6 +228,8 @@ void Mutex::unlock() {
 }
 
 // ---- spinlock ----
+// As Mutex's, but for what makes a spinlock one: no might_sleep, the holder
+// atomic from lock to unlock, and its own words in a report.
 
 SpinLock::SpinLock(Scheduler& scheduler, const char* lock_class)
     : scheduler_(scheduler), class_id_(scheduler.lockdep().class_id(lock_class)), queue_(scheduler, lock_class) {}

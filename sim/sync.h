@@ -136,7 +136,8 @@ class Mutex {
 
 // spinlock_t. spin_lock_irqsave also counts: the holder is atomic (may not
 // sleep). A contended spinlock spins (the task waits without sleeping, which
-// is not a sleep-in-atomic).
+// is not a sleep-in-atomic). Alike Mutex in shape, a class of its own as in
+// the kernel: the lines that differ (might_sleep, atomic) are the point.
 class SpinLock {
  public:
   SpinLock(Scheduler& scheduler, const char* lock_class);

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 namespace xfsim::sim {
@@ -83,15 +84,26 @@ struct PromiseBase {
   void unhandled_exception() noexcept { std::abort(); }
 };
 
+// What a coroutine returns: a value (return_value) or nothing (return_void).
+template <typename T>
+struct ResultSlot {
+  T value{};
+  void return_value(T v) { value = std::move(v); }
+};
+template <>
+struct ResultSlot<void> {
+  void return_void() {}
+};
+
 }  // namespace detail
 
+// One class for Task<T> and Task<void>: they differ only in the promise's
+// result slot and in what await_resume hands back.
 template <typename T = void>
 class [[nodiscard]] Task {
  public:
-  struct promise_type : detail::PromiseBase {
-    T value{};
+  struct promise_type : detail::PromiseBase, detail::ResultSlot<T> {
     Task get_return_object() { return Task(std::coroutine_handle<promise_type>::from_promise(*this)); }
-    void return_value(T v) { value = std::move(v); }
   };
 
   Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
@@ -111,7 +123,9 @@ class [[nodiscard]] Task {
     handle_.promise().continuation = awaiting;
     return handle_;
   }
-  T await_resume() { return std::move(handle_.promise().value); }
+  T await_resume() noexcept(std::is_void_v<T>) {
+    if constexpr (!std::is_void_v<T>) return std::move(handle_.promise().value);
+  }
 
   std::coroutine_handle<promise_type> release() { return std::exchange(handle_, {}); }
 
@@ -124,42 +138,8 @@ class [[nodiscard]] Task {
   std::coroutine_handle<promise_type> handle_;
 };
 
-template <>
-class [[nodiscard]] Task<void> {
- public:
-  struct promise_type : detail::PromiseBase {
-    Task get_return_object() { return Task(std::coroutine_handle<promise_type>::from_promise(*this)); }
-    void return_void() {}
-  };
-
-  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-  Task& operator=(Task&& other) noexcept {
-    if (this != &other) {
-      reset();
-      handle_ = std::exchange(other.handle_, {});
-    }
-    return *this;
-  }
-  Task(const Task&) = delete;
-  Task& operator=(const Task&) = delete;
-  ~Task() { reset(); }
-
-  bool await_ready() const noexcept { return false; }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
-    handle_.promise().continuation = awaiting;
-    return handle_;
-  }
-  void await_resume() noexcept {}
-
-  std::coroutine_handle<promise_type> release() { return std::exchange(handle_, {}); }
-
- private:
-  explicit Task(std::coroutine_handle<promise_type> h) : handle_(h) {}
-  void reset() {
-    if (handle_) handle_.destroy();
-    handle_ = {};
-  }
-  std::coroutine_handle<promise_type> handle_;
-};
+// A Task<void> frame carries no result slot: the pool's size classes are as
+// they were when Task<void> was a class of its own.
+static_assert(sizeof(Task<>::promise_type) == sizeof(detail::PromiseBase));
 
 }  // namespace xfsim::sim

@@ -94,80 +94,98 @@ std::string load_outcome(const std::string& path, bool trace) {
   }
 }
 
-// One textual mutation of a JSON document (or a JSON-lines trace).
-std::string mutate(std::string text) {
-  const size_t size = text.size();
-  const auto at = [&] { return *rc::gen::inRange<size_t>(0, size + 1); };
-  switch (*rc::gen::inRange(0, 10)) {
-    case 0: {  // byte flips
-      const int flips = *rc::gen::inRange(1, 4);
-      for (int i = 0; i < flips && size > 0; ++i) {
-        text[*rc::gen::inRange<size_t>(0, size)] ^= static_cast<char>(*rc::gen::inRange(1, 256));
-      }
-      return text;
-    }
-    case 1:  // truncation
-      return text.substr(0, at());
-    case 2: {  // deep nesting, balanced or not, anywhere
-      const size_t depth = *rc::gen::element<size_t>(63, 64, 65, 1000, 200000);
-      const size_t where = at();
-      const std::string closing = *rc::gen::arbitrary<bool>() ? std::string(depth, ']') : "";
-      return text.substr(0, where) + std::string(depth, '[') + closing + text.substr(where);
-    }
-    case 3: {  // a number replaced by a huge (or negative, or fractional) one
-      const size_t from = text.find_first_of("0123456789", at());
-      if (from == std::string::npos) return text;
-      const size_t to = text.find_first_not_of("0123456789", from);
-      const std::string number = *rc::gen::element<std::string>(
-          "18446744073709551615", "18446744073709551616", "9223372036854775807", "9223372036854775808", "4294967295",
-          "4294967296", "1000000001", "99999999999999999999999", "1e400", "-1", "-9223372036854775809", "1.5", "0");
-      return text.substr(0, from) + number + (to == std::string::npos ? "" : text.substr(to));
-    }
-    case 4: {  // NUL bytes, and sometimes garbage after them
-      const size_t where = at();
-      return text.substr(0, where) + std::string(1, '\0') + (*rc::gen::arbitrary<bool>() ? "garbage" : "") +
-             text.substr(where);
-    }
-    case 5: {  // a duplicate (or unknown) key in some object
-      const size_t brace = text.find('{', at());
-      if (brace == std::string::npos) return text;
-      const std::string key =
-          *rc::gen::element<std::string>("name", "format", "variant", "op", "verdict", "seed", "at_ms", "bound_ms",
-                                         "task_id", "step", "scenario", "xfsim_trace");
-      const std::string value = *rc::gen::element<std::string>("1", "\"x\"", "true", "null", "{}", "[]");
-      return text.substr(0, brace + 1) + "\"" + key + "\": " + value + ", " + text.substr(brace + 1);
-    }
-    case 6: {  // a value's type swapped
-      const size_t colon = text.find(':', at());
-      if (colon == std::string::npos) return text;
-      size_t end = colon + 1;
-      while (end < size && text[end] == ' ') ++end;
-      if (end < size && text[end] == '"') {
-        const size_t close = text.find('"', end + 1);
-        end = close == std::string::npos ? size : close + 1;
-      } else {
-        end = text.find_first_of(",}]\n", end);
-        if (end == std::string::npos) end = size;
-      }
-      const std::string value =
-          *rc::gen::element<std::string>("\"7\"", "7", "-7", "true", "null", "[]", "{}", "[1, 2]", "{\"a\": 1}", "0.5");
-      return text.substr(0, colon + 1) + " " + value + text.substr(end);
-    }
-    case 7: {  // trailing garbage
-      return text + *rc::gen::element<std::string>("x", "{}", "\n{\"verdict\": \"clean\"}", "   \n", "\n\n]");
-    }
-    case 8: {  // a line (or a whitespace-only line) inserted or removed
-      const size_t newline = text.find('\n', at());
-      if (newline == std::string::npos) return text;
-      if (*rc::gen::arbitrary<bool>()) return text.substr(0, newline + 1) + "   " + text.substr(newline);
-      const size_t next = text.find('\n', newline + 1);
-      return text.substr(0, newline) + (next == std::string::npos ? "" : text.substr(next));
-    }
-    default: {  // a random byte inserted
-      const size_t where = at();
-      return text.substr(0, where) + std::string(1, static_cast<char>(*rc::gen::inRange(0, 256))) + text.substr(where);
-    }
+// Textual mutations of a JSON document (or a JSON-lines trace), one
+// function each; mutate() draws one.
+size_t position_in(const std::string& text) { return *rc::gen::inRange<size_t>(0, text.size() + 1); }
+
+std::string flip_bytes(std::string text) {
+  const int flips = *rc::gen::inRange(1, 4);
+  for (int i = 0; i < flips && !text.empty(); ++i) {
+    text[*rc::gen::inRange<size_t>(0, text.size())] ^= static_cast<char>(*rc::gen::inRange(1, 256));
   }
+  return text;
+}
+
+std::string cut_short(std::string text) { return text.substr(0, position_in(text)); }
+
+// Deep nesting, balanced or not, anywhere.
+std::string nest_deeply(std::string text) {
+  const size_t depth = *rc::gen::element<size_t>(63, 64, 65, 1000, 200000);
+  const size_t where = position_in(text);
+  const std::string closing = *rc::gen::arbitrary<bool>() ? std::string(depth, ']') : "";
+  return text.substr(0, where) + std::string(depth, '[') + closing + text.substr(where);
+}
+
+// A number replaced by a huge (or negative, or fractional) one.
+std::string replace_number(std::string text) {
+  const size_t from = text.find_first_of("0123456789", position_in(text));
+  if (from == std::string::npos) return text;
+  const size_t to = text.find_first_not_of("0123456789", from);
+  const std::string number = *rc::gen::element<std::string>(
+      "18446744073709551615", "18446744073709551616", "9223372036854775807", "9223372036854775808", "4294967295",
+      "4294967296", "1000000001", "99999999999999999999999", "1e400", "-1", "-9223372036854775809", "1.5", "0");
+  return text.substr(0, from) + number + (to == std::string::npos ? "" : text.substr(to));
+}
+
+// NUL bytes, and sometimes garbage after them.
+std::string insert_nul(std::string text) {
+  const size_t where = position_in(text);
+  return text.substr(0, where) + std::string(1, '\0') + (*rc::gen::arbitrary<bool>() ? "garbage" : "") +
+         text.substr(where);
+}
+
+// A duplicate (or unknown) key in some object.
+std::string add_key(std::string text) {
+  const size_t brace = text.find('{', position_in(text));
+  if (brace == std::string::npos) return text;
+  const std::string key = *rc::gen::element<std::string>("name", "format", "variant", "op", "verdict", "seed", "at_ms",
+                                                         "bound_ms", "task_id", "step", "scenario", "xfsim_trace");
+  const std::string value = *rc::gen::element<std::string>("1", "\"x\"", "true", "null", "{}", "[]");
+  return text.substr(0, brace + 1) + "\"" + key + "\": " + value + ", " + text.substr(brace + 1);
+}
+
+// A value's type swapped.
+std::string swap_type(std::string text) {
+  const size_t size = text.size();
+  const size_t colon = text.find(':', position_in(text));
+  if (colon == std::string::npos) return text;
+  size_t end = colon + 1;
+  while (end < size && text[end] == ' ') ++end;
+  if (end < size && text[end] == '"') {
+    const size_t close = text.find('"', end + 1);
+    end = close == std::string::npos ? size : close + 1;
+  } else {
+    end = text.find_first_of(",}]\n", end);
+    if (end == std::string::npos) end = size;
+  }
+  const std::string value =
+      *rc::gen::element<std::string>("\"7\"", "7", "-7", "true", "null", "[]", "{}", "[1, 2]", "{\"a\": 1}", "0.5");
+  return text.substr(0, colon + 1) + " " + value + text.substr(end);
+}
+
+std::string add_trailing_garbage(std::string text) {
+  return text + *rc::gen::element<std::string>("x", "{}", "\n{\"verdict\": \"clean\"}", "   \n", "\n\n]");
+}
+
+// A line (or a whitespace-only line) inserted or removed.
+std::string edit_line(std::string text) {
+  const size_t newline = text.find('\n', position_in(text));
+  if (newline == std::string::npos) return text;
+  if (*rc::gen::arbitrary<bool>()) return text.substr(0, newline + 1) + "   " + text.substr(newline);
+  const size_t next = text.find('\n', newline + 1);
+  return text.substr(0, newline) + (next == std::string::npos ? "" : text.substr(next));
+}
+
+std::string insert_byte(std::string text) {
+  const size_t where = position_in(text);
+  return text.substr(0, where) + std::string(1, static_cast<char>(*rc::gen::inRange(0, 256))) + text.substr(where);
+}
+
+std::string mutate(std::string text) {
+  static constexpr std::string (*kMutations[])(std::string) = {
+      flip_bytes, cut_short, nest_deeply,          replace_number, insert_nul,
+      add_key,    swap_type, add_trailing_garbage, edit_line,      insert_byte};
+  return kMutations[*rc::gen::inRange(0, 10)](std::move(text));
 }
 
 RC_GTEST_PROP(InputFuzz, MutatedScenariosLoadOrAreRefusedNamingTheFile, ()) {
