@@ -108,9 +108,9 @@ bool as_expected(const Scenario& scenario, const std::string& variant, const Run
   const auto expected = scenario.expected_for(variant);
   if (!expected) return result.verdict() == "clean";
   if (*expected != result.verdict()) return false;
-  if (variant == scenario.variant && !scenario.expect_signature.empty())
-    return reports(result, scenario.expect_signature);
-  return true;
+  if (variant != scenario.variant) return true;
+  if (!scenario.expect_signature.empty() && !reports(result, scenario.expect_signature)) return false;
+  return scenario.expect_site.empty() || reports_through(result, *expected, scenario.expect_site);
 }
 
 int judge(const Scenario& scenario, const std::string& variant, const RunResult& result) {
@@ -122,6 +122,7 @@ int judge(const Scenario& scenario, const std::string& variant, const RunResult&
     std::string what = *expected;
     if (variant == scenario.variant && !scenario.expect_signature.empty())
       what += " reporting " + scenario.expect_signature;
+    if (variant == scenario.variant && !scenario.expect_site.empty()) what += " through " + scenario.expect_site;
     std::cout << fmt::format("expected: {}{}\n", what, ok ? " (as expected)" : " (MISMATCH)");
   }
   std::cout << "verdict: " << describe(result) << std::endl;
@@ -248,6 +249,10 @@ int cmd_check(const std::string& path) {
     if (name == scenario.variant && !scenario.expect_signature.empty()) {
       std::cout << fmt::format("{:28} signature {}: {}\n", "", scenario.expect_signature,
                                reports(result, scenario.expect_signature) ? "reported" : "NOT REPORTED");
+    }
+    if (name == scenario.variant && !scenario.expect_site.empty()) {
+      std::cout << fmt::format("{:28} through {}: {}\n", "", scenario.expect_site,
+                               reports_through(result, expected, scenario.expect_site) ? "yes" : "NOT ON ITS PATH");
     }
     if (!ok) {
       ++failures;

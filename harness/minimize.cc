@@ -26,6 +26,19 @@ bool reports(const RunResult& result, const std::string& signature) {
   return result.find(signature) != nullptr;
 }
 
+bool reports_through(const RunResult& result, const std::string& kind, const std::string& function) {
+  const auto in = [&function](const std::vector<std::string>& frames) {
+    return std::find(frames.begin(), frames.end(), function) != frames.end();
+  };
+  for (const sim::Violation& v : result.violations) {
+    if (v.kind_name() != kind) continue;
+    if (v.site == function || in(v.where.frames) || (v.allocated && in(v.allocated->frames)) ||
+        (v.freed && in(v.freed->frames)))
+      return true;
+  }
+  return false;
+}
+
 namespace {
 
 struct Attempt {

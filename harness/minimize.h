@@ -60,6 +60,10 @@ std::string verify_reproducer(const nlohmann::json& scenario, const driver::Vari
 // True when the run reported `signature` ("step-limit" for a run that hit it).
 bool reports(const RunResult& result, const std::string& signature);
 
+// True when the run reported a violation of `kind` whose path goes through
+// `function`: its site, or a frame of its stack, alloc or free stack.
+bool reports_through(const RunResult& result, const std::string& kind, const std::string& function);
+
 size_t count_actions(const nlohmann::json& scenario);
 
 }  // namespace xfsim::harness

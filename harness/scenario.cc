@@ -661,6 +661,10 @@ void parse_expect(const nlohmann::json& expect, const JsonPlace& at, Scenario& s
   if (const nlohmann::json* signature = find_member(expect, at, "signature")) {
     s.expect_signature = read_string(*signature, at / "signature");
   }
+  if (const nlohmann::json* site = find_member(expect, at, "site")) {
+    s.expect_site = read_string(*site, at / "site");
+    if (s.expect_site.empty()) (at / "site").fail("must name a kernel function");
+  }
   for (const bool stop : {true, false}) {
     const char* key = stop ? "stop_on" : "ignore";
     const nlohmann::json* list = find_member(expect, at, key);

@@ -110,6 +110,11 @@ struct Scenario {
   // expect.signature: a finding the run must report (any position), so a
   // reproducer proves its own bug and not just a kind.
   std::string expect_signature;
+  // expect.site: a kernel function the expected finding's path goes through
+  // (where it was detected, or a frame of its stack or of the object's alloc
+  // or free stack), so a bug-zoo scenario proves it reaches its bug by its
+  // own path, not just a verdict of the same kind.
+  std::string expect_site;
   // expect.stop_on / expect.ignore (and --stop-on / --ignore).
   sim::ReportPolicy report_policy = sim::ReportPolicy::defaults();
   nlohmann::json source;  // the document as read (embedded in traces)

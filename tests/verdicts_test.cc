@@ -110,6 +110,23 @@ TEST(Signature, MemoryErrorsNameTheObjectAndTheRacingFunctions) {
   EXPECT_NE(v.report().find("Allocated by task"), std::string::npos);
 }
 
+// expect.site: the finding must come by the scenario's own path. The same
+// kind reached another way does not count.
+TEST(Site, AFindingProvesItsPathThroughAFunctionOfItsStacks) {
+  const Scenario s = load_scenario("scenarios/bugs/no_teardown_mutex.json");
+  ASSERT_EQ(s.expect_site, "dbuf_free_all");
+  const RunResult r = run_dfs_first(s, "no_teardown_mutex");
+  ASSERT_EQ(r.verdict(), "use-after-free");
+  EXPECT_TRUE(reports_through(r, "use-after-free", "dbuf_free_all"));            // the free stack
+  EXPECT_TRUE(reports_through(r, "use-after-free", "drm_gem_handle_delete"));    // the access stack
+  EXPECT_TRUE(reports_through(r, "use-after-free", "xen_drm_drv_dumb_create"));  // the alloc stack
+  EXPECT_FALSE(reports_through(r, "use-after-free", "xen_drv_remove"));
+  EXPECT_FALSE(reports_through(r, "double-free", "dbuf_free_all"));  // the kind must match too
+  nlohmann::json source = s.source;
+  source["expect"]["site"] = "";
+  EXPECT_THROW(parse_scenario(source, "empty_site.json"), ScenarioError);
+}
+
 TEST(Signature, HangsAreToldApartByWhatWasWaitedFor) {
   for (const char* name : {"no_hotplug_uevent", "timeout_in_detect"}) {
     const Scenario s = load_scenario(std::string("scenarios/bugs/") + name + ".json");
