@@ -183,7 +183,7 @@ void minimiser(size_t processes) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_bench(int argc, char** argv) {
   // --million: the memory section runs 1,000,000 schedules; --throughput[=N]:
   // only the first section, N schedules (for profiling under perf or callgrind);
   // --minimiser: only the minimiser on a 500-process finding.
@@ -197,8 +197,8 @@ int main(int argc, char** argv) {
       minimiser_only = true;
     } else if (arg == "--throughput") {
       throughput_only = true;
-    } else if (arg.rfind("--throughput=", 0) == 0 && arg.size() > 13 &&
-               arg.find_first_not_of("0123456789", 13) == std::string::npos) {
+    } else if (arg.rfind("--throughput=", 0) == 0 && arg.size() > 13 && arg.size() <= 13 + 18 &&
+               arg.find_first_not_of("0123456789", 13) == std::string::npos) {  // up to 18 digits: no overflow
       throughput_only = true;
       throughput_schedules = std::stoull(arg.substr(13));
     } else {
@@ -219,4 +219,17 @@ int main(int argc, char** argv) {
   first_detection();
   memory(standard, million ? 1000000 : 100000);
   minimiser(500);
+  return 0;
+}
+
+// A scenario that cannot be read (bench run outside the checkout: `bazel run`
+// sets the working directory) or a count past 64 bits is an error message and
+// exit 2, not an uncaught exception.
+int main(int argc, char** argv) {
+  try {
+    return run_bench(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "bench: " << e.what() << " (run it from the checkout: bazel run //:bench)\n";
+    return 2;
+  }
 }
