@@ -54,7 +54,11 @@ bool xenbus_transition_allowed(XenbusState from, XenbusState to) {
     case S::Reconfigured:
       return to == S::Connected;
     case S::Closing:
-      return false;
+      // Not in the protocol's diagrams, but nothing forbids it either
+      // (xenbus.h, displif.h), the kernel checks nothing and v5.10 does it
+      // (xen_drv_remove: Closing, then fini's Initialising, then Closed). A
+      // protocol note in the log (xenbus_switch_state), not a violation.
+      return to == S::Initialising;
     case S::Closed:
       return to == S::Initialising;
   }
@@ -219,6 +223,10 @@ sim::Task<int> Xenbus::xenbus_switch_state(XenbusDevice& dev, XenbusState state,
                       fmt::format("{}: frontend {} -> {} is not a xenbus transition", site, xenbus_strstate(dev.state),
                                   xenbus_strstate(state)),
                       fmt::format("{} -> {} by {}", xenbus_strstate(dev.state), xenbus_strstate(state), site));
+  }
+  if (dev.state == XenbusState::Closing && state == XenbusState::Initialising) {
+    scheduler_.logf("xenbus: {} protocol note: frontend Closing -> Initialising by {} before Closed", dev.nodename,
+                    site);
   }
   scheduler_.logf("xenbus: {} frontend {} -> {}", dev.nodename, xenbus_strstate(dev.state), xenbus_strstate(state));
   dev.state = state;
