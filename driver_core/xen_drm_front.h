@@ -16,7 +16,9 @@
 #include "fakes/xen.h"
 #include "fakes/xenstore.h"
 #include "sim/scheduler.h"
-#include "sim/sync.h"
+#include "sim/completion.h"
+#include "sim/lock.h"
+#include "sim/wait_queue.h"
 #include "sim/workqueue.h"
 
 namespace xfsim::driver {

@@ -16,7 +16,7 @@
 #include "fakes/xen.h"
 #include "fakes/xenstore.h"
 #include "sim/scheduler.h"
-#include "sim/sync.h"
+#include "sim/wait_queue.h"
 
 namespace xfsim::fakes {
 

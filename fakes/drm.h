@@ -26,7 +26,8 @@
 #include "fakes/kmem.h"
 #include "fakes/xen.h"
 #include "sim/scheduler.h"
-#include "sim/sync.h"
+#include "sim/lock.h"
+#include "sim/wait_queue.h"
 #include "sim/workqueue.h"
 
 namespace xfsim::fakes {

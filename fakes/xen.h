@@ -20,7 +20,7 @@
 
 #include "sim/assert.h"
 #include "sim/scheduler.h"
-#include "sim/sync.h"
+#include "sim/wait_queue.h"
 
 namespace xfsim::fakes {
 

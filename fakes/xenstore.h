@@ -17,7 +17,8 @@
 #include <vector>
 
 #include "sim/scheduler.h"
-#include "sim/sync.h"
+#include "sim/lock.h"
+#include "sim/wait_queue.h"
 
 namespace xfsim::fakes {
 

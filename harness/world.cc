@@ -12,6 +12,7 @@
 #include "fakes/xen.h"
 #include "fakes/xenstore.h"
 #include "harness/userspace.h"
+#include "sim/lock.h"
 
 namespace xfsim::harness {
 

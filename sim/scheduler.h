@@ -4,7 +4,7 @@
 //
 // A task is a kernel or user context (process, kthread, IRQ, worker). It runs
 // until it reaches a scheduling point (`co_await sched.point("site")`), blocks
-// (wait queues, mutexes, spinlocks in sim/sync.h), or ends. Time only moves
+// (sim/wait_queue.h, sim/completion.h, sim/lock.h), or ends. Time only moves
 // when nothing is runnable: the clock jumps to the next timer. Nothing here
 // reads the host clock, host randomness, threads or pointer values.
 #pragma once

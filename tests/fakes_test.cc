@@ -12,7 +12,7 @@
 #include "fakes/xenstore.h"
 #include "sim/random_strategy.h"
 #include "sim/scheduler.h"
-#include "sim/sync.h"
+#include "sim/lock.h"
 #include "sim/workqueue.h"
 
 namespace xfsim::fakes {

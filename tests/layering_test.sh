@@ -56,7 +56,7 @@ done
 rm -rf "$scratch"/*
 mkdir -p "$scratch/sim" "$scratch/fakes" "$scratch/driver_core"
 printf '#include "sim/scheduler.h"\n' > "$scratch/fakes/ok.cc"
-printf '#include "fakes/drm.h"\n#include "sim/sync.h"\n' > "$scratch/driver_core/ok.cc"
+printf '#include "fakes/drm.h"\n#include "sim/lock.h"\n' > "$scratch/driver_core/ok.cc"
 check "$scratch" || { echo "layering_test: the check refused a legal tree"; exit 1; }
 
 # 2. The real tree.
