@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "fakes/kmem.h"
-#include "fakes/xen.h"
-#include "sim/scheduler.h"
+#include "fakes/page_frames.h"
 #include "sim/lock.h"
+#include "sim/scheduler.h"
 #include "sim/wait_queue.h"
 #include "sim/workqueue.h"
 

@@ -16,8 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sim/scheduler.h"
 #include "sim/lock.h"
+#include "sim/scheduler.h"
 #include "sim/wait_queue.h"
 
 namespace xfsim::fakes {
