@@ -12,11 +12,15 @@
 #include "driver_core/variant.h"
 #include "fakes/displif.h"
 #include "fakes/drm.h"
+#include "fakes/events.h"
+#include "fakes/grant_table.h"
 #include "fakes/kmem.h"
-#include "fakes/xen.h"
+#include "fakes/page_frames.h"
 #include "fakes/xenstore.h"
+#include "sim/completion.h"
+#include "sim/lock.h"
 #include "sim/scheduler.h"
-#include "sim/sync.h"
+#include "sim/wait_queue.h"
 #include "sim/workqueue.h"
 
 namespace xfsim::driver {

@@ -13,10 +13,12 @@
 #include <vector>
 
 #include "fakes/displif.h"
-#include "fakes/xen.h"
+#include "fakes/events.h"
+#include "fakes/grant_table.h"
+#include "fakes/page_frames.h"
 #include "fakes/xenstore.h"
 #include "sim/scheduler.h"
-#include "sim/sync.h"
+#include "sim/wait_queue.h"
 
 namespace xfsim::fakes {
 

@@ -1,8 +1,9 @@
-// The DRM core as a driver meets it: drm_device lifetime and unplug
-// (drm_drv.c), drm_file open/close (drm_file.c), GEM objects, handles and
-// mmap (drm_gem.c, drm_vma_manager.c), framebuffers, connectors, atomic
-// commits and vblank events (drm_atomic*.c, drm_vblank.c), hotplug uevents
-// (drm_sysfs.c). Oracles here:
+// The DRM core as a driver meets it, one class (DrmCore) whose functions are
+// defined in the file named after the kernel file where each lives:
+// drm_drv.cc (drm_device lifetime and unplug), drm_file.cc (open, release,
+// the event queue), drm_gem.cc (GEM objects, handles, mmap and the mm's
+// part), drm_framebuffer.cc, drm_atomic.cc (the atomic commit) and
+// drm_probe_helper.cc (output poll, hotplug uevents). Oracles here:
 //   access-after-free    userspace touches a page through a PTE whose backing
 //                        is gone
 //   missing-sigbus       a fault after unplug that does not end in SIGBUS
@@ -24,9 +25,10 @@
 #include <vector>
 
 #include "fakes/kmem.h"
-#include "fakes/xen.h"
+#include "fakes/page_frames.h"
+#include "sim/lock.h"
 #include "sim/scheduler.h"
-#include "sim/sync.h"
+#include "sim/wait_queue.h"
 #include "sim/workqueue.h"
 
 namespace xfsim::fakes {

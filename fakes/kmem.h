@@ -12,33 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "fakes/memory_errors.h"
 #include "sim/assert.h"
 #include "sim/scheduler.h"
 
 namespace xfsim::fakes {
-
-using sim::ReportTitle;
-using sim::ViolationKind;
-inline constexpr ViolationKind kUseAfterFree{"use-after-free",
-                                             "a freed kernel object (or one whose refcount hit zero) is accessed",
-                                             ReportTitle::kKasan,
-                                             /*memory_error=*/true,
-                                             false,
-                                             /*signed_by_racing_pair=*/true};
-inline constexpr ViolationKind kDoubleFree{"double-free",
-                                           "a kernel object, page, grant or event channel is freed twice",
-                                           ReportTitle::kKasan, /*memory_error=*/true};
-inline constexpr ViolationKind kRefcountUnderflow{"refcount-underflow", "a reference is put more often than it was got",
-                                                  ReportTitle::kRefcount};
-inline constexpr ViolationKind kNullDeref{"null-deref",
-                                          "a NULL pointer is dereferenced (e.g. front_info->drm_info after fini)",
-                                          ReportTitle::kNullDeref, /*memory_error=*/true};
-// Fired at the end of a run by fakes/leak_check.h, and where a resource is
-// returned while still holding another (a ballooned page still mapping).
-inline constexpr ViolationKind kLeak{
-    "leak", "after remove and exit, frontend objects, grants, event channels or watches remain"};
-inline constexpr const ViolationKind* kKmemOracles[] = {&kUseAfterFree, &kDoubleFree, &kRefcountUnderflow, &kNullDeref,
-                                                        &kLeak};
 
 // Base of every tracked object. Model code calls `kmem.check(obj, site)` where
 // the kernel would dereference the object.

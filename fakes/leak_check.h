@@ -3,8 +3,9 @@
 // grants it gave, event channels, XenStore watches.
 #pragma once
 
+#include "fakes/events.h"
+#include "fakes/grant_table.h"
 #include "fakes/kmem.h"
-#include "fakes/xen.h"
 #include "fakes/xenstore.h"
 #include "sim/scheduler.h"
 

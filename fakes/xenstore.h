@@ -16,8 +16,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sim/lock.h"
 #include "sim/scheduler.h"
-#include "sim/sync.h"
+#include "sim/wait_queue.h"
 
 namespace xfsim::fakes {
 

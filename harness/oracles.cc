@@ -5,12 +5,14 @@
 
 #include "fakes/displif.h"
 #include "fakes/drm.h"
-#include "fakes/kmem.h"
-#include "fakes/xen.h"
+#include "fakes/grant_table.h"
+#include "fakes/memory_errors.h"
+#include "fakes/page_frames.h"
 #include "fakes/xenstore.h"
 #include "harness/userspace.h"
 #include "sim/assert.h"
-#include "sim/sync.h"
+#include "sim/lockdep.h"
+#include "sim/wait_queue.h"
 
 namespace xfsim::harness {
 
@@ -18,9 +20,12 @@ const std::vector<const sim::ViolationKind*>& oracle_kinds() {
   static const std::vector<const sim::ViolationKind*> kinds = [] {
     std::vector<const sim::ViolationKind*> all;
     for (std::span<const sim::ViolationKind* const> layer :
-         {std::span<const sim::ViolationKind* const>(sim::kEngineOracles),
-          {fakes::kKmemOracles},
-          {fakes::kXenOracles},
+         {std::span<const sim::ViolationKind* const>(sim::kSchedulerOracles),
+          {sim::kLockdepOracles},
+          {sim::kMightSleepOracles},
+          {fakes::kMemoryErrorOracles},
+          {fakes::kPageFramesOracles},
+          {fakes::kGrantTableOracles},
           {fakes::kXenstoreOracles},
           {fakes::kDisplifOracles},
           {fakes::kDrmOracles}}) {

@@ -13,7 +13,7 @@
 #include "fakes/drm.h"
 #include "harness/scenario.h"
 #include "sim/scheduler.h"
-#include "sim/sync.h"
+#include "sim/wait_queue.h"
 
 namespace xfsim::harness {
 

@@ -7,11 +7,14 @@
 #include "fakes/backend.h"
 #include "fakes/displif.h"
 #include "fakes/drm.h"
+#include "fakes/events.h"
+#include "fakes/grant_table.h"
 #include "fakes/kmem.h"
 #include "fakes/leak_check.h"
-#include "fakes/xen.h"
+#include "fakes/page_frames.h"
 #include "fakes/xenstore.h"
 #include "harness/userspace.h"
+#include "sim/lock.h"
 
 namespace xfsim::harness {
 

@@ -6,7 +6,8 @@
 #include <fmt/format.h>
 
 #include "sim/assert.h"
-#include "sim/sync.h"
+#include "sim/lockdep.h"
+#include "sim/wait_queue.h"
 
 namespace xfsim::sim {
 

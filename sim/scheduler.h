@@ -4,7 +4,7 @@
 //
 // A task is a kernel or user context (process, kthread, IRQ, worker). It runs
 // until it reaches a scheduling point (`co_await sched.point("site")`), blocks
-// (wait queues, mutexes, spinlocks in sim/sync.h), or ends. Time only moves
+// (sim/wait_queue.h, sim/completion.h, sim/lock.h), or ends. Time only moves
 // when nothing is runnable: the clock jumps to the next timer. Nothing here
 // reads the host clock, host randomness, threads or pointer values.
 #pragma once
@@ -68,10 +68,11 @@ struct ReportPolicy {
   bool ignores(const ViolationKind& kind) const;
 };
 
-// The engine's own oracles (sim/sync.h declares lockdep's and might_sleep's).
+// The scheduler's own oracles (lockdep's are in sim/lockdep.h, might_sleep's in sim/wait_queue.h).
 inline constexpr ViolationKind kDeadlock{"deadlock", "every task that must finish is blocked and nothing can wake it",
                                          ReportTitle::kWarning, false, /*always_stops=*/true};
 inline constexpr ViolationKind kLockHeldAtExit{"lock-held-at-exit", "a task ends while holding a spinlock"};
+inline constexpr const ViolationKind* kSchedulerOracles[] = {&kDeadlock, &kLockHeldAtExit};
 
 struct RunLimits {
   uint64_t steps_max = 200000;

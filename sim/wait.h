@@ -7,8 +7,8 @@
 #include <cstdint>
 
 #include "sim/scheduler.h"
-#include "sim/sync.h"
 #include "sim/task.h"
+#include "sim/wait_queue.h"
 
 namespace xfsim::sim {
 

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "sim/scheduler.h"
-#include "sim/sync.h"
+#include "sim/wait_queue.h"
 
 namespace xfsim::sim {
 

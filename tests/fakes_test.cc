@@ -6,13 +6,15 @@
 #include <gtest/gtest.h>
 
 #include "fakes/displif.h"
+#include "fakes/events.h"
+#include "fakes/grant_table.h"
 #include "fakes/kmem.h"
 #include "fakes/leak_check.h"
-#include "fakes/xen.h"
+#include "fakes/page_frames.h"
 #include "fakes/xenstore.h"
+#include "sim/lock.h"
 #include "sim/random_strategy.h"
 #include "sim/scheduler.h"
-#include "sim/sync.h"
 #include "sim/workqueue.h"
 
 namespace xfsim::fakes {

@@ -2,7 +2,9 @@
 # The layers, checked on every #include (Bazel's visibility checks the deps):
 #   sim/            only sim/; the engine never includes a strategy
 #   fakes/          sim/ engine and fakes/; never driver_core/, harness/, a
-#                   strategy; only the harness-side fakes see the backend
+#                   strategy; only the harness-side fakes see the backend;
+#                   the hypervisor's (page frames, grant table, event
+#                   channels) see no other fake than each other
 #   driver_core/    sim/ engine, the guest's fakes, driver_core/; never the
 #                   backend, the leak oracle, harness/ or a strategy
 # First it proves it can fail: a tree with one violation of each rule must be
@@ -26,6 +28,8 @@ check() {
         if [[ $target == driver_core/* || $target == harness/* ]]; then why="a fake includes $target";
         elif [[ $target == sim/*_strategy.h ]]; then why="a fake includes a strategy ($target)";
         elif [[ $target == fakes/backend.h && $file != fakes/backend.* ]]; then why="a guest fake includes the backend";
+        elif [[ $file =~ ^fakes/(page_frames|grant_table|events)\. && $target == fakes/* &&
+                ! $target =~ ^fakes/(page_frames|grant_table|events|memory_errors)\.h$ ]]; then why="the hypervisor includes $target";
         elif [[ $target != sim/* && $target != fakes/* ]]; then why="a fake includes $target"; fi;;
       driver_core/*)
         if [[ $target == harness/* ]]; then why="the driver includes $target";
@@ -42,7 +46,8 @@ check() {
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 for violation in 'sim/engine.cc:fakes/kmem.h' 'sim/scheduler.cc:sim/dfs_strategy.h' 'fakes/drm.cc:driver_core/variant.h' \
-                 'fakes/kmem.cc:sim/pct_strategy.h' 'fakes/drm.cc:fakes/backend.h' 'driver_core/x.cc:harness/world.h' \
+                 'fakes/kmem.cc:sim/pct_strategy.h' 'fakes/drm.cc:fakes/backend.h' 'fakes/grant_table.cc:fakes/drm.h' \
+                 'driver_core/x.cc:harness/world.h' \
                  'driver_core/x.cc:fakes/backend.h' 'driver_core/x.cc:sim/replay_strategy.h'; do
   rm -rf "$scratch"/*
   file=${violation%%:*}; target=${violation#*:}
@@ -56,7 +61,8 @@ done
 rm -rf "$scratch"/*
 mkdir -p "$scratch/sim" "$scratch/fakes" "$scratch/driver_core"
 printf '#include "sim/scheduler.h"\n' > "$scratch/fakes/ok.cc"
-printf '#include "fakes/drm.h"\n#include "sim/sync.h"\n' > "$scratch/driver_core/ok.cc"
+printf '#include "fakes/page_frames.h"\n' > "$scratch/fakes/grant_table.cc"
+printf '#include "fakes/drm.h"\n#include "sim/lock.h"\n' > "$scratch/driver_core/ok.cc"
 check "$scratch" || { echo "layering_test: the check refused a legal tree"; exit 1; }
 
 # 2. The real tree.

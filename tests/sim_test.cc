@@ -9,7 +9,9 @@
 #include "sim/random_strategy.h"
 #include "sim/replay_strategy.h"
 #include "sim/scheduler.h"
-#include "sim/sync.h"
+#include "sim/lock.h"
+#include "sim/lockdep.h"
+#include "sim/wait_queue.h"
 
 namespace xfsim::sim {
 namespace {

@@ -1,4 +1,4 @@
-#include "sim/sync.h"
+#include "sim/lockdep.h"
 
 #include <algorithm>
 #include <cstring>
@@ -6,67 +6,8 @@
 #include <fmt/format.h>
 
 #include "sim/assert.h"
-#include "sim/wait.h"
 
 namespace xfsim::sim {
-
-void WaitQueue::wake_one() {
-  touch();
-  if (waiters_.empty()) return;
-  const TaskId task = waiters_.front();
-  waiters_.erase(waiters_.begin());
-  scheduler_->wake_task(task);
-}
-
-void WaitQueue::wake_all() {
-  touch();
-  auto waiters = std::move(waiters_);
-  waiters_.clear();
-  for (TaskId task : waiters) scheduler_->wake_task(task);
-}
-
-void WaitQueue::remove(TaskId task) {
-  touch();
-  auto it = std::find(waiters_.begin(), waiters_.end(), task);
-  if (it != waiters_.end()) waiters_.erase(it);
-}
-
-void might_sleep(Scheduler& scheduler, const char* site) {
-  if (scheduler.in_atomic()) {
-    scheduler.report(kSleepInAtomic, site,
-                     fmt::format("{} may sleep but {} is in atomic context ({})", site, scheduler.current_name(),
-                                 scheduler.current_kind() == TaskKind::kIrq ? "IRQ handler" : "spinlock held"),
-                     site);
-  }
-}
-
-// ---- completion ----
-
-void Completion::complete() {
-  queue_.touch();
-  if (done_ != kCompleteAll) ++done_;
-  queue_.wake_one();
-}
-
-void Completion::complete_all() {
-  queue_.touch();
-  done_ = kCompleteAll;
-  queue_.wake_all();
-}
-
-Task<bool> Completion::wait_for_completion_timeout(const char* site, int64_t timeout_ms) {
-  auto& scheduler = queue_.scheduler();
-  might_sleep(scheduler, site);
-  const auto completed = [this] {
-    queue_.touch();  // done_
-    return done_ != 0;
-  };
-  if (co_await wait_event_timeout(queue_, completed, site, timeout_ms) == 0) co_return false;
-  if (done_ != kCompleteAll) --done_;
-  co_return true;
-}
-
-// ---- lockdep ----
 
 uint32_t Lockdep::class_id(const char* name) {
   // A handful of classes per world: a linear search beats a map and allocates
@@ -182,86 +123,6 @@ void Lockdep::released(TaskId task, uint32_t lock_class) {
   }
   XFSIM_ASSERT(false, "lockdep: {} releases {}, which it does not hold", scheduler_.task_name(task),
                names_[lock_class]);
-}
-
-namespace {
-// lockdep's "bad unlock balance": the model releases a lock it does not hold.
-void bad_unlock(Scheduler& scheduler, const char* lock, TaskId owner, const char* site) {
-  scheduler.report(kBadUnlockBalance, site,
-                   fmt::format("{} releases {} held by {}", scheduler.current_name(), lock,
-                               owner == kNoTask ? std::string("nobody") : scheduler.task_name(owner)));
-}
-}  // namespace
-
-// ---- mutex ----
-
-Mutex::Mutex(Scheduler& scheduler, const char* lock_class)
-    : scheduler_(scheduler), class_id_(scheduler.lockdep().class_id(lock_class)), queue_(scheduler, lock_class) {}
-
-Task<> Mutex::lock(const char* site) {
-  const TaskId self = scheduler_.current();
-  might_sleep(scheduler_, site);
-  scheduler_.lockdep().before_acquire(self, class_id_, site);
-  co_await scheduler_.point(site);
-  queue_.touch();  // the owner field
-  while (owner_ != kNoTask) {
-    if (owner_ == self) {
-      scheduler_.report(kDeadlock, site,
-                        fmt::format("{} locks mutex {} it already holds", scheduler_.task_name(self), queue_.name()));
-      co_await scheduler_.point(site);  // the run ends here
-    }
-    co_await queue_.wait(site);
-    queue_.touch();
-  }
-  owner_ = self;
-  scheduler_.lockdep().acquired(self, class_id_);
-}
-
-void Mutex::unlock() {
-  if (owner_ != scheduler_.current()) {
-    bad_unlock(scheduler_, queue_.name(), owner_, "mutex_unlock");
-    return;
-  }
-  scheduler_.lockdep().released(owner_, class_id_);
-  owner_ = kNoTask;
-  queue_.wake_one();
-}
-
-// ---- spinlock ----
-// As Mutex's, but for what makes a spinlock one: no might_sleep, the holder
-// atomic from lock to unlock, and its own words in a report.
-
-SpinLock::SpinLock(Scheduler& scheduler, const char* lock_class)
-    : scheduler_(scheduler), class_id_(scheduler.lockdep().class_id(lock_class)), queue_(scheduler, lock_class) {}
-
-Task<> SpinLock::lock(const char* site) {
-  const TaskId self = scheduler_.current();
-  scheduler_.lockdep().before_acquire(self, class_id_, site);
-  co_await scheduler_.point(site);
-  queue_.touch();  // the owner field
-  while (owner_ != kNoTask) {
-    if (owner_ == self) {
-      scheduler_.report(kDeadlock, site,
-                        fmt::format("{} spins on {} it already holds", scheduler_.task_name(self), queue_.name()));
-      co_await scheduler_.point(site);
-    }
-    co_await queue_.wait(site);  // spinning, not sleeping
-    queue_.touch();
-  }
-  owner_ = self;
-  scheduler_.enter_atomic();
-  scheduler_.lockdep().acquired(self, class_id_);
-}
-
-void SpinLock::unlock() {
-  if (owner_ != scheduler_.current()) {
-    bad_unlock(scheduler_, queue_.name(), owner_, "spin_unlock");
-    return;
-  }
-  scheduler_.lockdep().released(owner_, class_id_);
-  scheduler_.exit_atomic();
-  owner_ = kNoTask;
-  queue_.wake_one();
 }
 
 }  // namespace xfsim::sim

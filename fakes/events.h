@@ -1,0 +1,75 @@
+// Event channels (drivers/xen/events/events_base.c, xenbus_client.c's
+// xenbus_alloc_evtchn): each bound port's handler runs in its own IRQ-context
+// task; unbind_from_irqhandler waits for a running handler to finish
+// (free_irq -> synchronize_irq). A notify to an unbound port is lost, as on
+// real hardware.
+//   double-free      unbinding an IRQ that is not bound, freeing a port that
+//                    is not allocated
+//   sleep-in-atomic  unbind_from_irqhandler in atomic context
+//   leak             ports still allocated at the end of a run (the leak
+//                    oracle asks allocated_ports)
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/scheduler.h"
+#include "sim/task.h"
+#include "sim/wait_queue.h"
+
+namespace xfsim::fakes {
+
+using evtchn_port_t = uint32_t;
+
+class EventChannels {
+ public:
+  using Handler = std::function<sim::Task<>()>;
+  explicit EventChannels(sim::Scheduler& scheduler) : scheduler_(scheduler), resource_(scheduler.new_resource()) {}
+
+  // xenbus_alloc_evtchn: an unbound port of the frontend for the backend.
+  evtchn_port_t alloc_unbound(const char* site);
+  // bind_evtchn_to_irqhandler: the handler runs in IRQ context, in a task of
+  // its own. Returns the irq number (== port here).
+  int bind_to_irqhandler(evtchn_port_t port, const std::string& name, Handler handler);
+  // unbind_from_irqhandler: waits for a running handler to finish.
+  sim::Task<> unbind_from_irqhandler(int irq, const char* site);
+  // xenbus_free_evtchn.
+  void free(evtchn_port_t port, const char* site);
+
+  // The backend binds its end; its handler is a wake-up of its own task.
+  bool backend_bind(evtchn_port_t port, std::function<void()> on_notify);
+  void backend_unbind(evtchn_port_t port);
+  // notify_remote_via_irq from the frontend, or the backend's notify.
+  void notify_backend(evtchn_port_t port);
+  void notify_frontend(evtchn_port_t port);
+
+  bool allocated(evtchn_port_t port) const {
+    scheduler_.touch(resource_, /*write=*/false);
+    return port < ports_.size() && ports_[port].allocated;
+  }
+  std::vector<std::string> allocated_ports() const;
+
+ private:
+  struct Port {
+    bool allocated = false;
+    bool bound = false;
+    bool pending = false;
+    bool handler_running = false;
+    bool unbinding = false;
+    std::string name;
+    Handler handler;
+    std::function<void()> backend_notify;
+    std::unique_ptr<sim::WaitQueue> irq_wait;
+    std::unique_ptr<sim::WaitQueue> idle_wait;
+  };
+  sim::Task<> irq_thread(evtchn_port_t port);
+
+  sim::Scheduler& scheduler_;
+  uint32_t resource_;  // the ports, shared by the domains, in step footprints
+  std::vector<Port> ports_;
+};
+
+}  // namespace xfsim::fakes

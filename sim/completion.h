@@ -1,0 +1,29 @@
+// Completion: struct completion (kernel/sched/completion.c). complete() wakes
+// one waiter, complete_all() all of them and leaves the completion done for
+// later waiters too, until reinit().
+#pragma once
+
+#include <cstdint>
+
+#include "sim/task.h"
+#include "sim/wait_queue.h"
+
+namespace xfsim::sim {
+
+class Completion {
+ public:
+  Completion(Scheduler& scheduler, const char* name) : queue_(scheduler, name) {}
+  void complete();
+  void complete_all();
+  void reinit() { done_ = 0; }
+  // wait_for_completion_timeout: true if completed, false on timeout.
+  Task<bool> wait_for_completion_timeout(const char* site, int64_t timeout_ms);
+  bool done() const { return done_ > 0; }
+
+ private:
+  WaitQueue queue_;
+  uint32_t done_ = 0;
+  static constexpr uint32_t kCompleteAll = 0x7fffffff;
+};
+
+}  // namespace xfsim::sim
