@@ -165,9 +165,50 @@ sim::Task<int> XenDrmFront::xen_drm_drv_init() {
 }
 
 // Backend disconnect (from_remove=false) or driver removal: unplug the
-// drm_device, which lives on as a zombie while userspace holds it.
+// drm_device, which lives on as a zombie while userspace holds it. Two
+// versions: v5.10's, and the one the review asked for.
 sim::Task<> XenDrmFront::xen_drm_drv_fini(bool from_remove) {
-  XFSIM_KFUNC(m_.scheduler);
+  return variant_.be_alloc_initialising_in_release ? xen_drm_drv_fini_v5_10(from_remove)
+                                                   : xen_drm_drv_fini_reviewed(from_remove);
+}
+
+// v5.10: drop the driver's reference first; with no open file the release
+// callback (and, for be-alloc, its switch to Initialising) runs right here.
+// Then free the channels and every buffer, and unless the backend lent the
+// buffers, tell it we are ready to (re)initialise; otherwise wait for
+// drm_driver.release.
+sim::Task<> XenDrmFront::xen_drm_drv_fini_v5_10(bool from_remove) {
+  XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_drv_fini");
+  xen_drm_front_drm_info* drm_info = front_info_->drm_info;
+  if (drm_info == nullptr) co_return;
+  if (!m_.kmem.check(drm_info, "xen_drm_drv_fini")) co_return;
+  drm_device* dev = drm_info->drm_dev;
+  if (dev == nullptr || m_.drm.drm_dev_is_unplugged(*dev)) co_return;
+  const bool be_alloc = front_info_->be_alloc;
+
+  co_await m_.drm.poll_fini(*dev);
+  if (!variant_.no_hotplug_uevent) {  // v5.10 sends none (upstream sets no_hotplug_uevent)
+    for (uint32_t pipe = 0; pipe < dev->connectors.size(); ++pipe) {
+      m_.drm.set_link_status(*dev, pipe, LinkStatus::BAD);
+      dev->connectors[pipe].status = ConnectorStatus::disconnected;
+    }
+    m_.drm.hotplug_event(*dev);
+  }
+  co_await m_.drm.drm_dev_unplug(*dev);
+  co_await m_.drm.drm_dev_put(*dev, "xen_drm_drv_fini");
+  front_info_->drm_info = nullptr;
+  co_await xen_drm_front_evtchnl_free_all();
+  co_await dbuf_free_all("xen_drm_drv_fini");
+  if (!be_alloc && (!from_remove || variant_.remove_switches_initialising)) {
+    co_await m_.xenbus.xenbus_switch_state(*xb_dev_, XenbusState::Initialising, "xen_drm_drv_fini");
+  }
+}
+
+// As the review asked: tell userspace before the device goes, make backing
+// storage unreachable and release it synchronously, and only then let the
+// backend re-initialise; the driver's reference goes last.
+sim::Task<> XenDrmFront::xen_drm_drv_fini_reviewed(bool from_remove) {
+  XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_drv_fini");
   xen_drm_front_drm_info* drm_info = front_info_->drm_info;
   if (drm_info == nullptr) co_return;
   if (!m_.kmem.check(drm_info, "xen_drm_drv_fini")) co_return;
@@ -185,19 +226,6 @@ sim::Task<> XenDrmFront::xen_drm_drv_fini(bool from_remove) {
     m_.drm.hotplug_event(*dev);
   }
   co_await m_.drm.drm_dev_unplug(*dev);
-
-  if (variant_.be_alloc_initialising_in_release) {
-    // upstream order: drop the driver's reference first; with no open file
-    // the release callback (and its switch to Initialising) runs right here.
-    co_await m_.drm.drm_dev_put(*dev, "xen_drm_drv_fini");
-    front_info_->drm_info = nullptr;
-    co_await xen_drm_front_evtchnl_free_all();
-    co_await dbuf_free_all("xen_drm_drv_fini");
-    if (!be_alloc && (!from_remove || variant_.remove_switches_initialising)) {
-      co_await m_.xenbus.xenbus_switch_state(*xb_dev_, XenbusState::Initialising, "xen_drm_drv_fini");
-    }
-    co_return;
-  }
 
   const bool release_storage_now = !(variant_.zombie_with_be_alloc && be_alloc);
   if (release_storage_now) {

@@ -179,7 +179,9 @@ class XenDrmFront final : public DrmDriver {
   sim::Task<> displback_connect();
   sim::Task<> displback_disconnect();
   sim::Task<int> xen_drm_drv_init();
-  sim::Task<> xen_drm_drv_fini(bool from_remove);
+  sim::Task<> xen_drm_drv_fini(bool from_remove);  // one of:
+  sim::Task<> xen_drm_drv_fini_v5_10(bool from_remove);
+  sim::Task<> xen_drm_drv_fini_reviewed(bool from_remove);
   sim::Task<int> xen_drm_front_cfg_card();
   sim::Task<int> send_request(uint32_t channel, const DisplifRequest& request, const char* site);
   sim::Task<int> be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtchnl, DisplifRequest request, const char* site);
@@ -216,6 +218,13 @@ class XenDrmFront final : public DrmDriver {
   bool enter(drm_device& dev);
   void exit(drm_device& dev);
 
+  // xen_drm_front_gem.c: the versions dumb_create and fault choose between.
+  sim::Task<int> xen_drm_drv_dumb_create_v3(drm_file& file, uint32_t width, uint32_t height, uint32_t bpp,
+                                            uint32_t& handle);
+  sim::Task<int> xen_drm_drv_dumb_create_reviewed(drm_file& file, uint32_t width, uint32_t height, uint32_t bpp,
+                                                  uint32_t& handle);
+  sim::Task<int> xen_drm_front_gem_fault_v3(Vma& vma, uint32_t page_index);
+  sim::Task<int> xen_drm_front_gem_fault_reviewed(Vma& vma, uint32_t page_index);
   sim::Task<> xen_drm_front_gem_free_pages(xen_gem_object& obj);
   xen_drm_front_drm_info* drm_info_of(drm_device& dev);
 

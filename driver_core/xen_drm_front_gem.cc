@@ -7,12 +7,20 @@
 
 namespace xfsim::driver {
 
-// xen_drm_drv_dumb_create. The handle is what publishes the object to
-// userspace (another thread of the same file can use or close it at once), so
-// it is created last, once the object is fully built and the backend knows
-// the buffer; the creation reference is dropped after that.
+// xen_drm_drv_dumb_create, in two versions: v3's, which publishes the handle
+// first, and the one the review asked for.
 sim::Task<int> XenDrmFront::dumb_create(drm_file& file, uint32_t width, uint32_t height, uint32_t bpp,
                                         uint32_t& handle) {
+  if (variant_.publish_before_construct || variant_.unref_before_use) {
+    return xen_drm_drv_dumb_create_v3(file, width, height, bpp, handle);
+  }
+  return xen_drm_drv_dumb_create_reviewed(file, width, height, bpp, handle);
+}
+
+// v3: a drm_gem_dumb_create-style helper publishes first (the handle, then
+// the creation reference dropped), then looks the object up again.
+sim::Task<int> XenDrmFront::xen_drm_drv_dumb_create_v3(drm_file& file, uint32_t width, uint32_t height, uint32_t bpp,
+                                                       uint32_t& handle) {
   XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_drv_dumb_create");
   const char* site = "xen_drm_drv_dumb_create";
   drm_device& dev = *file.dev;
@@ -33,35 +41,56 @@ sim::Task<int> XenDrmFront::dumb_create(drm_file& file, uint32_t width, uint32_t
                              : m_.memory.alloc_page(kFrontendDomid, fmt::format(FMT_COMPILE("{}.{}"), obj->label, i)));
   }
   const uint64_t cookie = xen_drm_front_dbuf_to_cookie(*obj);
-  int ret = 0;
-
-  if (variant_.publish_before_construct || variant_.unref_before_use) {
-    // v3: drm_gem_dumb_create-style helper publishes first (handle, then the
-    // creation reference dropped), then looks the object up again.
-    ret = co_await m_.drm.drm_gem_handle_create(file, *obj, handle);
-    co_await m_.drm.drm_gem_object_put(*obj, site);
-    drm_gem_object* found = obj;
-    if (variant_.unref_before_use) {
-      found = co_await m_.drm.drm_gem_object_lookup(file, handle);
-      if (found == nullptr) {
-        if (guarded) exit(dev);
-        co_return -ENOENT;
-      }
-      co_await m_.drm.drm_gem_object_put(*found, site);  // the bug: dropped before use
-    }
-    auto& xen_obj = static_cast<xen_gem_object&>(*found);
-    if (!m_.kmem.check(&xen_obj, site)) {
+  int ret = co_await m_.drm.drm_gem_handle_create(file, *obj, handle);
+  co_await m_.drm.drm_gem_object_put(*obj, site);
+  drm_gem_object* found = obj;
+  if (variant_.unref_before_use) {
+    found = co_await m_.drm.drm_gem_object_lookup(file, handle);
+    if (found == nullptr) {
       if (guarded) exit(dev);
-      co_return -EIO;
+      co_return -ENOENT;
     }
-    ret = co_await xen_drm_front_dbuf_create(cookie, width, height, bpp, size, xen_obj);
-    m_.kmem.check(&xen_obj, site);  // the object is used after DBUF_CREATE too
-    if (guarded) exit(dev);
-    if (ret != 0) m_.scheduler.logf("[drm:xen_drm_drv_dumb_create] *ERROR* Failed to create dumb buffer: {}", ret);
-    co_return ret;
+    co_await m_.drm.drm_gem_object_put(*found, site);  // the bug: dropped before use
   }
+  auto& xen_obj = static_cast<xen_gem_object&>(*found);
+  if (!m_.kmem.check(&xen_obj, site)) {
+    if (guarded) exit(dev);
+    co_return -EIO;
+  }
+  ret = co_await xen_drm_front_dbuf_create(cookie, width, height, bpp, size, xen_obj);
+  m_.kmem.check(&xen_obj, site);  // the object is used after DBUF_CREATE too
+  if (guarded) exit(dev);
+  if (ret != 0) m_.scheduler.logf("[drm:xen_drm_drv_dumb_create] *ERROR* Failed to create dumb buffer: {}", ret);
+  co_return ret;
+}
 
-  ret = co_await xen_drm_front_dbuf_create(cookie, width, height, bpp, size, *obj);
+// The handle is what publishes the object to userspace (another thread of
+// the same file can use or close it at once), so it is created last, once
+// the object is fully built and the backend knows the buffer; the creation
+// reference is dropped after that.
+sim::Task<int> XenDrmFront::xen_drm_drv_dumb_create_reviewed(drm_file& file, uint32_t width, uint32_t height,
+                                                             uint32_t bpp, uint32_t& handle) {
+  XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_drv_dumb_create");
+  const char* site = "xen_drm_drv_dumb_create";
+  drm_device& dev = *file.dev;
+  const uint32_t pitch = (width * bpp + 7) / 8;
+  const uint32_t size = pitch * height;
+  xen_drm_front_drm_info* drm_info = drm_info_of(dev);
+  if (drm_info == nullptr) co_return -ENODEV;
+  const bool guarded = !variant_.no_enter_in_ioctls;
+  if (guarded && !enter(dev)) co_return -ENODEV;
+
+  // xen_drm_front_gem_create: the object and its pages.
+  auto* obj = m_.kmem.kzalloc<xen_gem_object>("xen_gem_object", "gem");
+  m_.drm.register_object(dev, obj, size);
+  obj->be_alloc = front_info_->be_alloc;
+  for (uint32_t i = 0; i < obj->num_pages; ++i) {
+    obj->pages.push_back(obj->be_alloc
+                             ? m_.memory.alloc_ballooned_page(fmt::format(FMT_COMPILE("{}.{}"), obj->label, i))
+                             : m_.memory.alloc_page(kFrontendDomid, fmt::format(FMT_COMPILE("{}.{}"), obj->label, i)));
+  }
+  const uint64_t cookie = xen_drm_front_dbuf_to_cookie(*obj);
+  int ret = co_await xen_drm_front_dbuf_create(cookie, width, height, bpp, size, *obj);
   if (ret == 0) {
     ret = co_await m_.drm.drm_gem_handle_create(file, *obj, handle);
     if (ret != 0) co_await xen_drm_front_dbuf_destroy(cookie);
@@ -127,17 +156,28 @@ sim::Task<int> XenDrmFront::gem_mmap(drm_gem_object& base, Vma& vma) {
   co_return 0;
 }
 
-// vm_ops->fault: pages go in one at a time, inside drm_dev_enter/exit; after
-// unplug the answer is SIGBUS.
+// vm_ops->fault, in two versions: v3's, which maps whatever happens, and the
+// one the review asked for.
 sim::Task<int> XenDrmFront::fault(Vma& vma, uint32_t page_index) {
+  if (variant_.no_sigbus_fault_handler) return xen_drm_front_gem_fault_v3(vma, page_index);
+  return xen_drm_front_gem_fault_reviewed(vma, page_index);
+}
+
+// v3: the page goes in, unplugged or not.
+sim::Task<int> XenDrmFront::xen_drm_front_gem_fault_v3(Vma& vma, uint32_t page_index) {
+  XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_front_gem_fault");
+  auto& obj = static_cast<xen_gem_object&>(*vma.obj);
+  co_await m_.scheduler.point("xen_drm_front_gem_fault");
+  m_.drm.vm_insert_page(vma, page_index, obj.pages[page_index]);
+  co_return 0;
+}
+
+// Pages go in one at a time, inside drm_dev_enter/exit; after unplug the
+// answer is SIGBUS.
+sim::Task<int> XenDrmFront::xen_drm_front_gem_fault_reviewed(Vma& vma, uint32_t page_index) {
   XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_front_gem_fault");
   auto& obj = static_cast<xen_gem_object&>(*vma.obj);
   drm_device& dev = *obj.dev;
-  if (variant_.no_sigbus_fault_handler) {
-    co_await m_.scheduler.point("xen_drm_front_gem_fault");
-    m_.drm.vm_insert_page(vma, page_index, obj.pages[page_index]);
-    co_return 0;
-  }
   if (!enter(dev)) co_return -1;  // VM_FAULT_SIGBUS
   co_await m_.scheduler.point("xen_drm_front_gem_fault");
   if (m_.kmem.check(&obj, "xen_drm_front_gem_fault")) m_.drm.vm_insert_page(vma, page_index, obj.pages[page_index]);
