@@ -36,6 +36,10 @@ namespace xfsim::fakes {
 inline constexpr ViolationKind kAccessAfterFree{"access-after-free",
                                                 "userspace touches a page through a PTE whose backing storage is gone",
                                                 ReportTitle::kKasan, /*memory_error=*/true};
+inline constexpr ViolationKind kAccessToUnmappedGrant{
+    "access-to-unmapped-grant",
+    "userspace touches a ballooned page through a stale PTE after its grant mapping is gone: the hypervisor aborts "
+    "the access and the process gets SIGBUS, not from the driver"};
 inline constexpr ViolationKind kMissingSigbus{"missing-sigbus",
                                               "a page fault after unplug is answered with a page instead of SIGBUS"};
 inline constexpr ViolationKind kAccessAfterUnplug{
@@ -47,7 +51,8 @@ inline constexpr ViolationKind kSpuriousCheckFailure{
 inline constexpr ViolationKind kWarning{"warning",
                                         "a WARN_ON of the kernel fires (e.g. drm_dev_exit without drm_dev_enter)"};
 inline constexpr const ViolationKind* kDrmOracles[] = {
-    &kAccessAfterFree, &kMissingSigbus, &kAccessAfterUnplug, &kInvalidModeAccepted, &kSpuriousCheckFailure, &kWarning};
+    &kAccessAfterFree,     &kAccessToUnmappedGrant, &kMissingSigbus, &kAccessAfterUnplug,
+    &kInvalidModeAccepted, &kSpuriousCheckFailure,  &kWarning};
 
 struct drm_device;
 struct drm_file;

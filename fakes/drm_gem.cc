@@ -197,11 +197,23 @@ sim::Task<int> DrmCore::touch(Vma& vma, uint32_t index) {
   const uint32_t frame = vma.ptes[index];
   if (memory_.backing_of(frame) == kNoPage) {
     const PageFrame& page = memory_.frame(frame);
+    if (page.ballooned && !page.freed && page.mapped_foreign == kNoPage) {
+      // A ballooned page has no memory of its own: with its grant mapping
+      // gone, the access hits a hole in the guest's physical map. The
+      // hypervisor aborts it (a stage-2 fault on Arm) and the process gets
+      // SIGBUS from the abort: no freed memory is read, but the driver left a
+      // PTE it should have zapped (fidelity review FP-5).
+      scheduler_.report(kAccessToUnmappedGrant, "user_access",
+                        fmt::format("{} touches page {} of {} through a stale PTE to {}, whose backend grant "
+                                    "was unmapped; the hypervisor aborts the access (SIGBUS)",
+                                    scheduler_.current_name(), index, vma.obj->label, page.label));
+      co_return -1;
+    }
     scheduler_.report(kAccessAfterFree, "user_access",
                       fmt::format("{} touches page {} of {} through a PTE to {} whose backing is "
                                   "gone{}",
                                   scheduler_.current_name(), index, vma.obj->label, page.label,
-                                  page.ballooned ? " (backend grant unmapped)" : ""));
+                                  page.ballooned ? " (the backend page it showed was freed)" : ""));
   }
   co_return 0;
 }
