@@ -5,26 +5,25 @@
 namespace xfsim::sim {
 
 void Completion::complete() {
-  queue_.touch();
-  if (done_ != kCompleteAll) ++done_;
+  uint32_t& done = done_.write();
+  if (done != kCompleteAll) ++done;
   queue_.wake_one();
 }
 
 void Completion::complete_all() {
-  queue_.touch();
-  done_ = kCompleteAll;
+  done_.write() = kCompleteAll;
   queue_.wake_all();
 }
 
 Task<bool> Completion::wait_for_completion_timeout(const char* site, int64_t timeout_ms) {
   auto& scheduler = queue_.scheduler();
   might_sleep(scheduler, site);
-  const auto completed = [this] {
-    queue_.touch();  // done_
-    return done_ != 0;
-  };
+  // The waiter takes the completion: every look at it is a write, even one
+  // that finds it done for all.
+  const auto completed = [this] { return done_.write() != 0; };
   if (co_await wait_event_timeout(queue_, completed, site, timeout_ms) == 0) co_return false;
-  if (done_ != kCompleteAll) --done_;
+  uint32_t& done = done_.write();
+  if (done != kCompleteAll) --done;
   co_return true;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "sim/shared.h"
 #include "sim/task.h"
 #include "sim/wait_queue.h"
 
@@ -12,17 +13,18 @@ namespace xfsim::sim {
 
 class Completion {
  public:
-  Completion(Scheduler& scheduler, const char* name) : queue_(scheduler, name) {}
+  Completion(Scheduler& scheduler, const char* name)
+      : queue_(scheduler, name), done_(scheduler, SharesResource{queue_.resource()}) {}
   void complete();
   void complete_all();
-  void reinit() { done_ = 0; }
+  void reinit() { done_.write() = 0; }
   // wait_for_completion_timeout: true if completed, false on timeout.
   Task<bool> wait_for_completion_timeout(const char* site, int64_t timeout_ms);
-  bool done() const { return done_ > 0; }
+  bool done() const { return done_.read() > 0; }
 
  private:
   WaitQueue queue_;
-  uint32_t done_ = 0;
+  Shared<uint32_t> done_;  // what queue_ announces: one resource
   static constexpr uint32_t kCompleteAll = 0x7fffffff;
 };
 

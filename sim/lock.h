@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "sim/scheduler.h"
+#include "sim/shared.h"
 #include "sim/task.h"
 #include "sim/wait_queue.h"
 
@@ -21,8 +22,8 @@ namespace xfsim::sim {
 
 class LockCore {
  public:
-  bool is_locked() const { return owner_ != kNoTask; }
-  TaskId owner() const { return owner_; }
+  bool is_locked() const { return owner_.read() != kNoTask; }
+  TaskId owner() const { return owner_.read(); }
 
  protected:
   enum class Kind : uint8_t { kMutex, kSpin };
@@ -35,8 +36,8 @@ class LockCore {
   Scheduler& scheduler_;
   uint32_t class_id_;
   Kind kind_;
-  TaskId owner_ = kNoTask;
   WaitQueue queue_;
+  Shared<TaskId> owner_;  // what queue_ announces: one resource
 };
 
 class Mutex final : public LockCore {

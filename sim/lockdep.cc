@@ -17,7 +17,6 @@ uint32_t Lockdep::class_id(const char* name) {
   }
   XFSIM_ASSERT(names_.size() < kMaxClasses, "lockdep: more than {} lock classes (class {})", kMaxClasses, name);
   names_.push_back(name);
-  reach_.push_back(0);
   return static_cast<uint32_t>(names_.size() - 1);
 }
 
@@ -26,23 +25,26 @@ Lockdep::HeldStack& Lockdep::held(TaskId task) {
   return held_by_task_[task];
 }
 
-bool Lockdep::reachable(uint32_t from, uint32_t to) const { return from == to || (reach_[from] >> to) & 1; }
+bool Lockdep::reachable(const Graph& graph, uint32_t from, uint32_t to) {
+  return from == to || (graph.reach[from] >> to) & 1;
+}
 
-void Lockdep::add_edge(uint32_t from, uint32_t to) {
-  if ((reach_[from] >> to) & 1) return;
-  edges_.push_back(Edge{static_cast<uint8_t>(from), static_cast<uint8_t>(to), scheduler_.current(), scheduler_.step(),
-                        scheduler_.save_stack()});
+void Lockdep::add_edge(Graph& graph, uint32_t from, uint32_t to) {
+  if ((graph.reach[from] >> to) & 1) return;
+  graph.edges.push_back(Edge{static_cast<uint8_t>(from), static_cast<uint8_t>(to), scheduler_.current(),
+                             scheduler_.step(), scheduler_.save_stack()});
   // Transitive closure, kept up to date: whatever reaches `from` now also
   // reaches `to` and everything `to` reaches.
-  const uint64_t gained = (uint64_t{1} << to) | reach_[to];
-  for (uint32_t x = 0; x < reach_.size(); ++x) {
-    if (x == from || ((reach_[x] >> from) & 1)) reach_[x] |= gained;
+  const uint64_t gained = (uint64_t{1} << to) | graph.reach[to];
+  for (uint32_t x = 0; x < names_.size(); ++x) {
+    if (x == from || ((graph.reach[x] >> from) & 1)) graph.reach[x] |= gained;
   }
 }
 
 void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site) {
   const HeldStack& stack = held(task);
-  if (stack.depth > 0) scheduler_.touch(resource_);  // reads and extends the class graph
+  if (stack.depth == 0) return;   // nothing held: no order to check or record
+  Graph& graph = graph_.write();  // read, and extended below
   for (uint8_t i = 0; i < stack.depth; ++i) {
     const uint32_t held_class = stack.classes[i];
     if (held_class == lock_class) {
@@ -51,7 +53,7 @@ void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site)
                         fmt::format("{} recursively", names_[lock_class]));
       return;
     }
-    if (reachable(lock_class, held_class)) {
+    if (reachable(graph, lock_class, held_class)) {
       // Both chains, as lockdep prints them: the order this task wants and
       // the one it contradicts, established earlier (maybe by another task).
       Violation v;
@@ -64,33 +66,33 @@ void Lockdep::before_acquire(TaskId task, uint32_t lock_class, const char* site)
       v.notes.push_back(fmt::format("{} is trying to acquire lock:\n  {}\nbut task is already holding lock:\n  {}",
                                     scheduler_.task_name(task), names_[lock_class], names_[held_class]));
       std::string existing = "which lock already depends on the new lock; the existing dependency chain is:";
-      for (const std::string& line : chain(lock_class, held_class)) existing += "\n" + line;
+      for (const std::string& line : chain(graph, lock_class, held_class)) existing += "\n" + line;
       v.notes.push_back(std::move(existing));
       scheduler_.report(std::move(v));
       return;
     }
   }
-  for (uint8_t i = 0; i < stack.depth; ++i) add_edge(stack.classes[i], lock_class);
+  for (uint8_t i = 0; i < stack.depth; ++i) add_edge(graph, stack.classes[i], lock_class);
 }
 
-std::vector<std::string> Lockdep::chain(uint32_t from, uint32_t to) const {
+std::vector<std::string> Lockdep::chain(const Graph& graph, uint32_t from, uint32_t to) const {
   // Breadth-first over the recorded edges: the shortest path, in edge order
-  // (deterministic: edges_ is in the order they were made).
+  // (deterministic: edges are in the order they were made).
   std::vector<int> via(names_.size(), -1);  // class -> index of the edge that reached it
   std::vector<uint32_t> queue{from};
   std::vector<bool> seen(names_.size(), false);
   seen[from] = true;
   for (size_t head = 0; head < queue.size() && !seen[to]; ++head) {
-    for (size_t e = 0; e < edges_.size(); ++e) {
-      if (edges_[e].from != queue[head] || seen[edges_[e].to]) continue;
-      seen[edges_[e].to] = true;
-      via[edges_[e].to] = static_cast<int>(e);
-      queue.push_back(edges_[e].to);
+    for (size_t e = 0; e < graph.edges.size(); ++e) {
+      if (graph.edges[e].from != queue[head] || seen[graph.edges[e].to]) continue;
+      seen[graph.edges[e].to] = true;
+      via[graph.edges[e].to] = static_cast<int>(e);
+      queue.push_back(graph.edges[e].to);
     }
   }
   std::vector<std::string> lines;
-  for (uint32_t at = to; at != from && via[at] >= 0; at = edges_[static_cast<size_t>(via[at])].from) {
-    const Edge& edge = edges_[static_cast<size_t>(via[at])];
+  for (uint32_t at = to; at != from && via[at] >= 0; at = graph.edges[static_cast<size_t>(via[at])].from) {
+    const Edge& edge = graph.edges[static_cast<size_t>(via[at])];
     const StackRecord record = scheduler_.record_of(edge.task, edge.stack, edge.step, 0);
     std::string line = fmt::format("{} taken while holding {}, first by task {} at step {}:", names_[edge.to],
                                    names_[edge.from], record.task, edge.step);

@@ -6,12 +6,14 @@
 //   deadlock              a task takes a class it already holds
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "sim/scheduler.h"
+#include "sim/shared.h"
 #include "sim/stack.h"
 
 namespace xfsim::sim {
@@ -26,7 +28,7 @@ inline constexpr const ViolationKind* kLockdepOracles[] = {&kLockOrderInversion,
 // lock_class_key); two locks with the same name are one class.
 class Lockdep {
  public:
-  explicit Lockdep(Scheduler& scheduler) : scheduler_(scheduler), resource_(scheduler.new_resource()) {}
+  explicit Lockdep(Scheduler& scheduler) : scheduler_(scheduler), graph_(scheduler) {}
   uint32_t class_id(const char* name);
   // Checks held → acquired edges before `task` takes `lock_class`.
   void before_acquire(TaskId task, uint32_t lock_class, const char* site);
@@ -34,7 +36,7 @@ class Lockdep {
   void released(TaskId task, uint32_t lock_class);
 
  private:
-  static constexpr size_t kMaxClasses = 64;    // reach_ is one 64-bit set per class
+  static constexpr size_t kMaxClasses = 64;    // Graph::reach is one 64-bit set per class
   static constexpr size_t kMaxLockDepth = 16;  // locks one task holds at once
   struct HeldStack {
     uint8_t depth = 0;
@@ -50,17 +52,23 @@ class Lockdep {
     uint64_t step;
     StackId stack;
   };
-  bool reachable(uint32_t from, uint32_t to) const;
-  void add_edge(uint32_t from, uint32_t to);
+  // The dependencies lockdep records, and their transitive closure: what an
+  // acquire with locks held reads and extends.
+  struct Graph {
+    std::array<uint64_t, kMaxClasses> reach{};  // class -> bitset of classes ever taken after it (transitively)
+    std::vector<Edge> edges;
+  };
+  static bool reachable(const Graph& graph, uint32_t from, uint32_t to);
+  void add_edge(Graph& graph, uint32_t from, uint32_t to);
   // The recorded edges of a path from `from` to `to`, as report lines.
-  std::vector<std::string> chain(uint32_t from, uint32_t to) const;
+  std::vector<std::string> chain(const Graph& graph, uint32_t from, uint32_t to) const;
   HeldStack& held(TaskId task);
   Scheduler& scheduler_;
-  uint32_t resource_;                    // the class graph, in step footprints
+  // Not in footprints: class names, registered when a lock is made (ids only
+  // name classes inside the graph), and each task's own held stack.
   std::vector<const char*> names_;       // by class id
-  std::vector<uint64_t> reach_;          // class → bitset of classes ever taken after it (transitively)
   std::vector<HeldStack> held_by_task_;  // by TaskId; acquisition order
-  std::vector<Edge> edges_;
+  Shared<Graph> graph_;
 };
 
 }  // namespace xfsim::sim

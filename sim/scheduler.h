@@ -138,10 +138,12 @@ class Scheduler {
 
   void wake_task(TaskId task);  // used by WaitQueue
 
-  // Footprints (sim/footprint.h): model code touches the shared resources it
-  // reads or writes; the scheduler adds the running task's domain.
-  void touch(uint32_t resource, bool write = true) { step_footprint_.touch(resource, write); }
+  // Footprints (sim/footprint.h): a resource for a piece of shared state,
+  // reached only through sim::Shared (sim/shared.h), which records each read
+  // and write in the running step; the scheduler adds the running task's
+  // machine, the task table and the timer queue itself.
   uint32_t new_resource() { return next_resource_++; }
+  void touch(uint32_t resource, bool write = true) { step_footprint_.touch(resource, write); }
 
   // Oracles call these. The scheduler adds step, time, task, context and the
   // task's shadow stack. A violation whose kind the policy stops on ends the
@@ -264,6 +266,8 @@ class Scheduler {
   bool time_limit_hit_ = false;
   std::string strategy_error_;
 
+  template <typename T>
+  friend class Shared;
   friend class WaitQueue;
 };
 

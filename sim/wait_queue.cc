@@ -7,24 +7,24 @@
 namespace xfsim::sim {
 
 void WaitQueue::wake_one() {
-  touch();
-  if (waiters_.empty()) return;
-  const TaskId task = waiters_.front();
-  waiters_.erase(waiters_.begin());
+  std::vector<TaskId>& waiters = waiters_.write();
+  if (waiters.empty()) return;
+  const TaskId task = waiters.front();
+  waiters.erase(waiters.begin());
   scheduler_->wake_task(task);
 }
 
 void WaitQueue::wake_all() {
-  touch();
-  auto waiters = std::move(waiters_);
-  waiters_.clear();
+  std::vector<TaskId>& queued = waiters_.write();
+  const std::vector<TaskId> waiters = std::move(queued);
+  queued.clear();
   for (TaskId task : waiters) scheduler_->wake_task(task);
 }
 
 void WaitQueue::remove(TaskId task) {
-  touch();
-  auto it = std::find(waiters_.begin(), waiters_.end(), task);
-  if (it != waiters_.end()) waiters_.erase(it);
+  std::vector<TaskId>& waiters = waiters_.write();
+  auto it = std::find(waiters.begin(), waiters.end(), task);
+  if (it != waiters.end()) waiters.erase(it);
 }
 
 void might_sleep(Scheduler& scheduler, const char* site) {

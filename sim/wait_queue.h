@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/scheduler.h"
+#include "sim/shared.h"
 #include "sim/task.h"
 
 namespace xfsim::sim {
@@ -20,32 +21,29 @@ inline constexpr const ViolationKind* kMightSleepOracles[] = {&kSleepInAtomic};
 
 class WaitQueue {
  public:
-  WaitQueue(Scheduler& scheduler, const char* name)
-      : scheduler_(&scheduler), name_(name), resource_(scheduler.new_resource()) {}
+  WaitQueue(Scheduler& scheduler, const char* name) : scheduler_(&scheduler), name_(name), waiters_(scheduler) {}
 
   // wait_event-like: the caller re-checks its condition in a loop.
   Scheduler::BlockAwaiter wait(const char* site, int64_t timeout_ms = -1) {
-    touch();
     return scheduler_->block_on(*this, site, timeout_ms);
   }
-  // The queue, and the state whose changes it announces, as one resource of
-  // a step's footprint (sim/footprint.h).
-  void touch() const { scheduler_->touch(resource_); }
   void wake_one();
   void wake_all();
-  bool empty() const { return waiters_.empty(); }
+  bool empty() const { return waiters_.read().empty(); }
   Scheduler& scheduler() const { return *scheduler_; }
   const char* name() const { return name_; }
+  // The queue's resource in step footprints (sim/footprint.h), which the
+  // state whose changes it announces shares (SharesResource).
+  uint32_t resource() const { return waiters_.resource(); }
 
  private:
   friend class Scheduler;
-  void add(TaskId task) { waiters_.push_back(task); }
+  void add(TaskId task) { waiters_.write().push_back(task); }  // in the step that blocks
   void remove(TaskId task);
 
   Scheduler* scheduler_;
   const char* name_;
-  uint32_t resource_;
-  std::vector<TaskId> waiters_;  // FIFO
+  Shared<std::vector<TaskId>> waiters_;  // FIFO
 };
 
 // Reported when a sleeping primitive is used in atomic context.

@@ -5,12 +5,13 @@
 
 #include "sim/assert.h"
 #include "sim/dfs_strategy.h"
+#include "sim/lock.h"
+#include "sim/lockdep.h"
 #include "sim/pct_strategy.h"
 #include "sim/random_strategy.h"
 #include "sim/replay_strategy.h"
 #include "sim/scheduler.h"
-#include "sim/lock.h"
-#include "sim/lockdep.h"
+#include "sim/shared.h"
 #include "sim/wait_queue.h"
 
 namespace xfsim::sim {
@@ -222,11 +223,12 @@ TEST(Dfs, WithoutBranchingOnBlocksBoundZeroIsOneScheduleAndBoundOneAddsEachPreem
   }
 }
 
-// A task of `steps` steps, each touching `resource`, appending to the log.
-Task<> toucher(Scheduler& s, std::vector<std::string>& log, std::string name, int steps, uint32_t resource) {
+// A task of `steps` steps, each writing `state`, appending to the log (which
+// stands outside the model: it records the order of the steps).
+Task<> toucher(Scheduler& s, std::vector<std::string>& log, std::string name, int steps, Shared<int>& state) {
   for (int i = 0; i < steps; ++i) {
     co_await s.point("toucher");
-    s.touch(resource);
+    ++state.write();
     log.push_back(name + std::to_string(i));
   }
 }
@@ -245,7 +247,8 @@ SleepSetRun explore_two_machines(bool sleep_sets, bool shared_resource) {
     dfs.begin_schedule(out.schedules++);
     Trace trace;
     Scheduler s(dfs, trace);
-    const uint32_t a = s.new_resource(), b = shared_resource ? a : s.new_resource();
+    Shared<int> a(s), own_b(s);
+    Shared<int>& b = shared_resource ? a : own_b;
     std::vector<std::string> log;
     s.spawn("local", TaskKind::kKthread, toucher(s, log, "l", 3, a));
     s.spawn("remote", TaskKind::kKthread, toucher(s, log, "r", 3, b), false, s.add_domain("remote"));

@@ -1,0 +1,50 @@
+// Shared<T>: state that tasks of both machines may reach, together with the
+// resource it is in step footprints (sim/footprint.h). The value is only
+// handed out through read() and write(), which record a read or a write of
+// the resource in the running step: an access cannot leave the footprint out.
+// A reference taken from them belongs to the step that took it; after a
+// scheduling point (any co_await) take it again, or the next step's access
+// goes unrecorded.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+#include "sim/footprint.h"
+#include "sim/scheduler.h"
+
+namespace xfsim::sim {
+
+// Names a resource a Shared<T> shares with other state (a wait queue and the
+// condition it announces).
+struct SharesResource {
+  uint32_t resource;
+};
+
+template <typename T>
+class Shared {
+ public:
+  // A resource of its own.
+  explicit Shared(Scheduler& scheduler) : scheduler_(&scheduler), resource_(scheduler.new_resource()), value_{} {}
+  Shared(Scheduler& scheduler, SharesResource shared, T initial = T{})
+      : scheduler_(&scheduler), resource_(shared.resource), value_(std::move(initial)) {}
+  Shared(const Shared&) = delete;
+  Shared& operator=(const Shared&) = delete;
+
+  const T& read() const {
+    scheduler_->touch(resource_, /*write=*/false);
+    return value_;
+  }
+  T& write() {
+    scheduler_->touch(resource_, /*write=*/true);
+    return value_;
+  }
+  uint32_t resource() const { return resource_; }
+
+ private:
+  Scheduler* scheduler_;
+  uint32_t resource_;
+  T value_;
+};
+
+}  // namespace xfsim::sim
