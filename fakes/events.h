@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "sim/scheduler.h"
+#include "sim/shared.h"
 #include "sim/task.h"
 #include "sim/wait_queue.h"
 
@@ -27,7 +28,7 @@ using evtchn_port_t = uint32_t;
 class EventChannels {
  public:
   using Handler = std::function<sim::Task<>()>;
-  explicit EventChannels(sim::Scheduler& scheduler) : scheduler_(scheduler), resource_(scheduler.new_resource()) {}
+  explicit EventChannels(sim::Scheduler& scheduler) : scheduler_(scheduler), ports_(scheduler) {}
 
   // xenbus_alloc_evtchn: an unbound port of the frontend for the backend.
   evtchn_port_t alloc_unbound(const char* site);
@@ -47,8 +48,8 @@ class EventChannels {
   void notify_frontend(evtchn_port_t port);
 
   bool allocated(evtchn_port_t port) const {
-    scheduler_.touch(resource_, /*write=*/false);
-    return port < ports_.size() && ports_[port].allocated;
+    const std::vector<Port>& ports = ports_.read();
+    return port < ports.size() && ports[port].allocated;
   }
   std::vector<std::string> allocated_ports() const;
 
@@ -68,8 +69,7 @@ class EventChannels {
   sim::Task<> irq_thread(evtchn_port_t port);
 
   sim::Scheduler& scheduler_;
-  uint32_t resource_;  // the ports, shared by the domains, in step footprints
-  std::vector<Port> ports_;
+  sim::Shared<std::vector<Port>> ports_;  // both domains reach them
 };
 
 }  // namespace xfsim::fakes
