@@ -189,15 +189,15 @@ sim::Task<bool> Backend::connect() {
     channel.evt_port = static_cast<evtchn_port_t>(std::stoul(*evt_port));
     const uint32_t ring_page = gnttab_.map(channel.req_gref, kBackendDomid, "displ_be_map_ring");
     const uint32_t evt_page = gnttab_.map(channel.evt_gref, kBackendDomid, "displ_be_map_ring");
-    if (ring_page == kNoPage || evt_page == kNoPage || !shared_.rings.count(ring_page) ||
-        !shared_.event_pages.count(evt_page)) {
+    if (ring_page == kNoPage || evt_page == kNoPage || !shared_.read().rings.count(ring_page) ||
+        !shared_.read().event_pages.count(evt_page)) {
       if (ring_page != kNoPage) gnttab_.unmap(channel.req_gref, kBackendDomid, "displ_be_connect");
       if (evt_page != kNoPage) gnttab_.unmap(channel.evt_gref, kBackendDomid, "displ_be_connect");
       co_return false;
     }
-    shared_.touch();
-    channel.ring = shared_.rings[ring_page];
-    channel.event_page = shared_.event_pages[evt_page];
+    const SharedPageFrames& frames = shared_.write();
+    channel.ring = frames.rings.at(ring_page);
+    channel.event_page = frames.event_pages.at(evt_page);
     evtchn_.backend_bind(channel.req_port, [this] {  // runs in the notifier's step
       scheduler_.touch(sim::kRemoteMachine);
       kicked_ = true;
@@ -216,12 +216,10 @@ sim::Task<> Backend::serve() {
     kicked_ = false;
     bool any = false;
     for (uint32_t c = 0; c < channels_.size(); ++c) {
-      shared_.touch();
-      while (alive_ && channels_[c].ring && channels_[c].ring->has_unconsumed_requests()) {
-        const DisplifRequest request = channels_[c].ring->take_request();
+      while (alive_ && channels_[c].ring && channels_[c].ring->page.write().has_unconsumed_requests()) {
+        const DisplifRequest request = channels_[c].ring->page.write().take_request();
         any = true;
         co_await handle(c, request);
-        shared_.touch();
       }
     }
     if (!any && !kicked_) co_await wake_.wait("displ_be_serve");
@@ -240,14 +238,14 @@ sim::Task<> Backend::handle(uint32_t connector, const DisplifRequest& request) {
         break;
       }
       const uint32_t dir_page = gnttab_.map(request.gref_directory, kBackendDomid, "displ_be_dbuf_create");
-      shared_.touch();
-      if (dir_page == kNoPage || !shared_.directories.count(dir_page)) {
+      const SharedPageFrames& frames = shared_.write();
+      if (dir_page == kNoPage || !frames.directories.count(dir_page)) {
         status = -EINVAL;
         break;
       }
       Buffer buffer;
       buffer.directory_gref = request.gref_directory;
-      std::vector<uint32_t>& grefs = *shared_.directories[dir_page];
+      std::vector<uint32_t>& grefs = frames.directories.at(dir_page)->page.write();
       const uint32_t pages = (request.buffer_sz + 4095) / 4096;
       if (request.flags & XENDISPL_DBUF_FLG_REQ_ALLOC) {
         grefs.clear();
@@ -316,16 +314,14 @@ void Backend::respond(uint32_t connector, const DisplifRequest& request, int32_t
   Channel& channel = channels_[connector];
   // A ring the frontend already took back (grant ended) is not written.
   if (channel.ring == nullptr || !gnttab_.active(channel.req_gref)) return;
-  shared_.touch();
-  channel.ring->push_response(DisplifResponse{request.id, request.operation, status});
+  channel.ring->page.write().push_response(DisplifResponse{request.id, request.operation, status});
   evtchn_.notify_frontend(channel.req_port);
 }
 
 void Backend::send_flip_event(uint32_t connector, uint64_t fb_cookie) {
   Channel& channel = channels_[connector];
   if (channel.event_page == nullptr || !gnttab_.active(channel.evt_gref)) return;
-  shared_.touch();
-  if (channel.event_page->push(DisplifEvent{channel.next_event_id, XENDISPL_EVT_PG_FLIP, fb_cookie})) {
+  if (channel.event_page->page.write().push(DisplifEvent{channel.next_event_id, XENDISPL_EVT_PG_FLIP, fb_cookie})) {
     ++channel.next_event_id;
   }
   evtchn_.notify_frontend(channel.evt_port);
