@@ -28,11 +28,9 @@ Backend::Backend(sim::Scheduler& scheduler, XenStore& store, GrantTable& gnttab,
       frontend_state_path_(frontend_path_ + "/state"),
       backend_state_path_(backend_path_ + "/state"),
       wake_(scheduler, "displ_be") {
-  // Runs in the writer's step: backend state touched on the guest's behalf.
-  store_.register_remote_watch(frontend_state_path_, [this] {
-    scheduler_.touch(sim::kRemoteMachine);
-    wake_.wake_all();
-  });
+  // Runs in the writer's step, on this machine's behalf.
+  store_.register_remote_watch(frontend_state_path_,
+                               sim::MachineCallback(scheduler_, sim::kRemoteMachine, [this] { wake_.wake_all(); }));
 }
 
 void Backend::arm_script() {
@@ -198,11 +196,11 @@ sim::Task<bool> Backend::connect() {
     const SharedPageFrames& frames = shared_.write();
     channel.ring = frames.rings.at(ring_page);
     channel.event_page = frames.event_pages.at(evt_page);
-    evtchn_.backend_bind(channel.req_port, [this] {  // runs in the notifier's step
-      scheduler_.touch(sim::kRemoteMachine);
-      kicked_ = true;
-      wake_.wake_all();
-    });
+    // Runs in the notifier's step, on this machine's behalf.
+    evtchn_.backend_bind(channel.req_port, sim::MachineCallback(scheduler_, sim::kRemoteMachine, [this] {
+                           kicked_ = true;
+                           wake_.wake_all();
+                         }));
     channels_.push_back(channel);
   }
   co_return !channels_.empty();

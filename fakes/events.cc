@@ -86,10 +86,10 @@ void EventChannels::free(evtchn_port_t port, const char* site) {
     return;
   }
   ports[port].allocated = false;
-  ports[port].backend_notify = nullptr;
+  ports[port].backend_notify = {};
 }
 
-bool EventChannels::backend_bind(evtchn_port_t port, std::function<void()> on_notify) {
+bool EventChannels::backend_bind(evtchn_port_t port, sim::MachineCallback on_notify) {
   std::vector<Port>& ports = ports_.write();
   if (port >= ports.size() || !ports[port].allocated) return false;
   ports[port].backend_notify = std::move(on_notify);
@@ -98,7 +98,7 @@ bool EventChannels::backend_bind(evtchn_port_t port, std::function<void()> on_no
 
 void EventChannels::backend_unbind(evtchn_port_t port) {
   std::vector<Port>& ports = ports_.write();
-  if (port < ports.size()) ports[port].backend_notify = nullptr;
+  if (port < ports.size()) ports[port].backend_notify = {};
 }
 
 void EventChannels::notify_backend(evtchn_port_t port) {

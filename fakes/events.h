@@ -41,7 +41,7 @@ class EventChannels {
   void free(evtchn_port_t port, const char* site);
 
   // The backend binds its end; its handler is a wake-up of its own task.
-  bool backend_bind(evtchn_port_t port, std::function<void()> on_notify);
+  bool backend_bind(evtchn_port_t port, sim::MachineCallback on_notify);
   void backend_unbind(evtchn_port_t port);
   // notify_remote_via_irq from the frontend, or the backend's notify.
   void notify_backend(evtchn_port_t port);
@@ -62,7 +62,7 @@ class EventChannels {
     bool unbinding = false;
     std::string name;
     Handler handler;
-    std::function<void()> backend_notify;
+    sim::MachineCallback backend_notify;
     std::unique_ptr<sim::WaitQueue> irq_wait;
     std::unique_ptr<sim::WaitQueue> idle_wait;
   };

@@ -150,7 +150,7 @@ std::vector<std::string> XenStore::active_watch_owners() const {
   return owners;
 }
 
-void XenStore::register_remote_watch(const std::string& path, std::function<void()> on_change) {
+void XenStore::register_remote_watch(const std::string& path, sim::MachineCallback on_change) {
   state_.write().remote_watches.emplace_back(path, std::move(on_change));
 }
 

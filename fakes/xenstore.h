@@ -63,7 +63,7 @@ class XenStore {
   sim::Task<> unregister_watch(WatchId id);
   // Another domain's watch (the backend's): delivered at once by its own
   // xenstore connection, not by this domain's xenwatch thread.
-  void register_remote_watch(const std::string& path, std::function<void()> on_change);
+  void register_remote_watch(const std::string& path, sim::MachineCallback on_change);
   void clear_remote_watches() { state_.write().remote_watches.clear(); }
   size_t active_watches() const;
   std::vector<std::string> active_watch_owners() const;
@@ -89,7 +89,7 @@ class XenStore {
     std::unordered_map<std::string, std::string> nodes;
     std::vector<Watch> watches;
     std::deque<std::pair<WatchId, std::string>> pending;
-    std::vector<std::pair<std::string, std::function<void()>>> remote_watches;
+    std::vector<std::pair<std::string, sim::MachineCallback>> remote_watches;
   };
   void fire(State& state, const std::string& path);
 

@@ -5,9 +5,15 @@
 // A reference taken from them belongs to the step that took it; after a
 // scheduling point (any co_await) take it again, or the next step's access
 // goes unrecorded.
+//
+// MachineCallback: a function of one machine that code of the other runs
+// (the backend's XenStore watch or its end of an event channel, run by the
+// guest's write or notify). Running it reaches that machine, as every step
+// of the machine's own tasks does.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <utility>
 
 #include "sim/footprint.h"
@@ -45,6 +51,23 @@ class Shared {
   Scheduler* scheduler_;
   uint32_t resource_;
   T value_;
+};
+
+class MachineCallback {
+ public:
+  MachineCallback() = default;
+  MachineCallback(Scheduler& scheduler, Resource machine, std::function<void()> fn)
+      : scheduler_(&scheduler), machine_(machine), fn_(std::move(fn)) {}
+  void operator()() const {
+    scheduler_->touch(machine_);
+    fn_();
+  }
+  explicit operator bool() const { return static_cast<bool>(fn_); }
+
+ private:
+  Scheduler* scheduler_ = nullptr;
+  Resource machine_ = kRemoteMachine;
+  std::function<void()> fn_;
 };
 
 }  // namespace xfsim::sim
