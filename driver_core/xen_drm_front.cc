@@ -341,14 +341,14 @@ sim::Task<int> XenDrmFront::be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtc
   if (evtchnl.state != EvtchnlState::CONNECTED) {
     ret = -EIO;
   } else if (m_.kmem.check(evtchnl.ring, site)) {
-    m_.shared.touch();
+    DisplifRing::Page& ring = evtchnl.ring->page.write();
     evtchnl.completion->reinit();
-    if (!variant_.no_ring_full_check && evtchnl.ring->full()) {
+    if (!variant_.no_ring_full_check && ring.full()) {
       // RING_FULL: every slot holds a request the backend never answered.
       m_.scheduler.logf("[drm:be_stream_do_io] *ERROR* request ring full, backend not answering");
       ret = -EIO;
-    } else if (evtchnl.ring->push_request(m_.scheduler, request, site)) {
-      evtchnl.ring->push_requests();
+    } else if (ring.push_request(m_.scheduler, request, site)) {
+      ring.push_requests();
       m_.evtchn.notify_backend(evtchnl.port);
     } else {
       ret = -EIO;
@@ -407,9 +407,8 @@ void XenDrmFront::dbuf_release_storage(xen_drm_front_dbuf& dbuf, const char* sit
   dbuf.grefs.clear();
   if (dbuf.directory_gref) {
     gnttab_end_foreign_access(dbuf.directory_gref, site, /*free_page=*/true);
-    m_.shared.touch();
-    m_.shared.directories.erase(dbuf.directory_page);
-    m_.kmem.kfree(dbuf.directory_object, site);
+    m_.shared.write().directories.erase(dbuf.directory_page);
+    m_.kmem.kfree(dbuf.directory, site);
     dbuf.directory_gref = 0;
   }
 }
@@ -447,18 +446,17 @@ sim::Task<int> XenDrmFront::xen_drm_front_dbuf_create(uint64_t cookie, uint32_t 
   dbuf->dbuf_cookie = cookie;
   front_info_->dbuf_list.push_back(dbuf);  // added before any I/O, as upstream does
   // xen_front_pgdir_shbuf_alloc: the directory, and (!be_alloc) our pages granted.
-  auto* directory = m_.kmem.kzalloc<PageDirectory>("pgdir", fmt::format(FMT_COMPILE("pgdir-{}"), obj.label));
-  dbuf->directory_object = directory;
-  dbuf->directory = &directory->grefs;
+  auto* directory = m_.kmem.kzalloc<DisplifPageDirectory>("pgdir", fmt::format(FMT_COMPILE("pgdir-{}"), obj.label),
+                                                          m_.scheduler, m_.shared);
+  dbuf->directory = directory;
   dbuf->directory_page = m_.memory.alloc_page(kFrontendDomid, fmt::format(FMT_COMPILE("pgdir-{}"), obj.label));
-  m_.shared.touch();
-  m_.shared.directories[dbuf->directory_page] = dbuf->directory;
+  m_.shared.write().directories[dbuf->directory_page] = directory;
   dbuf->directory_gref = m_.gnttab.grant_foreign_access(kFrontendDomid, kBackendDomid, dbuf->directory_page, false);
   if (!obj.be_alloc) {
     for (uint32_t page : obj.pages) {
       dbuf->grefs.push_back(m_.gnttab.grant_foreign_access(kFrontendDomid, kBackendDomid, page, false));
     }
-    directory->grefs = dbuf->grefs;
+    directory->page.write() = dbuf->grefs;
   }
   DisplifRequest request;
   request.operation = DisplifOp::DBUF_CREATE;
@@ -473,8 +471,10 @@ sim::Task<int> XenDrmFront::xen_drm_front_dbuf_create(uint64_t cookie, uint32_t 
   if (ret == 0 && obj.be_alloc) {
     // xen_front_pgdir_shbuf_map: the backend's grants into our ballooned pages.
     if (!m_.kmem.check(dbuf, site) || !m_.kmem.check(&obj, site)) co_return -EIO;
-    for (size_t i = 0; i < obj.pages.size() && i < dbuf->directory->size(); ++i) {
-      const grant_ref_t gref = (*dbuf->directory)[i];
+    // The directory the backend filled in.
+    const std::vector<uint32_t>& grefs = dbuf->directory->page.read();
+    for (size_t i = 0; i < obj.pages.size() && i < grefs.size(); ++i) {
+      const grant_ref_t gref = grefs[i];
       m_.gnttab.map_into(obj.pages[i], gref, site);
       dbuf->backend_grefs.push_back(gref);
       dbuf->mapped_pages.push_back(obj.pages[i]);

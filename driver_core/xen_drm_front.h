@@ -91,17 +91,12 @@ struct xen_drm_front_info : KObject {
 struct xen_drm_front_dbuf : KObject {
   uint64_t dbuf_cookie = 0;
   uint64_t fb_cookie = 0;
-  struct PageDirectory* directory_object = nullptr;
-  std::vector<uint32_t>* directory = nullptr;  // the page directory's content
+  DisplifPageDirectory* directory = nullptr;
   uint32_t directory_page = kNoPage;
   grant_ref_t directory_gref = 0;
   std::vector<grant_ref_t> grefs;       // !be_alloc: our pages granted
   std::vector<uint32_t> backend_grefs;  // be_alloc: the backend's, mapped into our pages
   std::vector<uint32_t> mapped_pages;   // be_alloc: our ballooned pages now mapped
-};
-
-struct PageDirectory : KObject {
-  std::vector<uint32_t> grefs;
 };
 
 // struct xen_drm_front_drm_pipeline

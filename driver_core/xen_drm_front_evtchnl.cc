@@ -26,16 +26,15 @@ sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_create_all() {
       evtchnl.page = m_.memory.alloc_page(
           kFrontendDomid, fmt::format(FMT_COMPILE("{}-ring{}"), type == EvtchnlType::REQ ? "req" : "evt", i));
       if (type == EvtchnlType::REQ) {
-        m_.shared.touch();
-        evtchnl.ring = m_.kmem.kzalloc<DisplifRing>("displif_ring", fmt::format(FMT_COMPILE("req-ring{}"), i));
-        m_.shared.rings[evtchnl.page] = evtchnl.ring;
+        evtchnl.ring = m_.kmem.kzalloc<DisplifRing>("displif_ring", fmt::format(FMT_COMPILE("req-ring{}"), i),
+                                                    m_.scheduler, m_.shared);
+        m_.shared.write().rings[evtchnl.page] = evtchnl.ring;
         evtchnl.completion = std::make_unique<sim::Completion>(m_.scheduler, "evtchnl->u.req.completion");
         evtchnl.req_io_lock = std::make_unique<sim::Mutex>(m_.scheduler, "evtchnl->u.req.req_io_lock");
       } else {
-        m_.shared.touch();
-        evtchnl.event_page =
-            m_.kmem.kzalloc<DisplifEventPage>("displif_event_page", fmt::format(FMT_COMPILE("evt-page{}"), i));
-        m_.shared.event_pages[evtchnl.page] = evtchnl.event_page;
+        evtchnl.event_page = m_.kmem.kzalloc<DisplifEventPage>(
+            "displif_event_page", fmt::format(FMT_COMPILE("evt-page{}"), i), m_.scheduler, m_.shared);
+        m_.shared.write().event_pages[evtchnl.page] = evtchnl.event_page;
       }
       evtchnl.gref = m_.gnttab.grant_foreign_access(kFrontendDomid, kBackendDomid, evtchnl.page, false);
       evtchnl.port = m_.evtchn.alloc_unbound("xenbus_alloc_evtchn");
@@ -90,11 +89,10 @@ sim::Task<> XenDrmFront::evtchnl_free(xen_drm_front_evtchnl& evtchnl) {
   if (evtchnl.gref) {
     gnttab_end_foreign_access(evtchnl.gref, "evtchnl_free", /*free_page=*/true);
     evtchnl.gref = 0;
-    m_.shared.touch();
-    m_.shared.rings.erase(evtchnl.page);
-    m_.shared.event_pages.erase(evtchnl.page);
+    SharedPageFrames& frames = m_.shared.write();
+    frames.rings.erase(evtchnl.page);
+    frames.event_pages.erase(evtchnl.page);
   }
-  m_.shared.touch();  // the ring and event page are freed
   if (evtchnl.ring) m_.kmem.kfree(evtchnl.ring, "evtchnl_free");
   if (evtchnl.event_page) m_.kmem.kfree(evtchnl.event_page, "evtchnl_free");
   evtchnl.ring = nullptr;
@@ -122,8 +120,7 @@ sim::Task<> XenDrmFront::evtchnl_interrupt_ctrl(EvtPairs* pairs, uint32_t index)
   if (m_.kmem.check(pairs, site)) {
     auto& evtchnl = pairs->pairs[index].req;
     if (evtchnl.state == EvtchnlState::CONNECTED && m_.kmem.check(evtchnl.ring, site)) {
-      m_.shared.touch();
-      DisplifRing& ring = *evtchnl.ring;
+      DisplifRing::Page& ring = evtchnl.ring->page.write();
       const uint32_t rp = ring.rsp_prod;
       for (uint32_t i = ring.rsp_cons; i != rp; ++i) {
         const DisplifResponse& resp = ring.responses[i % kRingSlots];
@@ -156,18 +153,18 @@ sim::Task<> XenDrmFront::evtchnl_interrupt_evt(EvtPairs* pairs, uint32_t index) 
   if (m_.kmem.check(pairs, site)) {
     auto& evtchnl = pairs->pairs[index].evt;
     if (evtchnl.state == EvtchnlState::CONNECTED && m_.kmem.check(evtchnl.event_page, site)) {
-      m_.shared.touch();
-      DisplifEventPage& page = *evtchnl.event_page;
-      const uint32_t prod = page.in_prod;
-      for (uint32_t cons = page.in_cons; cons != prod; ++cons) {
-        const DisplifEvent event = page.events[cons % kEventPageSlots];
+      DisplifEventPage* event_page = evtchnl.event_page;
+      DisplifEventPage::Page* page = &event_page->page.write();
+      const uint32_t prod = page->in_prod;
+      for (uint32_t cons = page->in_cons; cons != prod; ++cons) {
+        const DisplifEvent event = page->events[cons % kEventPageSlots];
         if (event.id != evtchnl.evt_id++) continue;
         if (event.type == XENDISPL_EVT_PG_FLIP) {
           co_await xen_drm_front_on_frame_done(index, event.fb_cookie);
-          m_.shared.touch();  // back on the event page in a later step
+          page = &event_page->page.write();  // back on the event page in a later step
         }
       }
-      page.in_cons = prod;
+      page->in_cons = prod;
     }
   }
   front_info_->io_lock->unlock();

@@ -31,11 +31,9 @@ Backend::Backend(sim::Scheduler& scheduler, XenStore& store, GrantTable& gnttab,
       backend_state_path_(backend_path_ + "/state"),
       wake_(scheduler, "displ_be"),
       domain_(scheduler.add_domain("Domain-0")) {  // kBackendDomid: displ_be runs in dom0
-  // Runs in the writer's step: backend state touched on the guest's behalf.
-  store_.register_remote_watch(frontend_state_path_, [this] {
-    scheduler_.touch(sim::machine_resource(domain_));
-    wake_.wake_all();
-  });
+  // Runs in the writer's step, on this machine's behalf.
+  store_.register_remote_watch(frontend_state_path_, sim::MachineCallback(scheduler_, sim::machine_resource(domain_),
+                                                                          [this] { wake_.wake_all(); }));
 }
 
 void Backend::arm_script() {
@@ -197,20 +195,20 @@ sim::Task<bool> Backend::connect() {
     channel.evt_port = static_cast<evtchn_port_t>(std::stoul(*evt_port));
     const uint32_t ring_page = gnttab_.map(channel.req_gref, kBackendDomid, "displ_be_map_ring");
     const uint32_t evt_page = gnttab_.map(channel.evt_gref, kBackendDomid, "displ_be_map_ring");
-    if (ring_page == kNoPage || evt_page == kNoPage || !shared_.rings.count(ring_page) ||
-        !shared_.event_pages.count(evt_page)) {
+    if (ring_page == kNoPage || evt_page == kNoPage || !shared_.read().rings.count(ring_page) ||
+        !shared_.read().event_pages.count(evt_page)) {
       if (ring_page != kNoPage) gnttab_.unmap(channel.req_gref, kBackendDomid, "displ_be_connect");
       if (evt_page != kNoPage) gnttab_.unmap(channel.evt_gref, kBackendDomid, "displ_be_connect");
       co_return false;
     }
-    shared_.touch();
-    channel.ring = shared_.rings[ring_page];
-    channel.event_page = shared_.event_pages[evt_page];
-    evtchn_.backend_bind(channel.req_port, [this] {  // runs in the notifier's step
-      scheduler_.touch(sim::machine_resource(domain_));
-      kicked_ = true;
-      wake_.wake_all();
-    });
+    const SharedPageFrames& frames = shared_.write();
+    channel.ring = frames.rings.at(ring_page);
+    channel.event_page = frames.event_pages.at(evt_page);
+    // Runs in the notifier's step, on this machine's behalf.
+    evtchn_.backend_bind(channel.req_port, sim::MachineCallback(scheduler_, sim::machine_resource(domain_), [this] {
+                           kicked_ = true;
+                           wake_.wake_all();
+                         }));
     channels_.push_back(channel);
   }
   co_return !channels_.empty();
@@ -224,12 +222,10 @@ sim::Task<> Backend::serve() {
     kicked_ = false;
     bool any = false;
     for (uint32_t c = 0; c < channels_.size(); ++c) {
-      shared_.touch();
-      while (alive_ && channels_[c].ring && channels_[c].ring->has_unconsumed_requests()) {
-        const DisplifRequest request = channels_[c].ring->take_request();
+      while (alive_ && channels_[c].ring && channels_[c].ring->page.write().has_unconsumed_requests()) {
+        const DisplifRequest request = channels_[c].ring->page.write().take_request();
         any = true;
         co_await handle(c, request);
-        shared_.touch();
       }
     }
     if (!any && !kicked_) co_await wake_.wait("displ_be_serve");
@@ -266,12 +262,12 @@ int32_t Backend::execute(const DisplifRequest& request) {
 int32_t Backend::dbuf_create(const DisplifRequest& request) {
   if (buffers_.count(request.dbuf_cookie) || request.dbuf_cookie == 0) return -EINVAL;
   const uint32_t dir_page = gnttab_.map(request.gref_directory, kBackendDomid, "displ_be_dbuf_create");
-  shared_.touch();
-  if (dir_page == kNoPage || !shared_.directories.count(dir_page)) return -EINVAL;
+  const SharedPageFrames& frames = shared_.write();
+  if (dir_page == kNoPage || !frames.directories.count(dir_page)) return -EINVAL;
   int32_t status = 0;
   Buffer buffer;
   buffer.directory_gref = request.gref_directory;
-  std::vector<uint32_t>& grefs = *shared_.directories[dir_page];
+  std::vector<uint32_t>& grefs = frames.directories.at(dir_page)->page.write();
   const uint32_t pages = (request.buffer_sz + 4095) / 4096;
   if (request.flags & XENDISPL_DBUF_FLG_REQ_ALLOC) {
     grefs.clear();
@@ -332,16 +328,14 @@ void Backend::respond(uint32_t connector, const DisplifRequest& request, int32_t
   Channel& channel = channels_[connector];
   // A ring the frontend already took back (grant ended) is not written.
   if (channel.ring == nullptr || !gnttab_.active(channel.req_gref)) return;
-  shared_.touch();
-  channel.ring->push_response(DisplifResponse{request.id, request.operation, status});
+  channel.ring->page.write().push_response(DisplifResponse{request.id, request.operation, status});
   evtchn_.notify_frontend(channel.req_port);
 }
 
 void Backend::send_flip_event(uint32_t connector, uint64_t fb_cookie) {
   Channel& channel = channels_[connector];
   if (channel.event_page == nullptr || !gnttab_.active(channel.evt_gref)) return;
-  shared_.touch();
-  if (channel.event_page->push(DisplifEvent{channel.next_event_id, XENDISPL_EVT_PG_FLIP, fb_cookie})) {
+  if (channel.event_page->page.write().push(DisplifEvent{channel.next_event_id, XENDISPL_EVT_PG_FLIP, fb_cookie})) {
     ++channel.next_event_id;
   }
   evtchn_.notify_frontend(channel.evt_port);

@@ -34,7 +34,7 @@ bool displif_op_from_name(const std::string& name, DisplifOp& op) {
   return false;
 }
 
-bool DisplifRing::push_request(sim::Scheduler& scheduler, const DisplifRequest& request, const char* site) {
+bool DisplifRing::Page::push_request(sim::Scheduler& scheduler, const DisplifRequest& request, const char* site) {
   if (full()) {
     scheduler.report(kRingOverflow, site,
                      fmt::format("{}: request ring full ({} unanswered); {} would overwrite an "

@@ -9,10 +9,12 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "fakes/kmem.h"
 #include "sim/assert.h"
 #include "sim/scheduler.h"
+#include "sim/shared.h"
 
 namespace xfsim::fakes {
 
@@ -59,62 +61,94 @@ struct DisplifEvent {
   uint64_t fb_cookie = 0;
 };
 
+// What both domains reach by a grant: the rings, event pages and page
+// directories, each a page the frontend allocates (a kernel object) and the
+// backend maps. Their contents, and which page frame holds which, are one
+// resource of step footprints (sim/footprint.h): every access goes through
+// read() or write() (sim/shared.h), on the page frame map here or on the
+// page itself.
+class SharedPages;
+
 // One shared request/response ring (front_ring + the backend's back_ring).
 struct DisplifRing : KObject {
-  std::array<DisplifRequest, kRingSlots> requests{};
-  std::array<DisplifResponse, kRingSlots> responses{};
-  uint32_t req_prod = 0, req_cons = 0;  // req_cons: the backend's private index
-  uint32_t rsp_prod = 0, rsp_cons = 0;  // rsp_cons: the frontend's private index
-  uint32_t req_prod_pvt = 0;
-  uint32_t rsp_prod_pvt = 0;
+  struct Page {
+    std::array<DisplifRequest, kRingSlots> requests{};
+    std::array<DisplifResponse, kRingSlots> responses{};
+    uint32_t req_prod = 0, req_cons = 0;  // req_cons: the backend's private index
+    uint32_t rsp_prod = 0, rsp_cons = 0;  // rsp_cons: the frontend's private index
+    uint32_t req_prod_pvt = 0;
+    uint32_t rsp_prod_pvt = 0;
 
-  // RING_GET_REQUEST + req_prod_pvt++; false (and ring-overflow) when full.
-  bool push_request(sim::Scheduler& scheduler, const DisplifRequest& request, const char* site);
-  void push_requests() { req_prod = req_prod_pvt; }
-  // RING_FULL: as many requests pushed as answers consumed plus the slots.
-  bool full() const { return req_prod_pvt - rsp_cons >= kRingSlots; }
-  bool has_unconsumed_requests() const { return req_cons != req_prod; }
-  DisplifRequest take_request() {
-    XFSIM_ASSERT(req_prod - req_cons <= kRingSlots && req_cons != req_prod, "ring: req_cons {} req_prod {}", req_cons,
-                 req_prod);
-    return requests[req_cons++ % kRingSlots];
-  }
-  void push_response(const DisplifResponse& response) {
-    XFSIM_ASSERT(rsp_prod_pvt - rsp_cons < kRingSlots, "ring: response ring full (rsp_prod {} rsp_cons {})",
-                 rsp_prod_pvt, rsp_cons);
-    responses[rsp_prod_pvt++ % kRingSlots] = response;
-    rsp_prod = rsp_prod_pvt;
-  }
+    // RING_GET_REQUEST + req_prod_pvt++; false (and ring-overflow) when full.
+    bool push_request(sim::Scheduler& scheduler, const DisplifRequest& request, const char* site);
+    void push_requests() { req_prod = req_prod_pvt; }
+    // RING_FULL: as many requests pushed as answers consumed plus the slots.
+    bool full() const { return req_prod_pvt - rsp_cons >= kRingSlots; }
+    bool has_unconsumed_requests() const { return req_cons != req_prod; }
+    DisplifRequest take_request() {
+      XFSIM_ASSERT(req_prod - req_cons <= kRingSlots && req_cons != req_prod, "ring: req_cons {} req_prod {}", req_cons,
+                   req_prod);
+      return requests[req_cons++ % kRingSlots];
+    }
+    void push_response(const DisplifResponse& response) {
+      XFSIM_ASSERT(rsp_prod_pvt - rsp_cons < kRingSlots, "ring: response ring full (rsp_prod {} rsp_cons {})",
+                   rsp_prod_pvt, rsp_cons);
+      responses[rsp_prod_pvt++ % kRingSlots] = response;
+      rsp_prod = rsp_prod_pvt;
+    }
+  };
+  DisplifRing(sim::Scheduler& scheduler, const SharedPages& pages);
+  sim::Shared<Page> page;
 };
 
 // The event page: the backend produces, the frontend consumes.
 struct DisplifEventPage : KObject {
-  std::array<DisplifEvent, kEventPageSlots> events{};
-  uint32_t in_prod = 0, in_cons = 0;
-  bool push(const DisplifEvent& event) {
-    XFSIM_ASSERT(in_prod - in_cons <= kEventPageSlots, "event page: in_prod {} in_cons {}", in_prod, in_cons);
-    if (in_prod - in_cons >= kEventPageSlots) return false;  // backend drops it
-    events[in_prod++ % kEventPageSlots] = event;
-    return true;
-  }
+  struct Page {
+    std::array<DisplifEvent, kEventPageSlots> events{};
+    uint32_t in_prod = 0, in_cons = 0;
+    bool push(const DisplifEvent& event) {
+      XFSIM_ASSERT(in_prod - in_cons <= kEventPageSlots, "event page: in_prod {} in_cons {}", in_prod, in_cons);
+      if (in_prod - in_cons >= kEventPageSlots) return false;  // backend drops it
+      events[in_prod++ % kEventPageSlots] = event;
+      return true;
+    }
+  };
+  DisplifEventPage(sim::Scheduler& scheduler, const SharedPages& pages);
+  sim::Shared<Page> page;
 };
 
-// Shared pages by page frame: what the backend reaches by mapping a grant.
-// The rings, event pages and directories behind these maps are memory both
-// domains reach: code of either side touches `resource` (sim/footprint.h)
-// in every step that reads or writes them.
-struct SharedPages {
-  explicit SharedPages(sim::Scheduler& scheduler) : scheduler_(&scheduler), resource_(scheduler.new_resource()) {}
-  void touch() const { scheduler_->touch(resource_); }
+// A page directory of DBUF_CREATE (struct xendispl_page_directory): the
+// grant refs of a buffer's pages, filled by whichever side allocates them.
+struct DisplifPageDirectory : KObject {
+  DisplifPageDirectory(sim::Scheduler& scheduler, const SharedPages& pages);
+  sim::Shared<std::vector<uint32_t>> page;
+};
 
+// Which page frame holds which shared page: what the backend finds by mapping
+// a grant.
+struct SharedPageFrames {
   std::map<uint32_t, DisplifRing*> rings;
   std::map<uint32_t, DisplifEventPage*> event_pages;
-  // Page directories of DBUF_CREATE (gref_directory → grefs of the buffer).
-  std::map<uint32_t, std::vector<uint32_t>*> directories;
+  std::map<uint32_t, DisplifPageDirectory*> directories;
+};
+
+class SharedPages {
+ public:
+  explicit SharedPages(sim::Scheduler& scheduler) : frames_(scheduler) {}
+  const SharedPageFrames& read() const { return frames_.read(); }
+  SharedPageFrames& write() { return frames_.write(); }
+  // The pages' contents are in the same resource.
+  sim::SharesResource contents() const { return sim::SharesResource{frames_.resource()}; }
 
  private:
-  sim::Scheduler* scheduler_;
-  uint32_t resource_;
+  sim::Shared<SharedPageFrames> frames_;
 };
+
+inline DisplifRing::DisplifRing(sim::Scheduler& scheduler, const SharedPages& pages)
+    : page(scheduler, pages.contents()) {}
+inline DisplifEventPage::DisplifEventPage(sim::Scheduler& scheduler, const SharedPages& pages)
+    : page(scheduler, pages.contents()) {}
+inline DisplifPageDirectory::DisplifPageDirectory(sim::Scheduler& scheduler, const SharedPages& pages)
+    : page(scheduler, pages.contents()) {}
 
 }  // namespace xfsim::fakes

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "sim/scheduler.h"
+#include "sim/shared.h"
 #include "sim/task.h"
 #include "sim/wait_queue.h"
 
@@ -27,7 +28,7 @@ using evtchn_port_t = uint32_t;
 class EventChannels {
  public:
   using Handler = std::function<sim::Task<>()>;
-  explicit EventChannels(sim::Scheduler& scheduler) : scheduler_(scheduler), resource_(scheduler.new_resource()) {}
+  explicit EventChannels(sim::Scheduler& scheduler) : scheduler_(scheduler), ports_(scheduler) {}
 
   // xenbus_alloc_evtchn: an unbound port of the frontend for the backend.
   evtchn_port_t alloc_unbound(const char* site);
@@ -40,15 +41,15 @@ class EventChannels {
   void free(evtchn_port_t port, const char* site);
 
   // The backend binds its end; its handler is a wake-up of its own task.
-  bool backend_bind(evtchn_port_t port, std::function<void()> on_notify);
+  bool backend_bind(evtchn_port_t port, sim::MachineCallback on_notify);
   void backend_unbind(evtchn_port_t port);
   // notify_remote_via_irq from the frontend, or the backend's notify.
   void notify_backend(evtchn_port_t port);
   void notify_frontend(evtchn_port_t port);
 
   bool allocated(evtchn_port_t port) const {
-    scheduler_.touch(resource_, /*write=*/false);
-    return port < ports_.size() && ports_[port].allocated;
+    const std::vector<Port>& ports = ports_.read();
+    return port < ports.size() && ports[port].allocated;
   }
   std::vector<std::string> allocated_ports() const;
 
@@ -61,15 +62,14 @@ class EventChannels {
     bool unbinding = false;
     std::string name;
     Handler handler;
-    std::function<void()> backend_notify;
+    sim::MachineCallback backend_notify;
     std::unique_ptr<sim::WaitQueue> irq_wait;
     std::unique_ptr<sim::WaitQueue> idle_wait;
   };
   sim::Task<> irq_thread(evtchn_port_t port);
 
   sim::Scheduler& scheduler_;
-  uint32_t resource_;  // the ports, shared by the domains, in step footprints
-  std::vector<Port> ports_;
+  sim::Shared<std::vector<Port>> ports_;  // both domains reach them
 };
 
 }  // namespace xfsim::fakes

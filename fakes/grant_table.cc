@@ -9,24 +9,24 @@ namespace xfsim::fakes {
 
 grant_ref_t GrantTable::grant_foreign_access(int granter, int grantee, uint32_t page, bool readonly) {
   XFSIM_KFUNC_AS(scheduler_, "gnttab_grant_foreign_access");
-  scheduler_.touch(resource_);
-  grants_.push_back(Grant{granter, grantee, page, readonly, true, 0});
-  return static_cast<grant_ref_t>(grants_.size());
+  std::vector<Grant>& grants = grants_.write();
+  grants.push_back(Grant{granter, grantee, page, readonly, true, 0});
+  return static_cast<grant_ref_t>(grants.size());
 }
 
 bool GrantTable::active(grant_ref_t ref) const {
-  scheduler_.touch(resource_, /*write=*/false);
-  return ref >= 1 && ref <= grants_.size() && grants_[ref - 1].active;
+  const std::vector<Grant>& grants = grants_.read();
+  return ref >= 1 && ref <= grants.size() && grants[ref - 1].active;
 }
 
 void GrantTable::end_foreign_access(grant_ref_t ref, const char* site, bool free_page) {
   XFSIM_KFUNC_AS(scheduler_, "gnttab_end_foreign_access");
-  scheduler_.touch(resource_);
-  if (ref < 1 || ref > grants_.size()) {
+  std::vector<Grant>& grants = grants_.write();
+  if (ref < 1 || ref > grants.size()) {
     scheduler_.report(kUseAfterFree, site, fmt::format("{}: grant {} was never granted", site, ref), site);
     return;
   }
-  Grant& grant = grants_[ref - 1];
+  Grant& grant = grants[ref - 1];
   if (!grant.active) {
     scheduler_.report(kDoubleFree, site, fmt::format("{}: grant {} already ended", site, ref), site);
     return;
@@ -43,10 +43,10 @@ void GrantTable::end_foreign_access(grant_ref_t ref, const char* site, bool free
 
 void GrantTable::end_foreign_access_deferred(grant_ref_t ref, const char* site, bool free_page) {
   XFSIM_KFUNC_AS(scheduler_, "gnttab_end_foreign_access");
-  scheduler_.touch(resource_);
-  if (ref >= 1 && ref <= grants_.size() && grants_[ref - 1].active && grants_[ref - 1].maps > 0) {
-    grants_[ref - 1].end_deferred = true;
-    grants_[ref - 1].free_page_at_end = free_page;
+  std::vector<Grant>& grants = grants_.write();
+  if (ref >= 1 && ref <= grants.size() && grants[ref - 1].active && grants[ref - 1].maps > 0) {
+    grants[ref - 1].end_deferred = true;
+    grants[ref - 1].free_page_at_end = free_page;
     return;
   }
   end_foreign_access(ref, site, free_page);
@@ -54,12 +54,12 @@ void GrantTable::end_foreign_access_deferred(grant_ref_t ref, const char* site, 
 
 uint32_t GrantTable::map(grant_ref_t ref, int mapper, const char* site) {
   XFSIM_KFUNC_AS(scheduler_, "gnttab_map_refs");
-  scheduler_.touch(resource_);
-  if (ref < 1 || ref > grants_.size() || !grants_[ref - 1].active || grants_[ref - 1].grantee != mapper) {
+  std::vector<Grant>& grants = grants_.write();
+  if (ref < 1 || ref > grants.size() || !grants[ref - 1].active || grants[ref - 1].grantee != mapper) {
     scheduler_.logf("{}: map of invalid grant {} refused", site, ref);
     return kNoPage;
   }
-  Grant& grant = grants_[ref - 1];
+  Grant& grant = grants[ref - 1];
   ++grant.maps;
   ++memory_.frame(grant.page).grant_mapped_by_other;
   return grant.page;
@@ -67,9 +67,9 @@ uint32_t GrantTable::map(grant_ref_t ref, int mapper, const char* site) {
 
 void GrantTable::unmap(grant_ref_t ref, int mapper, const char* site) {
   XFSIM_KFUNC_AS(scheduler_, "gnttab_unmap_refs");
-  scheduler_.touch(resource_);
-  XFSIM_ASSERT(ref >= 1 && ref <= grants_.size(), "unmap of grant {} of {}", ref, grants_.size());
-  Grant& grant = grants_[ref - 1];
+  std::vector<Grant>& grants = grants_.write();
+  XFSIM_ASSERT(ref >= 1 && ref <= grants.size(), "unmap of grant {} of {}", ref, grants.size());
+  Grant& grant = grants[ref - 1];
   (void)mapper;
   if (grant.maps == 0) {
     scheduler_.report(kRefcountUnderflow, site, fmt::format("{}: grant {} unmapped more often than mapped", site, ref),
@@ -90,7 +90,6 @@ void GrantTable::map_into(uint32_t ballooned_page, grant_ref_t ref, const char* 
 }
 
 void GrantTable::unmap_from(uint32_t ballooned_page, grant_ref_t ref, const char* site) {
-  scheduler_.touch(resource_);
   PageFrame& frame = memory_.frame(ballooned_page);
   if (frame.mapped_foreign == kNoPage) return;
   unmap(ref, kFrontendDomid, site);
@@ -98,12 +97,12 @@ void GrantTable::unmap_from(uint32_t ballooned_page, grant_ref_t ref, const char
 }
 
 std::vector<std::string> GrantTable::active_grants(int granter) const {
-  scheduler_.touch(resource_, /*write=*/false);
+  const std::vector<Grant>& grants = grants_.read();
   std::vector<std::string> out;
-  for (size_t i = 0; i < grants_.size(); ++i) {
-    if (grants_[i].active && grants_[i].granter == granter) {
-      out.push_back(fmt::format("gref {} (domain {} to {}, page {})", i + 1, grants_[i].granter, grants_[i].grantee,
-                                memory_.frame(grants_[i].page).label));
+  for (size_t i = 0; i < grants.size(); ++i) {
+    if (grants[i].active && grants[i].granter == granter) {
+      out.push_back(fmt::format("gref {} (domain {} to {}, page {})", i + 1, grants[i].granter, grants[i].grantee,
+                                memory_.frame(grants[i].page).label));
     }
   }
   return out;

@@ -15,6 +15,7 @@
 
 #include "fakes/page_frames.h"
 #include "sim/scheduler.h"
+#include "sim/shared.h"
 
 namespace xfsim::fakes {
 
@@ -26,8 +27,7 @@ using grant_ref_t = uint32_t;
 
 class GrantTable {
  public:
-  GrantTable(sim::Scheduler& scheduler, Memory& memory)
-      : scheduler_(scheduler), resource_(scheduler.new_resource()), memory_(memory) {}
+  GrantTable(sim::Scheduler& scheduler, Memory& memory) : scheduler_(scheduler), grants_(scheduler), memory_(memory) {}
   // gnttab_grant_foreign_access: `granter` lets `grantee` map `page`.
   grant_ref_t grant_foreign_access(int granter, int grantee, uint32_t page, bool readonly);
   // gnttab_end_foreign_access.
@@ -60,9 +60,8 @@ class GrantTable {
     bool free_page_at_end = false;
   };
   sim::Scheduler& scheduler_;
-  uint32_t resource_;  // the grant table, shared by the domains, in step footprints
+  sim::Shared<std::vector<Grant>> grants_;  // ref = index + 1 (0 is never a valid gref); both domains reach it
   Memory& memory_;
-  std::vector<Grant> grants_;  // ref = index + 1 (0 is never a valid gref)
 };
 
 }  // namespace xfsim::fakes

@@ -7,25 +7,25 @@
 namespace xfsim::fakes {
 
 uint32_t Memory::alloc_page(int domain, std::string label) {
-  scheduler_.touch(resource_);
+  std::vector<PageFrame>& frames = frames_.write();
   PageFrame frame;
   frame.domain = domain;
   frame.label = std::move(label);
-  frames_.push_back(std::move(frame));
-  return static_cast<uint32_t>(frames_.size() - 1);
+  frames.push_back(std::move(frame));
+  return static_cast<uint32_t>(frames.size() - 1);
 }
 
 uint32_t Memory::alloc_ballooned_page(std::string label) {
   const uint32_t page = alloc_page(kFrontendDomid, std::move(label));
-  frames_[page].ballooned = true;
+  frames_.write()[page].ballooned = true;
   return page;
 }
 
 void Memory::free_page(uint32_t page, const char* site) {
   XFSIM_KFUNC(scheduler_);
-  scheduler_.touch(resource_);
-  XFSIM_ASSERT(page < frames_.size(), "free of page frame {} of {}", page, frames_.size());
-  PageFrame& frame = frames_[page];
+  std::vector<PageFrame>& frames = frames_.write();
+  XFSIM_ASSERT(page < frames.size(), "free of page frame {} of {}", page, frames.size());
+  PageFrame& frame = frames[page];
   if (frame.freed) {
     scheduler_.report(kDoubleFree, site,
                       fmt::format("page {} freed again by {} in {}; first freed by {} at step {}", frame.label,
@@ -46,12 +46,12 @@ void Memory::free_page(uint32_t page, const char* site) {
 }
 
 uint32_t Memory::backing_of(uint32_t page) const {
-  scheduler_.touch(resource_, /*write=*/false);
-  const PageFrame& frame = frames_[page];
+  const std::vector<PageFrame>& frames = frames_.read();
+  const PageFrame& frame = frames[page];
   if (frame.freed) return kNoPage;
   if (!frame.ballooned) return page;
   if (frame.mapped_foreign == kNoPage) return kNoPage;
-  return frames_[frame.mapped_foreign].freed ? kNoPage : frame.mapped_foreign;
+  return frames[frame.mapped_foreign].freed ? kNoPage : frame.mapped_foreign;
 }
 
 }  // namespace xfsim::fakes

@@ -13,6 +13,7 @@
 
 #include "sim/assert.h"
 #include "sim/scheduler.h"
+#include "sim/shared.h"
 
 namespace xfsim::fakes {
 
@@ -40,22 +41,22 @@ struct PageFrame {
 
 class Memory {
  public:
-  explicit Memory(sim::Scheduler& scheduler) : scheduler_(scheduler), resource_(scheduler.new_resource()) {}
+  explicit Memory(sim::Scheduler& scheduler) : scheduler_(scheduler), frames_(scheduler) {}
   uint32_t alloc_page(int domain, std::string label);
   uint32_t alloc_ballooned_page(std::string label);  // alloc_xenballooned_pages
   void free_page(uint32_t page, const char* site);
+  // The frame, to change or to look at: a write either way.
   PageFrame& frame(uint32_t page) {
-    scheduler_.touch(resource_);
-    XFSIM_ASSERT(page < frames_.size(), "page frame {} of {}", page, frames_.size());
-    return frames_[page];
+    std::vector<PageFrame>& frames = frames_.write();
+    XFSIM_ASSERT(page < frames.size(), "page frame {} of {}", page, frames.size());
+    return frames[page];
   }
   // The page whose memory an access to `page` really reaches; kNoPage if none.
   uint32_t backing_of(uint32_t page) const;
 
  private:
   sim::Scheduler& scheduler_;
-  uint32_t resource_;  // machine memory, shared by the domains, in step footprints
-  std::vector<PageFrame> frames_;
+  sim::Shared<std::vector<PageFrame>> frames_;  // machine memory: both domains reach it
 };
 
 }  // namespace xfsim::fakes

@@ -75,42 +75,41 @@ bool at_or_under(std::string_view path, std::string_view node) {
 
 XenStore::XenStore(sim::Scheduler& scheduler)
     : scheduler_(scheduler),
-      resource_(scheduler.new_resource()),
+      state_(scheduler),
       xenwatch_wait_(scheduler, "xenwatch"),
       xenwatch_mutex_(scheduler, "xenwatch_mutex") {}
 
 sim::Task<std::optional<std::string>> XenStore::read(const std::string& path) {
   XFSIM_KFUNC_AS(scheduler_, "xenbus_read");
   co_await scheduler_.point("xenbus_read");
-  scheduler_.touch(resource_, /*write=*/false);
-  auto it = nodes_.find(path);
-  if (it == nodes_.end()) co_return std::nullopt;
+  const auto& nodes = state_.read().nodes;
+  auto it = nodes.find(path);
+  if (it == nodes.end()) co_return std::nullopt;
   co_return it->second;
 }
 
 sim::Task<> XenStore::write(const std::string& path, const std::string& value) {
   XFSIM_KFUNC_AS(scheduler_, "xenbus_write");
   co_await scheduler_.point("xenbus_write");
-  scheduler_.touch(resource_);
-  nodes_[path] = value;
-  fire(path);
+  State& state = state_.write();
+  state.nodes[path] = value;
+  fire(state, path);
 }
 
 sim::Task<> XenStore::remove(const std::string& path) {
   XFSIM_KFUNC_AS(scheduler_, "xenbus_rm");
   co_await scheduler_.point("xenbus_rm");
-  scheduler_.touch(resource_);
+  State& state = state_.write();
   // The node and its subtree ("a/c" goes with "a"; "a-b" stays).
-  std::erase_if(nodes_, [&path](const auto& node) { return at_or_under(node.first, path); });
-  fire(path);
+  std::erase_if(state.nodes, [&path](const auto& node) { return at_or_under(node.first, path); });
+  fire(state, path);
 }
 
 sim::Task<std::vector<std::string>> XenStore::directory(const std::string& path) {
   XFSIM_KFUNC_AS(scheduler_, "xenbus_directory");
   co_await scheduler_.point("xenbus_directory");
-  scheduler_.touch(resource_, /*write=*/false);
   std::vector<std::string> children;
-  for (const auto& [node, value] : nodes_) {
+  for (const auto& [node, value] : state_.read().nodes) {
     if (node.size() <= path.size() + 1 || !at_or_under(node, path)) continue;
     const std::string_view rest = std::string_view(node).substr(path.size() + 1);
     children.emplace_back(rest.substr(0, rest.find('/')));
@@ -122,20 +121,20 @@ sim::Task<std::vector<std::string>> XenStore::directory(const std::string& path)
 }
 
 XenStore::WatchId XenStore::register_watch(const std::string& path, std::string owner, WatchCallback callback) {
-  scheduler_.touch(resource_);
-  const auto id = static_cast<WatchId>(watches_.size());
-  watches_.push_back(Watch{path, std::move(owner), std::move(callback), true});
-  pending_.emplace_back(id, path);  // xenstored fires a new watch once
+  State& state = state_.write();
+  const auto id = static_cast<WatchId>(state.watches.size());
+  state.watches.push_back(Watch{path, std::move(owner), std::move(callback), true});
+  state.pending.emplace_back(id, path);  // xenstored fires a new watch once
   xenwatch_wait_.wake_one();
   return id;
 }
 
 sim::Task<> XenStore::unregister_watch(WatchId id) {
   XFSIM_KFUNC_AS(scheduler_, "unregister_xenbus_watch");
-  scheduler_.touch(resource_);
-  watches_[id].active = false;
+  State& state = state_.write();
+  state.watches[id].active = false;
   // Events already queued for it are dropped, as unregister_xenbus_watch does.
-  std::erase_if(pending_, [id](const auto& event) { return event.first == id; });
+  std::erase_if(state.pending, [id](const auto& event) { return event.first == id; });
   if (scheduler_.current() != xenwatch_task_) {
     co_await xenwatch_mutex_.lock("unregister_xenbus_watch");
     xenwatch_mutex_.unlock();
@@ -143,51 +142,45 @@ sim::Task<> XenStore::unregister_watch(WatchId id) {
 }
 
 size_t XenStore::active_watches() const {
-  scheduler_.touch(resource_, /*write=*/false);
   size_t count = 0;
-  for (const auto& watch : watches_) count += watch.active ? 1 : 0;
+  for (const auto& watch : state_.read().watches) count += watch.active ? 1 : 0;
   return count;
 }
 
 std::vector<std::string> XenStore::active_watch_owners() const {
-  scheduler_.touch(resource_, /*write=*/false);
   std::vector<std::string> owners;
-  for (const auto& watch : watches_) {
+  for (const auto& watch : state_.read().watches) {
     if (watch.active) owners.push_back(watch.owner + " on " + watch.path);
   }
   return owners;
 }
 
-void XenStore::register_remote_watch(const std::string& path, std::function<void()> on_change) {
-  scheduler_.touch(resource_);
-  remote_watches_.emplace_back(path, std::move(on_change));
+void XenStore::register_remote_watch(const std::string& path, sim::MachineCallback on_change) {
+  state_.write().remote_watches.emplace_back(path, std::move(on_change));
 }
 
-void XenStore::fire(const std::string& path) {
-  for (const auto& [watched, on_change] : remote_watches_) {
+void XenStore::fire(State& state, const std::string& path) {
+  for (const auto& [watched, on_change] : state.remote_watches) {
     if (at_or_under(path, watched)) on_change();
   }
-  for (WatchId id = 0; id < watches_.size(); ++id) {
-    const auto& watch = watches_[id];
+  for (WatchId id = 0; id < state.watches.size(); ++id) {
+    const auto& watch = state.watches[id];
     if (!watch.active) continue;
     // xenstored fires a watch for changes at or under its node, and for the
     // removal of a node above it.
-    if (at_or_under(path, watch.path) || at_or_under(watch.path, path)) pending_.emplace_back(id, path);
+    if (at_or_under(path, watch.path) || at_or_under(watch.path, path)) state.pending.emplace_back(id, path);
   }
   xenwatch_wait_.wake_one();
 }
 
 std::optional<std::string> XenStore::peek(const std::string& path) const {
-  scheduler_.touch(resource_, /*write=*/false);
-  auto it = nodes_.find(path);
-  if (it == nodes_.end()) return std::nullopt;
+  const auto& nodes = state_.read().nodes;
+  auto it = nodes.find(path);
+  if (it == nodes.end()) return std::nullopt;
   return it->second;
 }
 
-void XenStore::poke(const std::string& path, const std::string& value) {
-  scheduler_.touch(resource_);
-  nodes_[path] = value;
-}
+void XenStore::poke(const std::string& path, const std::string& value) { state_.write().nodes[path] = value; }
 
 // One kthread runs every watch callback, in the order the events happened:
 // a slow callback (displback_changed waiting on the backend) delays all
@@ -196,21 +189,17 @@ sim::Task<> XenStore::xenwatch_thread() {
   XFSIM_KFUNC(scheduler_);
   xenwatch_task_ = scheduler_.current();
   while (true) {
-    scheduler_.touch(resource_, /*write=*/false);
-    while (pending_.empty()) {
-      co_await xenwatch_wait_.wait("xenwatch_thread");
-      scheduler_.touch(resource_, /*write=*/false);
-    }
+    while (state_.read().pending.empty()) co_await xenwatch_wait_.wait("xenwatch_thread");
     co_await xenwatch_mutex_.lock("xenwatch_thread");
-    scheduler_.touch(resource_);  // takes the next event
-    if (!pending_.empty()) {
-      auto [id, path] = pending_.front();
-      pending_.pop_front();
-      if (watches_[id].active) {
-        auto callback = watches_[id].callback;  // the watch may be unregistered inside
-        co_await callback(path);
-      }
+    WatchCallback callback;  // a copy: the watch may be unregistered inside
+    std::string path;
+    if (State& state = state_.write(); !state.pending.empty()) {  // takes the next event
+      const WatchId id = state.pending.front().first;
+      path = std::move(state.pending.front().second);
+      state.pending.pop_front();
+      if (state.watches[id].active) callback = state.watches[id].callback;
     }
+    if (callback) co_await callback(path);
     xenwatch_mutex_.unlock();
   }
 }

@@ -18,6 +18,7 @@
 
 #include "sim/lock.h"
 #include "sim/scheduler.h"
+#include "sim/shared.h"
 #include "sim/wait_queue.h"
 
 namespace xfsim::fakes {
@@ -67,8 +68,8 @@ class XenStore {
   sim::Task<> unregister_watch(WatchId id);
   // Another domain's watch (the backend's): delivered at once by its own
   // xenstore connection, not by this domain's xenwatch thread.
-  void register_remote_watch(const std::string& path, std::function<void()> on_change);
-  void clear_remote_watches() { remote_watches_.clear(); }
+  void register_remote_watch(const std::string& path, sim::MachineCallback on_change);
+  void clear_remote_watches() { state_.write().remote_watches.clear(); }
   size_t active_watches() const;
   std::vector<std::string> active_watch_owners() const;
 
@@ -80,22 +81,25 @@ class XenStore {
   sim::Task<> xenwatch_thread();
 
  private:
-  void fire(const std::string& path);
-
-  sim::Scheduler& scheduler_;
-  uint32_t resource_;  // the store, its watches and their event queue, in step footprints
-  // Looked up by exact path on every read and write; the rare walks
-  // (directory, remove) visit every node and never depend on hash order.
-  std::unordered_map<std::string, std::string> nodes_;
   struct Watch {
     std::string path;
     std::string owner;
     WatchCallback callback;
     bool active;
   };
-  std::vector<Watch> watches_;
-  std::deque<std::pair<WatchId, std::string>> pending_;
-  std::vector<std::pair<std::string, std::function<void()>>> remote_watches_;
+  // The store, its watches and their event queue: what both domains reach.
+  struct State {
+    // Looked up by exact path on every read and write; the rare walks
+    // (directory, remove) visit every node and never depend on hash order.
+    std::unordered_map<std::string, std::string> nodes;
+    std::vector<Watch> watches;
+    std::deque<std::pair<WatchId, std::string>> pending;
+    std::vector<std::pair<std::string, sim::MachineCallback>> remote_watches;
+  };
+  void fire(State& state, const std::string& path);
+
+  sim::Scheduler& scheduler_;
+  sim::Shared<State> state_;
   sim::WaitQueue xenwatch_wait_;
   sim::Mutex xenwatch_mutex_;
   sim::TaskId xenwatch_task_ = sim::kNoTask;

@@ -6,13 +6,16 @@
 //   - a machine's own memory is one resource: every step of a task writes
 //     the resource of the domain it was spawned in (machine_resource), so
 //     steps on one machine are always dependent;
-//   - what the machines share is a resource each, numbered by the fakes that
-//     model it (Scheduler::new_resource): in xfsim, what Xen gives two domains
-//     to share (XenStore, grants, pages, event channels, granted rings);
-//   - the scheduler's own state: each wait queue and lock, the task table
-//     (spawning numbers tasks) and the timer queue (arming orders timers).
-// Code of one machine that runs on behalf of the other (a callback) touches
-// the other machine too.
+//   - what the machines share is a resource each, held in a sim::Shared
+//     (sim/shared.h) by the fake that models it, which records every read and
+//     write through its accessors: in xfsim, what Xen gives two domains to
+//     share (XenStore, grants, pages, event channels, granted rings);
+//   - the engine's own state: each wait queue with the condition it announces
+//     (a completion's count, a lock's owner), lockdep's class graph, and,
+//     recorded by the scheduler itself, the task table (spawning numbers
+//     tasks) and the timer queue (arming orders timers).
+// Code of one machine that runs on behalf of the other (a callback, a
+// sim::MachineCallback) writes the other machine too.
 // Resources hash into 64 bits; a collision makes two steps look dependent,
 // which only costs pruning, never soundness.
 #pragma once

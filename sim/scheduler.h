@@ -143,7 +143,6 @@ class Scheduler {
   // and write in the running step; the scheduler adds the running task's
   // machine, the task table and the timer queue itself.
   uint32_t new_resource() { return next_resource_++; }
-  void touch(uint32_t resource, bool write = true) { step_footprint_.touch(resource, write); }
 
   // Oracles call these. The scheduler adds step, time, task, context and the
   // task's shadow stack. A violation whose kind the policy stops on ends the
@@ -266,8 +265,10 @@ class Scheduler {
   bool time_limit_hit_ = false;
   std::string strategy_error_;
 
+  void touch(uint32_t resource, bool write = true) { step_footprint_.touch(resource, write); }
   template <typename T>
   friend class Shared;
+  friend class MachineCallback;
   friend class WaitQueue;
 };
 

@@ -5,11 +5,18 @@
 // A reference taken from them belongs to the step that took it; after a
 // scheduling point (any co_await) take it again, or the next step's access
 // goes unrecorded.
+//
+// MachineCallback: a function of one machine that code of the other runs
+// (the backend's XenStore watch or its end of an event channel, run by the
+// guest's write or notify). Running it reaches that machine, as every step
+// of the machine's own tasks does.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <utility>
 
+#include "sim/assert.h"
 #include "sim/footprint.h"
 #include "sim/scheduler.h"
 
@@ -45,6 +52,24 @@ class Shared {
   Scheduler* scheduler_;
   uint32_t resource_;
   T value_;
+};
+
+class MachineCallback {
+ public:
+  MachineCallback() = default;
+  MachineCallback(Scheduler& scheduler, uint32_t machine, std::function<void()> fn)
+      : scheduler_(&scheduler), machine_(machine), fn_(std::move(fn)) {}
+  void operator()() const {
+    XFSIM_ASSERT(scheduler_ != nullptr, "an empty MachineCallback was run");
+    scheduler_->touch(machine_);
+    fn_();
+  }
+  explicit operator bool() const { return static_cast<bool>(fn_); }
+
+ private:
+  Scheduler* scheduler_ = nullptr;
+  uint32_t machine_ = 0;  // machine_resource(domain) of the machine the function belongs to
+  std::function<void()> fn_;
 };
 
 }  // namespace xfsim::sim

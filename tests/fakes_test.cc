@@ -273,7 +273,7 @@ TEST(Memory, BackendFreeingAPageTheFrontendMapsFires) {
 TEST(DisplifRing, PushingIntoAFullRingIsRefused) {
   for (uint32_t requests : {kRingSlots, kRingSlots + 1}) {
     Bench b;
-    DisplifRing ring;
+    DisplifRing::Page ring;
     bool all_pushed = true;
     for (uint32_t i = 0; i < requests; ++i) all_pushed &= ring.push_request(b.scheduler, DisplifRequest{}, "push");
     EXPECT_EQ(all_pushed, requests == kRingSlots);
@@ -283,7 +283,7 @@ TEST(DisplifRing, PushingIntoAFullRingIsRefused) {
 
 TEST(DisplifRing, AnsweredSlotsCanBeReused) {
   Bench b;
-  DisplifRing ring;
+  DisplifRing::Page ring;
   for (uint32_t i = 0; i < 3 * kRingSlots; ++i) {
     ASSERT_TRUE(ring.push_request(b.scheduler, DisplifRequest{}, "push"));
     ring.push_requests();
