@@ -44,6 +44,11 @@ struct Variant {
   // Ending a grant the backend still maps is reported (a stand-in for the
   // pre-XSA-396 hazard of the page being freed under the backend).
   bool immediate_grant_end = false;
+  // xen_drm_drv_init's error path as in v5.10 (before 52762efa2b25, "gpu/xen:
+  // Fix a use after free in xen_drm_drv_init", 5.12): a drm_dev_alloc failure
+  // frees drm_info and leaves front_info->drm_info pointing at it; a later
+  // failure frees it in drm_dev_put's release and again at `fail`.
+  bool drv_init_unwind_v5_10 = false;
 };
 
 // Every variant, `correct` and `upstream` first. Order is the listing order.

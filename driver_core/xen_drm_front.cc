@@ -133,6 +133,7 @@ sim::Task<int> XenDrmFront::xen_drm_drv_init() {
   XFSIM_KFUNC(m_.scheduler);
   m_.scheduler.logf("[drm] Creating Xen PV DRM Display Unit");
   const uint32_t connectors = static_cast<uint32_t>(front_info_->connectors.size());
+  if (const int ret = m_.scheduler.should_fail(kFaultDrmInfoAlloc)) co_return ret;  // goto fail: nothing to undo
   xen_drm_front_drm_info* drm_info =
       variant_.devm_driver_data
           ? m_.kmem.devm_kzalloc<xen_drm_front_drm_info>(xb_dev_->id, "xen_drm_front_drm_info", "drm_info")
@@ -141,6 +142,9 @@ sim::Task<int> XenDrmFront::xen_drm_drv_init() {
   drm_info->front_info = front_info_;
   drm_info->teardown_lock = std::make_unique<sim::Mutex>(m_.scheduler, "drm_info->teardown_lock");
   front_info_->drm_info = drm_info;
+  if (const int ret = m_.scheduler.should_fail(kFaultDrmDevAlloc)) {
+    co_return co_await xen_drm_drv_init_unwind(DrvInitUnwind::fail_dev, drm_info, nullptr, ret);
+  }
   drm_device* dev = m_.drm.drm_dev_alloc(*this, connectors, fmt::format(FMT_COMPILE("card{}"), card_++));
   drm_info->drm_dev = dev;
   dev->dev_private = drm_info;
@@ -158,10 +162,42 @@ sim::Task<int> XenDrmFront::xen_drm_drv_init() {
     dev->connectors[i].mode = drm_display_mode{pipeline.width, pipeline.height};
   }
   m_.drm.poll_init(*dev);
-  const int ret = co_await m_.drm.drm_dev_register(*dev);
-  if (ret != 0) co_return ret;
+  int ret = m_.scheduler.should_fail(kFaultDrmDevRegister);
+  if (ret == 0) ret = co_await m_.drm.drm_dev_register(*dev);
+  if (ret != 0) co_return co_await xen_drm_drv_init_unwind(DrvInitUnwind::fail_register, drm_info, dev, ret);
   m_.scheduler.logf("[drm] Initialized xendrm-du 1.0.0 20180221 on minor {}", dev->minor);
   co_return 0;
+}
+
+// xen_drm_drv_init's labels, falling through from `from`. In both versions
+// drm_dev_put drops the only reference, so xen_drm_drv_release runs inside it
+// and frees drm_info. v5.10 then frees it again at `fail`, and reaches `fail`
+// straight from a drm_dev_alloc failure, leaving front_info->drm_info set:
+// displback_connect's displback_disconnect then runs fini on freed memory.
+// The fixed version (5.12's fail_dev, without its kfree after release) clears
+// front_info->drm_info and frees drm_info only where release did not.
+sim::Task<int> XenDrmFront::xen_drm_drv_init_unwind(DrvInitUnwind from, xen_drm_front_drm_info* drm_info,
+                                                    drm_device* dev, int ret) {
+  // No frame of its own: it is the tail of xen_drm_drv_init, whose frame is on the stack.
+  const bool v5_10 = variant_.drv_init_unwind_v5_10;
+  // fail_register: drm_dev_unregister has nothing to undo here (the fake's
+  // register fails before it publishes a minor).
+  if (from != DrvInitUnwind::fail_dev) {  // fail_modeset
+    co_await m_.drm.poll_fini(*dev);
+    co_await m_.drm.drm_dev_put(*dev, "xen_drm_drv_init");  // release frees drm_info
+    if (!v5_10) {
+      front_info_->drm_info = nullptr;
+      co_return ret;
+    }
+  }
+  if (!v5_10) {  // fail_dev
+    if (!variant_.devm_driver_data) m_.kmem.kfree(drm_info, "xen_drm_drv_init");
+    front_info_->drm_info = nullptr;
+    co_return ret;
+  }
+  // fail (v5.10): kfree(drm_info), front_info->drm_info left as it was.
+  if (!variant_.devm_driver_data) m_.kmem.kfree(drm_info, "xen_drm_drv_init");
+  co_return ret;
 }
 
 // Backend disconnect (from_remove=false) or driver removal: unplug the

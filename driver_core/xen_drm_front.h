@@ -4,6 +4,7 @@
 // The Variant selects upstream, correct, or one bug of the bug zoo.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,6 +19,7 @@
 #include "fakes/page_frames.h"
 #include "fakes/xenstore.h"
 #include "sim/completion.h"
+#include "sim/fault.h"
 #include "sim/lock.h"
 #include "sim/scheduler.h"
 #include "sim/wait_queue.h"
@@ -31,6 +33,17 @@ inline constexpr int64_t XEN_DRM_FRONT_WAIT_BACK_MS = 3000;
 inline constexpr int64_t FRAME_DONE_TO_MS = XEN_DRM_FRONT_WAIT_BACK_MS + 100;
 inline constexpr uint32_t XEN_DRM_FRONT_MAX_CRTCS = 4;
 inline constexpr uint32_t GENERIC_OP_EVT_CHNL = 0;
+
+// The driver's fallible calls (sim/fault.h), "<call>@<caller>", listed by
+// `xfsim sites`. Each is asked where the kernel's call can fail, and the
+// caller unwinds as the variant's version of it does.
+inline constexpr sim::FaultSite kFaultDrmInfoAlloc{"kzalloc@xen_drm_drv_init", "allocating drm_info", -ENOMEM};
+inline constexpr sim::FaultSite kFaultDrmDevAlloc{"drm_dev_alloc@xen_drm_drv_init", "allocating the drm_device",
+                                                  -ENOMEM};
+inline constexpr sim::FaultSite kFaultDrmDevRegister{"drm_dev_register@xen_drm_drv_init",
+                                                     "registering the drm_device (its minors)", -ENOMEM};
+inline constexpr const sim::FaultSite* kDriverFaultSites[] = {&kFaultDrmInfoAlloc, &kFaultDrmDevAlloc,
+                                                              &kFaultDrmDevRegister};
 
 // xen_drm_front_dbuf_to_cookie / xen_drm_front_fb_to_cookie: the kernel sends
 // the object's address; xfsim its allocation id, as unique and, unlike an
@@ -174,6 +187,10 @@ class XenDrmFront final : public DrmDriver {
   sim::Task<> displback_connect();
   sim::Task<> displback_disconnect();
   sim::Task<int> xen_drm_drv_init();
+  // Where xen_drm_drv_init's error path starts (its labels, in order).
+  enum class DrvInitUnwind : uint8_t { fail_register, fail_modeset, fail_dev };
+  sim::Task<int> xen_drm_drv_init_unwind(DrvInitUnwind from, xen_drm_front_drm_info* drm_info, drm_device* dev,
+                                         int ret);
   sim::Task<> xen_drm_drv_fini(bool from_remove);  // one of:
   sim::Task<> xen_drm_drv_fini_v5_10(bool from_remove);
   sim::Task<> xen_drm_drv_fini_reviewed(bool from_remove);

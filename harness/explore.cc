@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/fault_sites.h"
 #include "sim/assert.h"
 #include "sim/dfs_strategy.h"
 #include "sim/pct_strategy.h"
@@ -41,19 +42,20 @@ const std::vector<StrategyEntry>& strategy_table() {
       {"random", "a uniformly random runnable task at every decision, per (seed, schedule index)",
        /*exhaustive=*/false, /*user_selectable=*/true,
        [](const Scenario&, const CampaignOptions& o) -> std::unique_ptr<sim::Strategy> {
-         return std::make_unique<sim::RandomStrategy>(o.seed);
+         return std::make_unique<sim::RandomStrategy>(o.seed, o.fault_bound);
        }},
       {"pct", "probabilistic concurrency testing: random priorities, depth-1 change points",
        /*exhaustive=*/false, /*user_selectable=*/true,
        [](const Scenario& scenario, const CampaignOptions& o) -> std::unique_ptr<sim::Strategy> {
-         auto pct = std::make_unique<sim::PctStrategy>(o.seed, o.depth);
+         auto pct = std::make_unique<sim::PctStrategy>(o.seed, o.depth, o.fault_bound);
          pct->fix_steps_estimate(calibrate_steps(scenario, o));
          return pct;
        }},
       {"dfs", "bounded exhaustive search: every schedule with at most K preemptions (optionally sleep sets)",
        /*exhaustive=*/true, /*user_selectable=*/true,
        [](const Scenario&, const CampaignOptions& o) -> std::unique_ptr<sim::Strategy> {
-         return std::make_unique<sim::DfsStrategy>(o.preemption_bound, /*branch_on_block=*/false, o.sleep_sets);
+         return std::make_unique<sim::DfsStrategy>(o.preemption_bound, /*branch_on_block=*/false, o.sleep_sets,
+                                                   o.fault_bound);
        }},
       {"replay", "a recorded schedule (lenient: where it no longer fits, no preemption)",
        /*exhaustive=*/true, /*user_selectable=*/false,
@@ -232,7 +234,8 @@ CampaignResult explore(const Scenario& scenario, const driver::Variant& variant,
   trace.logging = false;
   auto found = [&](const std::string& signature, const RunResult& result, uint64_t index, const Scenario& run) {
     if (!seen.insert(signature).second) return;
-    campaign.findings.push_back(Finding{signature, result, index, trace.schedule(), run.source});
+    campaign.findings.push_back(
+        Finding{signature, result, index, trace.schedule(), with_explored_faults(run.source, result.faults)});
     if (options.on_finding) options.on_finding(campaign.findings.back());
   };
   for (uint64_t n = 0; n < options.schedules; ++n) {
@@ -255,7 +258,10 @@ CampaignResult explore(const Scenario& scenario, const driver::Variant& variant,
       sim::ReplayStrategy again(trace.schedule());
       sim::Trace second;
       second.logging = false;
-      const RunResult replayed = run_once(run, variant, again, second);
+      // The faults the strategy chose, scripted: replay makes no choice of its own.
+      const Scenario with_faults =
+          parse_scenario(with_explored_faults(run.source, result.faults), run.path, /*validate=*/false);
+      const RunResult replayed = run_once(with_faults, variant, again, second);
       if (second.trace_hash() != trace.trace_hash() || replayed.verdict() != result.verdict()) {
         campaign.nondeterministic_schedule = index;
         campaign.nondeterminism =

@@ -16,6 +16,7 @@
 
 #include "driver_core/variant.h"
 #include "harness/explore.h"
+#include "harness/fault_sites.h"
 #include "harness/minimize.h"
 #include "harness/oracles.h"
 #include "harness/scenario.h"
@@ -149,6 +150,7 @@ std::string default_trace_path(const Scenario& scenario, const std::string& vari
 struct RunArgs {
   std::string path, variant, trace;
   std::optional<uint64_t> seed, schedules;
+  std::optional<uint32_t> fault_bound;
   std::optional<std::string> strategy;
 };
 
@@ -162,6 +164,7 @@ int cmd_run(const RunArgs& args, const PolicyFlags& flags) {
   if (args.seed) options.seed = *args.seed;
   if (args.strategy) options.strategy = *args.strategy;
   if (args.schedules) options.schedules = *args.schedules;
+  if (args.fault_bound) options.fault_bound = *args.fault_bound;
   options.check_determinism = flags.check_determinism;
   std::cout << fmt::format("scenario: {} ({})\nvariant: {}\nschedule: {} seed {} up to {} schedule(s)\n", scenario.name,
                            path, variant.name, options.strategy, options.seed, options.schedules);
@@ -169,20 +172,25 @@ int cmd_run(const RunArgs& args, const PolicyFlags& flags) {
   if (!determinism_held(campaign)) return 1;
   std::vector<uint32_t> schedule;
   uint64_t index = options.offset;
+  nlohmann::json as_run;  // the scenario with the faults the strategy chose, scripted
   if (const Finding* finding = campaign.first()) {
     schedule = finding->schedule;
     index = finding->schedule_index;
+    as_run = finding->scenario;
   } else {
     // Clean: keep the trace of the first schedule as the record of the run.
     auto strategy_once = make_strategy(scenario, options);
     strategy_once->begin_schedule(options.offset);
     sim::Trace trace;
     trace.logging = false;
-    run_once(scenario, variant, *strategy_once, trace);
+    const RunResult once = run_once(scenario, variant, *strategy_once, trace);
     schedule = trace.schedule();
+    as_run = with_explored_faults(scenario.source, once.faults);
   }
+  Scenario replayed = parse_scenario(as_run, scenario.path, /*validate=*/false);
+  replayed.report_policy = scenario.report_policy;
   RunResult result;
-  const std::string text = full_trace(scenario, variant, schedule,
+  const std::string text = full_trace(replayed, variant, schedule,
                                       TraceOrigin{variant.name, options.strategy, options.seed, index}, &result);
   const std::string trace_path =
       args.trace.empty() ? default_trace_path(scenario, variant.name, options.seed) : user_path(args.trace);
@@ -518,6 +526,9 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args, PolicyFlags& flags) {
       ->check(CLI::IsMember(user_strategy_names()));
   run->add_option("--schedules", args.schedules, "how many schedules to explore (default: the scenario's)")
       ->transform(decimal(1, kMaxRunSchedules));
+  run->add_option("--fault-bound", args.fault_bound,
+                  "at most N failed calls a run, chosen by the strategy (default: the scenario's; see `xfsim sites`)")
+      ->transform(decimal(0, 10));
   add_policy_flags(run, flags);
   return run;
 }
@@ -537,6 +548,9 @@ CLI::App* add_fuzz_command(CLI::App& app, FuzzArgs& args, PolicyFlags& flags) {
   fuzz->add_option("--preemption-bound", options.preemption_bound, "dfs: at most K preemptions")
       ->transform(decimal(0, 10));
   fuzz->add_flag("--sleep-sets", options.sleep_sets, "dfs: skip reorderings of commuting steps (sleep sets)");
+  fuzz->add_option("--fault-bound", options.fault_bound,
+                   "at most N failed calls a run, chosen by the strategy (dfs: every placement; see `xfsim sites`)")
+      ->transform(decimal(0, 10));
   fuzz->add_option("--variant", args.variant, "driver variant (default: the scenario's)");
   fuzz->add_option("--out", args.out_dir, "where traces and minimised scenarios go")->check(kNonEmpty);
   fuzz->add_flag("--fixed-timing", args.fixed_timing, "do not perturb the scenario's timings");
@@ -581,6 +595,12 @@ int cmd_oracles() {
   return 0;
 }
 
+int cmd_sites() {
+  for (const sim::FaultSite* site : fault_sites())
+    std::cout << fmt::format("{:44} {} (fails with {})\n", site->name, site->meaning, site->error);
+  return 0;
+}
+
 // A subcommand and what runs when the command line names it.
 struct Command {
   CLI::App* app;
@@ -606,6 +626,7 @@ int main(int argc, char** argv) {
       {add_check_command(app, check_scenario), [&] { return cmd_check(check_scenario); }},
       {app.add_subcommand("variants", "list driver variants (bug zoo)"), cmd_variants},
       {app.add_subcommand("oracles", "list violation kinds"), cmd_oracles},
+      {app.add_subcommand("sites", "list the fallible calls a fault can be injected at"), cmd_sites},
   };
 
   // Usage errors exit 2 with CLI11's message (--help exits 0); an unknown
@@ -613,7 +634,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-' &&
       std::none_of(commands.begin(), commands.end(), [&](const Command& c) { return c.app->get_name() == argv[1]; })) {
     std::cerr << fmt::format(
-        "xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, variants or oracles; see --help)\n",
+        "xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, variants, oracles or sites; see --help)\n",
         argv[1]);
     return 2;
   }

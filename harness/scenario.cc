@@ -17,6 +17,7 @@
 #include <valijson/validator.hpp>
 
 #include "driver_core/variant.h"
+#include "harness/fault_sites.h"
 #include "harness/oracles.h"
 
 namespace xfsim::harness {
@@ -642,6 +643,7 @@ Schedule parse_schedule(const nlohmann::json& sch, const JsonPlace& at) {
   schedule.depth = u32(sch, at, "depth", 3u);
   schedule.preemption_bound = u32(sch, at, "preemption_bound", 2u);
   schedule.sleep_sets = flag(sch, at, "sleep_sets", false);
+  schedule.fault_bound = u32(sch, at, "fault_bound", 0u);
   schedule.steps_max = u64(sch, at, "steps_max", 100000, kI64);
   if (const nlohmann::json* decisions = find_member(sch, at, "decisions")) {
     schedule.decisions = read_each(*decisions, at / "decisions", [](const nlohmann::json& task, const JsonPlace& p) {
@@ -650,6 +652,19 @@ Schedule parse_schedule(const nlohmann::json& sch, const JsonPlace& at) {
   }
   if (schedule.strategy == "replay" && !sch.contains("decisions")) at.fail("strategy \"replay\" needs \"decisions\"");
   return schedule;
+}
+
+sim::ScriptedFault parse_fault(const nlohmann::json& fault, const JsonPlace& at) {
+  read_object(fault, at);
+  sim::ScriptedFault scripted;
+  scripted.site = read_string(need_member(fault, at, "site"), at / "site");
+  const sim::FaultSite* site = find_fault_site(scripted.site);
+  if (site == nullptr) (at / "site").fail(fmt::format("unknown fault site '{}' (see `xfsim sites`)", scripted.site));
+  scripted.nth = u32(fault, at, "nth", 1u);
+  if (scripted.nth == 0) (at / "nth").fail("occurrences count from 1");
+  scripted.error =
+      static_cast<int>(fault.contains("error") ? read_signed(fault["error"], at / "error", -4095, -1) : site->error);
+  return scripted;
 }
 
 void parse_expect(const nlohmann::json& expect, const JsonPlace& at, Scenario& s) {
@@ -699,6 +714,8 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& path,
   if (const nlohmann::json* host = find_member(document, root, "host"))
     s.host = read_each(*host, root / "host", parse_host_action);
   s.actors = read_each(need_member(document, root, "actors"), root / "actors", parse_actor);
+  if (const nlohmann::json* faults = find_member(document, root, "faults"))
+    s.faults = read_each(*faults, root / "faults", parse_fault);
   if (const nlohmann::json* schedule = find_member(document, root, "schedule"))
     s.schedule = parse_schedule(*schedule, root / "schedule");
   parse_expect(need_member(document, root, "expect"), root / "expect", s);

@@ -84,6 +84,7 @@ struct ScheduleChoice {
   uint32_t depth = 3;             // pct
   uint32_t preemption_bound = 2;  // dfs
   bool sleep_sets = false;        // dfs: partial-order reduction (sim/dfs_strategy.h)
+  uint32_t fault_bound = 0;       // faults a strategy may inject in a run (sim/fault.h); 0: none
   // strategy "replay": the task run at each step (a minimised reproducer);
   // where it no longer fits, replay goes on without preempting.
   std::vector<uint32_t> decisions;
@@ -104,6 +105,8 @@ struct Scenario {
   fakes::BackendConfig backend;
   std::vector<HostAction> host;
   std::vector<Actor> actors;
+  // Scripted faults (sim/fault.h): the nth call at a site fails.
+  std::vector<sim::ScriptedFault> faults;
   Schedule schedule;
   std::string expect_verdict;
   std::map<std::string, std::string> expect_by_variant;

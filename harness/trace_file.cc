@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "driver_core/variant.h"
+#include "harness/fault_sites.h"
 
 namespace xfsim::harness {
 
@@ -171,6 +172,19 @@ TraceFile read_trace_file(const std::string& path) {
       file.violation_site = j.contains("site") ? read_string(j["site"], at / "site") : "";
       have_verdict = true;
       file.signature = j.contains("signature") ? read_string(j["signature"], at / "signature") : "";
+      continue;
+    }
+    if (j.contains("fault")) {
+      // A fault the strategy chose: replay scripts it (scripted ones are in
+      // the embedded scenario already).
+      if (j.contains("by") && j["by"] == "strategy") {
+        const std::string site = read_string(j["fault"], at / "fault");
+        if (find_fault_site(site) == nullptr) (at / "fault").fail(fmt::format("unknown fault site '{}'", site));
+        file.scenario["faults"].push_back(
+            {{"site", site},
+             {"nth", read_unsigned(need_member(j, at, "nth"), at / "nth", std::numeric_limits<uint32_t>::max())},
+             {"error", read_signed(need_member(j, at, "error"), at / "error", -4095, -1)}});
+      }
       continue;
     }
     if (j.contains("choice")) {

@@ -157,7 +157,8 @@ sim::Task<> Userspace::wait_device(const UserStep& step, Process& process) {
     fakes::drm_device* dev = drm_.registered_device();
     return dev && dev->minor > process.last_minor;
   };
-  if (co_await sim::wait_event_timeout(drm_.register_wait(), appeared, "udev_monitor", bound) == 0)
+  if (co_await sim::wait_event_timeout(drm_.register_wait(), appeared, "udev_monitor", bound) == 0 &&
+      !(device_failed_ && device_failed_()))
     hung_wait("a display device to appear", bound);
 }
 
@@ -189,7 +190,8 @@ sim::Task<> Userspace::wait_uevent(const UserStep& step, Process& process) {
     }
     return false;
   };
-  if (co_await sim::wait_event_timeout(drm_.uevent_wait(), arrived, "udev_monitor", bound) == 0)
+  if (co_await sim::wait_event_timeout(drm_.uevent_wait(), arrived, "udev_monitor", bound) == 0 &&
+      !(device_failed_ && device_failed_()))
     hung_wait(fmt::format("a '{}' uevent", step.action), bound);
 }
 

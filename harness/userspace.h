@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -47,6 +48,10 @@ struct Process {
 class Userspace {
  public:
   Userspace(sim::Scheduler& scheduler, fakes::DrmCore& drm) : scheduler_(scheduler), drm_(drm) {}
+  // Whether the driver has reported the device failed (xenbus_dev_fatal's
+  // error node): a wait for the device or its uevents then ends unanswered
+  // without a hung-wait, since the driver said why (an injected fault).
+  void set_device_failed_check(std::function<bool()> failed) { device_failed_ = std::move(failed); }
   void spawn_actors(const std::vector<Actor>& actors);
   // Processes that have exited (all their files and mappings gone).
   bool all_exited() const;
@@ -80,6 +85,7 @@ class Userspace {
 
   sim::Scheduler& scheduler_;
   fakes::DrmCore& drm_;
+  std::function<bool()> device_failed_;
   std::vector<std::unique_ptr<Process>> processes_;
 };
 

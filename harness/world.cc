@@ -138,6 +138,7 @@ RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim
   auto world = std::make_unique<World>(scenario, variant, strategy, trace);
   World& w = *world;
   w.scheduler.set_report_policy(scenario.report_policy);
+  w.scheduler.set_scripted_faults(scenario.faults);
   w.scheduler.spawn("xenwatch", sim::TaskKind::kKthread, w.store.xenwatch_thread(), /*daemon=*/true);
   w.scheduler.spawn("xenbus_probe", sim::TaskKind::kKthread, w.probe());
   w.backend.start();
@@ -148,6 +149,8 @@ RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim
       world_ptr->scheduler.spawn("xenbus_remove", sim::TaskKind::kKthread, world_ptr->remove());
     });
   }
+  w.userspace.set_device_failed_check(
+      [&store = w.store] { return store.peek(std::string("error/") + kFrontend + "/error").has_value(); });
   w.userspace.spawn_actors(scenario.actors);
   sim::RunLimits limits;
   limits.steps_max = scenario.schedule.steps_max;
@@ -159,6 +162,7 @@ RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim
   result.violations = w.scheduler.violations();
   result.violations_dropped = w.scheduler.violations_dropped();
   result.strategy_error = w.scheduler.strategy_error();
+  result.faults = w.scheduler.injected_faults();
   result.steps = w.scheduler.step();
   result.time_ms = w.scheduler.now_ms();
   result.interleaving_hash = trace.interleaving_hash();

@@ -23,8 +23,9 @@ struct RunResult {
   std::string strategy_error;
   uint64_t steps = 0;
   uint64_t time_ms = 0;
-  uint64_t interleaving_hash = 0;  // sim::Trace::interleaving_hash
-  uint64_t trace_hash = 0;         // sim::Trace::trace_hash
+  uint64_t interleaving_hash = 0;          // sim::Trace::interleaving_hash
+  uint64_t trace_hash = 0;                 // sim::Trace::trace_hash
+  std::vector<sim::InjectedFault> faults;  // injected in the run, scripted or explored (sim/fault.h)
   // "clean", the first violation's kind, "step-limit", "time-limit" or
   // "impossible-schedule".
   std::string verdict() const;

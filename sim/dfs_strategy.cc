@@ -19,6 +19,7 @@ bool DfsStrategy::asleep(const std::vector<Sleeper>& sleepers, TaskId task) cons
 }
 
 bool DfsStrategy::allowed(const Frame& frame, uint32_t index) const {
+  if (frame.fault) return index == 0 || frame.faults_before < fault_bound_;
   if (frame.preemptions_before + (is_preemption(frame, index) ? 1 : 0) > bound_) return false;
   return !sleep_sets_ || !asleep(frame.asleep_on_entry, frame.order[index]);
 }
@@ -40,6 +41,8 @@ Choice DfsStrategy::choose(const Decision& decision) {
     // choice must be available again.
     choice_frame_ = static_cast<long>(depth_);
     const Frame& frame = frames_[depth_++];
+    XFSIM_ASSERT(!frame.fault, "dfs: nondeterminism at step {}: a scheduling decision where a fallible call was",
+                 decision.step);
     const size_t index = index_of(frame.order[frame.taken]);
     // The world is deterministic: a task runnable at this step of the prefix
     // before is runnable again. If not, xfsim itself leaks nondeterminism.
@@ -54,10 +57,7 @@ Choice DfsStrategy::choose(const Decision& decision) {
     if (task != decision.previous) frame.order.push_back(task);
     if (!frame.previous_runnable && !branch_on_block_) break;  // the lowest goes; no branch
   }
-  frame.preemptions_before = frames_.empty() || depth_ == 0
-                                 ? 0
-                                 : frames_[depth_ - 1].preemptions_before +
-                                       (is_preemption(frames_[depth_ - 1], frames_[depth_ - 1].taken) ? 1 : 0);
+  inherit_budgets(frame);
   if (sleep_sets_) {
     frame.asleep_on_entry = asleep_;
     frame.first_step.resize(frame.order.size());
@@ -75,6 +75,34 @@ Choice DfsStrategy::choose(const Decision& decision) {
   choice_frame_ = static_cast<long>(depth_);
   ++depth_;
   return Choice::run(index_of(frames_.back().order[first]));
+}
+
+void DfsStrategy::inherit_budgets(Frame& frame) const {
+  if (depth_ == 0) return;
+  const Frame& above = frames_[depth_ - 1];
+  frame.preemptions_before = above.preemptions_before + (is_preemption(above, above.taken) ? 1 : 0);
+  frame.faults_before = above.faults_before + (above.fault && above.taken == 1 ? 1 : 0);
+}
+
+bool DfsStrategy::inject_fault(const FaultPoint& point) {
+  if (depth_ < frames_.size()) {
+    const Frame& frame = frames_[depth_++];
+    XFSIM_ASSERT(frame.fault, "dfs: nondeterminism at step {}: a fallible call ({}) where a scheduling decision was",
+                 point.step, point.site->name);
+    return frame.taken == 1;
+  }
+  Frame frame;
+  frame.fault = true;
+  frame.order = {0, 1};
+  inherit_budgets(frame);
+  if (sleep_sets_) {
+    frame.asleep_on_entry = asleep_;
+    frame.first_step.resize(2);
+    frame.explored.resize(2, false);
+  }
+  frames_.push_back(std::move(frame));
+  ++depth_;
+  return false;  // succeed first
 }
 
 void DfsStrategy::after_step(TaskId task, const Footprint& footprint) {

@@ -12,10 +12,12 @@ namespace {
 constexpr uint64_t kInitialPriorityBase = 1ULL << 32;
 }  // namespace
 
-PctStrategy::PctStrategy(uint64_t seed, uint32_t depth) : seed_(seed), depth_(depth == 0 ? 1 : depth), prng_(seed) {}
+PctStrategy::PctStrategy(uint64_t seed, uint32_t depth, uint32_t fault_bound)
+    : seed_(seed), depth_(depth == 0 ? 1 : depth), prng_(seed), faults_(fault_bound) {}
 
 void PctStrategy::begin_schedule(uint64_t schedule_index) {
   prng_.reseed(Prng::schedule_seed(seed_, schedule_index));
+  faults_.begin_schedule(seed_, schedule_index);
   priorities_.clear();
   change_points_.clear();
   for (uint32_t i = 1; i < depth_; ++i) change_points_.push_back(prng_.below(steps_estimate_));

@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "sim/fault_dice.h"
 #include "sim/prng.h"
 #include "sim/strategy.h"
 
@@ -15,7 +16,9 @@ namespace xfsim::sim {
 
 class PctStrategy final : public Strategy {
  public:
-  PctStrategy(uint64_t seed, uint32_t depth);
+  PctStrategy(uint64_t seed, uint32_t depth, uint32_t fault_bound = 0);
+  StrategyNeeds needs() const override { return {.faults = faults_.enabled()}; }
+  bool inject_fault(const FaultPoint&) override { return faults_.roll(); }
   void begin_schedule(uint64_t schedule_index) override;
   void end_schedule() override;
   void on_spawn(TaskId task) override;
@@ -42,6 +45,7 @@ class PctStrategy final : public Strategy {
   std::vector<uint64_t> priorities_;     // by TaskId; higher runs first
   std::vector<uint64_t> change_points_;  // sorted decision indices
   size_t next_change_ = 0;
+  FaultDice faults_;
 };
 
 }  // namespace xfsim::sim

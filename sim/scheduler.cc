@@ -401,6 +401,36 @@ void Scheduler::report(const ViolationKind& kind, std::string site, std::string 
   report(std::move(v));
 }
 
+int Scheduler::should_fail(const FaultSite& site) {
+  auto calls = std::find_if(fault_site_calls_.begin(), fault_site_calls_.end(),
+                            [&site](const auto& entry) { return entry.first == &site; });
+  if (calls == fault_site_calls_.end()) {
+    fault_site_calls_.emplace_back(&site, 0);
+    calls = fault_site_calls_.end() - 1;
+  }
+  const uint32_t nth = ++calls->second;
+  int error = 0;
+  bool explored = false;
+  if (scripted_faults_ != nullptr) {
+    for (const ScriptedFault& fault : *scripted_faults_) {
+      if (fault.nth == nth && fault.site == site.name) error = fault.error != 0 ? fault.error : site.error;
+    }
+  }
+  if (error == 0 && needs_.faults && strategy_.inject_fault(FaultPoint{step_, &site, nth})) {
+    error = site.error;
+    explored = true;
+  }
+  if (error == 0) return 0;
+  XFSIM_ASSERT(error < 0, "fault site {} fails with {}, not a negative errno", site.name, error);
+  injected_faults_.push_back(InjectedFault{&site, nth, error, explored, step_});
+  TraceEntry entry{TraceEntry::Type::kFault, step_, now_ms_, current_, nth, 0, explored, site.name};
+  entry.error = error;
+  trace_.entries.push_back(entry);
+  trace_.mix(std::string(site.name));
+  trace_.mix((uint64_t{nth} << 32) ^ static_cast<uint32_t>(error));
+  return error;
+}
+
 void Scheduler::log(std::string text) {
   if (!trace_.logging) return;
   trace_.log_lines.push_back(std::move(text));

@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/fault.h"
 #include "sim/stack.h"
 #include "sim/strategy.h"
 #include "sim/task.h"
@@ -172,6 +173,13 @@ class Scheduler {
   // A record saved earlier (by an allocation or a free).
   StackRecord record_of(TaskId task, StackId stack, uint64_t step, uint64_t time_ms) const;
 
+  // Fault injection (sim/fault.h), asked by every fallible call: 0, the call
+  // succeeds; else the (negative) error it returns. Scripted faults must
+  // outlive the run (they are the scenario's).
+  int should_fail(const FaultSite& site);
+  void set_scripted_faults(const std::vector<ScriptedFault>& faults) { scripted_faults_ = &faults; }
+  const std::vector<InjectedFault>& injected_faults() const { return injected_faults_; }
+
   void log(std::string text);  // printk-like line in the trace
   // The same, formatted only when the trace keeps log lines (never in fuzz
   // loops): the hot path pays nothing for its printks.
@@ -264,6 +272,11 @@ class Scheduler {
   bool stop_ = false;
   bool time_limit_hit_ = false;
   std::string strategy_error_;
+  // Fault injection: calls so far per site (few sites: a short list, in the
+  // order first reached), the scenario's faults, what was injected.
+  std::vector<std::pair<const FaultSite*, uint32_t>> fault_site_calls_;
+  const std::vector<ScriptedFault>* scripted_faults_ = nullptr;
+  std::vector<InjectedFault> injected_faults_;
 
   void touch(uint32_t resource, bool write = true) { step_footprint_.touch(resource, write); }
   template <typename T>

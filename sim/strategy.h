@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 
+#include "sim/fault.h"
 #include "sim/footprint.h"
 
 namespace xfsim::sim {
@@ -46,6 +47,8 @@ struct StrategyNeeds {
   bool every_step = false;
   // The footprint of every step, after it ran (Strategy::after_step).
   bool footprints = false;
+  // Every fallible call (sim/fault.h): Strategy::inject_fault decides.
+  bool faults = false;
 };
 
 // Three calls make a strategy (begin, choose, end); the rest are optional
@@ -71,6 +74,12 @@ class Strategy {
   virtual void after_step(TaskId task, const Footprint& footprint) {
     (void)task;
     (void)footprint;
+  }
+  // At a fallible call (only if needs().faults): true makes it fail. A
+  // strategy bounds how many it fails in a run, as it bounds preemptions.
+  virtual bool inject_fault(const FaultPoint& point) {
+    (void)point;
+    return false;
   }
   // After a kDiverged choice: why, naming the step.
   virtual std::string divergence() const { return {}; }

@@ -48,6 +48,13 @@ void Trace::write_jsonl(std::ostream& out) const {
         line["report"] = v.report();
         break;
       }
+      case TraceEntry::Type::kFault:
+        line["fault"] = entry.site;
+        line["nth"] = entry.choice;
+        line["error"] = entry.error;
+        if (entry.task < task_names.size()) line["task"] = task_names[entry.task];
+        line["by"] = entry.preemption ? "strategy" : "scenario";
+        break;
       case TraceEntry::Type::kLog:
         line["log"] = log_lines[entry.log];
         if (entry.task < task_names.size()) line["task"] = task_names[entry.task];

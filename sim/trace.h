@@ -15,7 +15,7 @@
 namespace xfsim::sim {
 
 struct TraceEntry {
-  enum class Type : uint8_t { kDecision, kLog, kSpawn, kViolation };
+  enum class Type : uint8_t { kDecision, kLog, kSpawn, kViolation, kFault };
   Type type;
   uint64_t step;
   uint64_t time_ms;
@@ -23,8 +23,11 @@ struct TraceEntry {
   uint32_t choice;   // index into the sorted runnable set
   uint32_t options;  // how many tasks were runnable
   bool preemption;   // chose another task while the previous one could go on
-  const char* site;  // scheduling point (string literal); a spawn: the task's kind
+  const char* site;  // scheduling point (string literal); a spawn: the task's kind; a fault: its FaultSite
   uint32_t log = 0;  // a log line: its index in Trace::log_lines; a violation: in Trace::violations
+  // A fault (sim/fault.h): which occurrence of the site (choice), the error,
+  // and whether the strategy chose it (preemption) rather than the scenario.
+  int32_t error = 0;
 };
 
 struct Trace {

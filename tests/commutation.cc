@@ -45,6 +45,9 @@ uint64_t per_task_history(const sim::Trace& trace) {
       case sim::TraceEntry::Type::kViolation:
         of(entry.task) = mix(of(entry.task), text_hash(trace.violations[entry.log].signature()));
         break;
+      case sim::TraceEntry::Type::kFault:
+        of(entry.task) = mix(of(entry.task), text_hash(entry.site) ^ entry.choice);
+        break;
       case sim::TraceEntry::Type::kSpawn:
         break;
     }
