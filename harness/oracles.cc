@@ -10,6 +10,7 @@
 #include "fakes/page_frames.h"
 #include "fakes/xenstore.h"
 #include "harness/userspace.h"
+#include "harness/world.h"
 #include "sim/assert.h"
 #include "sim/lockdep.h"
 #include "sim/wait_queue.h"
@@ -32,6 +33,7 @@ const std::vector<const sim::ViolationKind*>& oracle_kinds() {
       all.insert(all.end(), layer.begin(), layer.end());
     }
     all.push_back(&kHungWait);
+    all.insert(all.end(), std::begin(kLogExpectationOracles), std::end(kLogExpectationOracles));
     for (size_t i = 0; i < all.size(); ++i) {
       for (size_t j = 0; j < i; ++j) {
         XFSIM_ASSERT(std::strcmp(all[i]->name, all[j]->name) != 0, "violation kind {} declared twice", all[i]->name);

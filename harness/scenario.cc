@@ -680,6 +680,20 @@ void parse_expect(const nlohmann::json& expect, const JsonPlace& at, Scenario& s
     s.expect_site = read_string(*site, at / "site");
     if (s.expect_site.empty()) (at / "site").fail("must name a kernel function");
   }
+  if (const nlohmann::json* log = find_member(expect, at, "log")) {
+    const JsonPlace log_at = at / "log";
+    read_object(*log, log_at);
+    if (const nlohmann::json* require = find_member(*log, log_at, "require"))
+      s.log_require = read_each(*require, log_at / "require", read_string);
+    if (const nlohmann::json* forbid = find_member(*log, log_at, "forbid"))
+      s.log_forbid = read_each(*forbid, log_at / "forbid", read_string);
+    for (const auto& text : s.log_require) {
+      if (text.empty()) (log_at / "require").fail("an empty line is in every log");
+    }
+    for (const auto& text : s.log_forbid) {
+      if (text.empty()) (log_at / "forbid").fail("an empty line is in every log");
+    }
+  }
   for (const bool stop : {true, false}) {
     const char* key = stop ? "stop_on" : "ignore";
     const nlohmann::json* list = find_member(expect, at, key);

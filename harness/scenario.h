@@ -118,6 +118,9 @@ struct Scenario {
   // or free stack), so a bug-zoo scenario proves it reaches its bug by its
   // own path, not just a verdict of the same kind.
   std::string expect_site;
+  // expect.log.require / forbid: substrings some log line of the run must
+  // (must not) contain, checked when a run finishes (harness/world.h).
+  std::vector<std::string> log_require, log_forbid;
   // expect.stop_on / expect.ignore (and --stop-on / --ignore).
   sim::ReportPolicy report_policy = sim::ReportPolicy::defaults();
   nlohmann::json source;  // the document as read (embedded in traces)

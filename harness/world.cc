@@ -1,5 +1,7 @@
 #include "harness/world.h"
 
+#include <algorithm>
+
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
@@ -133,8 +135,30 @@ struct World {
 
 }  // namespace
 
+namespace {
+
+void check_log(const Scenario& scenario, const sim::Trace& trace, sim::Scheduler& scheduler) {
+  const auto printed = [&trace](const std::string& text) {
+    return std::any_of(trace.log_lines.begin(), trace.log_lines.end(),
+                       [&text](const std::string& line) { return line.find(text) != std::string::npos; });
+  };
+  for (const std::string& text : scenario.log_require) {
+    if (!printed(text))
+      scheduler.report(kMissingLogLine, "log", fmt::format("no log line contains \"{}\"", text), text);
+  }
+  for (const std::string& text : scenario.log_forbid) {
+    if (printed(text))
+      scheduler.report(kForbiddenLogLine, "log", fmt::format("a log line contains \"{}\"", text), text);
+  }
+}
+
+}  // namespace
+
 RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim::Strategy& strategy,
                    sim::Trace& trace) {
+  // Log expectations need the log, which campaigns otherwise do not keep.
+  const bool expects_log = !scenario.log_require.empty() || !scenario.log_forbid.empty();
+  if (expects_log) trace.logging = true;
   auto world = std::make_unique<World>(scenario, variant, strategy, trace);
   World& w = *world;
   w.scheduler.set_report_policy(scenario.report_policy);
@@ -158,6 +182,7 @@ RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim
   result.status = w.scheduler.run(limits);
   if (result.status == sim::RunStatus::kFinished) {
     w.check_leaks();
+    if (expects_log) check_log(scenario, trace, w.scheduler);
   }
   result.violations = w.scheduler.violations();
   result.violations_dropped = w.scheduler.violations_dropped();

@@ -16,6 +16,16 @@
 
 namespace xfsim::harness {
 
+// The scenario's log expectations (expect.log): a line it requires that no
+// log line of the run contains, or a line it forbids that one does. Checked
+// at the end of a run that finished (the log of a run cut short proves
+// nothing missing).
+inline constexpr sim::ViolationKind kMissingLogLine{
+    "missing-log-line", "the run ended without a log line the scenario requires (an error left silent)"};
+inline constexpr sim::ViolationKind kForbiddenLogLine{
+    "forbidden-log-line", "the run printed a log line the scenario forbids (a misleading message)"};
+inline constexpr const sim::ViolationKind* kLogExpectationOracles[] = {&kMissingLogLine, &kForbiddenLogLine};
+
 struct RunResult {
   sim::RunStatus status = sim::RunStatus::kFinished;
   std::vector<sim::Violation> violations;  // in the order reported (sim::ReportPolicy)

@@ -14,6 +14,7 @@
 #include "harness/scenario.h"
 #include "harness/trace_file.h"
 #include "harness/world.h"
+#include "sim/random_strategy.h"
 #include "sim/replay_strategy.h"
 
 namespace xfsim::harness {
@@ -123,6 +124,28 @@ TEST(FaultScenario, AFindingWithAnExploredFaultReplaysFromItsTraceAndItsScenario
   sim::ReplayStrategy replay_plain(found->schedule);
   sim::Trace plain;
   EXPECT_EQ(run_once(s, variant("upstream"), replay_plain, plain).find(found->signature), nullptr);
+}
+
+// expect.log: a required line never printed and a forbidden line printed are
+// each a verdict of their own; the scenario's own expectations hold under
+// correct.
+TEST(LogExpectation, ARequiredLineMissingAndAForbiddenLinePrintedAreReported) {
+  nlohmann::json document = nlohmann::json::parse(read_file("scenarios/faults/drm_dev_alloc.json"));
+  const auto verdict_with = [&document](nlohmann::json log) {
+    document["expect"]["log"] = std::move(log);
+    const Scenario s = parse_scenario(document, "drm_dev_alloc.json");
+    sim::RandomStrategy random(1);
+    random.begin_schedule(0);
+    sim::Trace trace;
+    trace.logging = false;  // as in campaigns: the expectation turns the log on
+    const RunResult result = run_once(s, variant("correct"), random, trace);
+    return result.verdict();
+  };
+  EXPECT_EQ(verdict_with(document["expect"]["log"]), "clean");
+  EXPECT_EQ(verdict_with({{"require", {"connecting backend", "a line no driver prints"}}}), "missing-log-line");
+  EXPECT_EQ(verdict_with({{"forbid", {"Creating Xen PV DRM Display Unit"}}}), "forbidden-log-line");
+  document["expect"]["log"] = {{"require", {""}}};
+  EXPECT_THROW(parse_scenario(document, "drm_dev_alloc.json"), ScenarioError);
 }
 
 }  // namespace
