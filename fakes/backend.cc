@@ -38,33 +38,43 @@ Backend::Backend(sim::Scheduler& scheduler, XenStore& store, GrantTable& gnttab,
 
 void Backend::arm_script() {
   for (const BackendAction& action : config_.script) {
-    scheduler_.add_timer(action.at_ms, [this, action] {
-      switch (action.kind) {
-        case BackendAction::Kind::kDisconnect:
-          disconnect_requested_ = true;
-          reconnect_after_disconnect_ = action.reconnect;
-          break;
-        case BackendAction::Kind::kDie:
-          alive_ = false;
-          break;
-        case BackendAction::Kind::kHang:
-          hung_ = true;
-          break;
-        case BackendAction::Kind::kRestart:
-          // A new instance: it starts from nothing. If the old task still
-          // runs (its death not yet noticed) it becomes the new instance.
-          restart_requested_ = true;
-          alive_ = true;
-          hung_ = false;
-          if (!task_running_) start();
-          break;
-        case BackendAction::Kind::kUnknownFbEvent:
-          if (connected_ && !channels_.empty()) send_flip_event(0, 0xdeadbeef);
-          break;
-      }
-      wake_.wake_all();
-    });
+    if (!action.when) {
+      scheduler_.add_timer(action.at_ms, [this, action] { perform(action); });
+      continue;
+    }
+    // Armed when the state is reached (in the writer's step), fired at_ms later.
+    store_.when_state(action.when->frontend ? frontend_state_path_ : backend_state_path_, action.when->state,
+                      sim::MachineCallback(scheduler_, sim::machine_resource(domain_), [this, action] {
+                        scheduler_.add_timer(action.at_ms, [this, action] { perform(action); });
+                      }));
   }
+}
+
+void Backend::perform(const BackendAction& action) {
+  switch (action.kind) {
+    case BackendAction::Kind::kDisconnect:
+      disconnect_requested_ = true;
+      reconnect_after_disconnect_ = action.reconnect;
+      break;
+    case BackendAction::Kind::kDie:
+      alive_ = false;
+      break;
+    case BackendAction::Kind::kHang:
+      hung_ = true;
+      break;
+    case BackendAction::Kind::kRestart:
+      // A new instance: it starts from nothing. If the old task still
+      // runs (its death not yet noticed) it becomes the new instance.
+      restart_requested_ = true;
+      alive_ = true;
+      hung_ = false;
+      if (!task_running_) start();
+      break;
+    case BackendAction::Kind::kUnknownFbEvent:
+      if (connected_ && !channels_.empty()) send_flip_event(0, 0xdeadbeef);
+      break;
+  }
+  wake_.wake_all();
 }
 
 sim::Task<> Backend::set_state(XenbusState state) {

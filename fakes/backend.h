@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -34,6 +35,8 @@ struct BackendAction {
   uint64_t at_ms = 0;
   // For kDisconnect: come back (InitWait) once the frontend re-initialises.
   bool reconnect = true;
+  // Fire at_ms after a xenbus state is first reached, not at_ms from the start.
+  std::optional<StateTrigger> when;
 };
 
 struct BackendConfig {
@@ -49,6 +52,7 @@ class Backend {
   // Spawns the backend's main loop (a daemon task); arm_script its actions.
   void start();
   void arm_script();
+  void perform(const BackendAction& action);
 
  private:
   struct Channel {

@@ -1,6 +1,7 @@
 #include "fakes/xenstore.h"
 
 #include <algorithm>
+#include <memory>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -8,6 +9,14 @@
 namespace xfsim::fakes {
 
 // A switch, as every enum's name table (sim/scheduler.cc says why).
+std::optional<XenbusState> xenbus_state_named(const std::string& name) {
+  for (int value = static_cast<int>(XenbusState::Unknown); value <= static_cast<int>(XenbusState::Reconfigured);
+       ++value) {
+    if (name == xenbus_strstate(static_cast<XenbusState>(value))) return static_cast<XenbusState>(value);
+  }
+  return std::nullopt;
+}
+
 const char* xenbus_strstate(XenbusState state) {
   switch (state) {
     case XenbusState::Unknown:
@@ -153,6 +162,17 @@ std::vector<std::string> XenStore::active_watch_owners() const {
     if (watch.active) owners.push_back(watch.owner + " on " + watch.path);
   }
   return owners;
+}
+
+void XenStore::when_state(const std::string& path, XenbusState state, sim::MachineCallback action) {
+  auto fired = std::make_shared<bool>(false);
+  register_remote_watch(path, sim::MachineCallback(action, [this, path, state, fired, action] {
+                          if (*fired) return;
+                          const std::optional<std::string> value = peek(path);
+                          if (!value || xenbus_state_from_string(*value) != state) return;
+                          *fired = true;
+                          action();
+                        }));
 }
 
 void XenStore::register_remote_watch(const std::string& path, sim::MachineCallback on_change) {

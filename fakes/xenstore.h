@@ -41,6 +41,16 @@ enum class XenbusState : int {
   Reconfigured = 8,
 };
 const char* xenbus_strstate(XenbusState state);
+// The state xenbus_strstate names `name` ("InitWait"), if any.
+std::optional<XenbusState> xenbus_state_named(const std::string& name);
+
+// A scripted action that waits for a xenbus state rather than a time: it
+// fires its delay after the frontend's (or the backend's) state node first
+// reads `state`.
+struct StateTrigger {
+  bool frontend = true;
+  XenbusState state = XenbusState::Unknown;
+};
 // The frontend transitions the protocol allows (see docs/fakes.md).
 bool xenbus_transition_allowed(XenbusState from, XenbusState to);
 // A state node's text as a state; Unknown for anything but "0".."8". Never
@@ -69,6 +79,9 @@ class XenStore {
   // Another domain's watch (the backend's): delivered at once by its own
   // xenstore connection, not by this domain's xenwatch thread.
   void register_remote_watch(const std::string& path, sim::MachineCallback on_change);
+  // Runs `action` (on its machine's behalf, in the writer's step) the first
+  // time the state node at `path` reads `state` (StateTrigger).
+  void when_state(const std::string& path, XenbusState state, sim::MachineCallback action);
   void clear_remote_watches() { state_.write().remote_watches.clear(); }
   size_t active_watches() const;
   std::vector<std::string> active_watch_owners() const;

@@ -74,12 +74,19 @@ void print_findings(const RunResult& result) {
 
 // --stop-on / --ignore on top of the scenario's own expect.stop_on / ignore.
 // Written into the scenario's source too, so traces and reproducers carry it.
+// The flags run and fuzz share: the report policy, determinism checks, and
+// the world's any-instant events.
 struct PolicyFlags {
   std::vector<std::string> stop_on, ignore;
   bool check_determinism = false;
+  bool any_instant = false;
 };
 
 void apply_policy_options(Scenario& scenario, const PolicyFlags& flags) {
+  if (flags.any_instant) {  // in the source too: a trace header replays with it
+    scenario.schedule.any_instant = true;
+    scenario.source["schedule"]["any_instant"] = true;
+  }
   if (!flags.stop_on.empty()) {
     scenario.report_policy.stop_on.clear();
     scenario.report_policy.stop_on_all = false;
@@ -514,6 +521,9 @@ void add_policy_flags(CLI::App* command, PolicyFlags& flags) {
   command->add_option("--ignore", flags.ignore, "violation kinds not reported")->delimiter(',');
   command->add_flag("--check-determinism", flags.check_determinism,
                     "run every schedule twice and compare the trace hashes");
+  command->add_flag("--any-instant", flags.any_instant,
+                    "a due timer (scripted action, interrupt) may fire between any two steps, not only when all "
+                    "tasks block");
 }
 
 CLI::App* add_run_command(CLI::App& app, RunArgs& args, PolicyFlags& flags) {

@@ -589,17 +589,32 @@ fakes::BackendAnswer parse_answer(const nlohmann::json& answer, const JsonPlace&
   return a;
 }
 
+// "when": {"frontend": "Initialised"} or {"backend": "Closing"}.
+std::optional<fakes::StateTrigger> parse_when(const nlohmann::json& action, const JsonPlace& at) {
+  const nlohmann::json* when = find_member(action, at, "when");
+  if (when == nullptr) return std::nullopt;
+  const JsonPlace when_at = at / "when";
+  if (read_object(*when, when_at).size() != 1) when_at.fail("name one side: \"frontend\" or \"backend\"");
+  const auto& [side, state_name] = *when->items().begin();
+  if (side != "frontend" && side != "backend") (when_at / side).fail("a side is \"frontend\" or \"backend\"");
+  const std::string name = read_string(state_name, when_at / side);
+  const std::optional<fakes::XenbusState> state = fakes::xenbus_state_named(name);
+  if (!state) (when_at / side).fail(fmt::format("unknown xenbus state '{}'", name));
+  return fakes::StateTrigger{side == "frontend", *state};
+}
+
 fakes::BackendAction parse_backend_action(const nlohmann::json& step, const JsonPlace& at) {
   fakes::BackendAction action;
   action.at_ms = read_unsigned(need_member(step, at, "at_ms"), at / "at_ms", kI64);
   action.kind = action_kind(read_string(need_member(step, at, "action"), at / "action"));
   action.reconnect = flag(step, at, "reconnect", true);
+  action.when = parse_when(step, at);
   return action;
 }
 
 HostAction parse_host_action(const nlohmann::json& action, const JsonPlace& at) {
   return HostAction{read_unsigned(need_member(action, at, "at_ms"), at / "at_ms", kI64),
-                    read_string(need_member(action, at, "action"), at / "action")};
+                    read_string(need_member(action, at, "action"), at / "action"), parse_when(action, at)};
 }
 
 Actor parse_actor(const nlohmann::json& a, const JsonPlace& at) {
@@ -644,6 +659,7 @@ Schedule parse_schedule(const nlohmann::json& sch, const JsonPlace& at) {
   schedule.preemption_bound = u32(sch, at, "preemption_bound", 2u);
   schedule.sleep_sets = flag(sch, at, "sleep_sets", false);
   schedule.fault_bound = u32(sch, at, "fault_bound", 0u);
+  schedule.any_instant = flag(sch, at, "any_instant", false);
   schedule.steps_max = u64(sch, at, "steps_max", 100000, kI64);
   if (const nlohmann::json* decisions = find_member(sch, at, "decisions")) {
     schedule.decisions = read_each(*decisions, at / "decisions", [](const nlohmann::json& task, const JsonPlace& p) {

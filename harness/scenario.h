@@ -71,7 +71,8 @@ struct Actor {
 
 struct HostAction {
   uint64_t at_ms = 0;
-  std::string action;  // remove
+  std::string action;                       // remove
+  std::optional<fakes::StateTrigger> when;  // at_ms after that state, not from the start
 };
 
 // How a campaign chooses its schedules: what a scenario's schedule block
@@ -94,6 +95,9 @@ struct ScheduleChoice {
 // (the world's, read from the scenario, not a campaign option).
 struct Schedule : ScheduleChoice {
   uint64_t steps_max = 100000;
+  // Events at any instant (Scheduler::set_any_instant): a due timer (a
+  // scripted action, an interrupt) is a choice at every decision.
+  bool any_instant = false;
 };
 
 struct Scenario {

@@ -17,6 +17,7 @@
 #include "fakes/xenstore.h"
 #include "harness/userspace.h"
 #include "sim/lock.h"
+#include "sim/shared.h"
 
 namespace xfsim::harness {
 
@@ -167,11 +168,24 @@ RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim
   w.scheduler.spawn("xenbus_probe", sim::TaskKind::kKthread, w.probe());
   w.backend.start();
   w.backend.arm_script();
+  w.scheduler.set_any_instant(scenario.schedule.any_instant);
   for (const HostAction& action : scenario.host) {
     World* world_ptr = &w;
-    w.scheduler.add_timer(action.at_ms, [world_ptr] {
+    const uint64_t at_ms = action.at_ms;
+    const auto remove = [world_ptr] {
       world_ptr->scheduler.spawn("xenbus_remove", sim::TaskKind::kKthread, world_ptr->remove());
-    });
+    };
+    if (!action.when) {
+      w.scheduler.add_timer(at_ms, remove);
+      continue;
+    }
+    // The toolstack watches the state and acts at_ms after it (in the writer's step).
+    const std::string path =
+        action.when->frontend ? std::string(kFrontend) + "/state" : std::string(kBackend) + "/state";
+    w.store.when_state(
+        path, action.when->state,
+        sim::MachineCallback(w.scheduler, sim::machine_resource(sim::kHomeDomain),
+                             [world_ptr, at_ms, remove] { world_ptr->scheduler.add_timer(at_ms, remove); }));
   }
   w.userspace.set_device_failed_check(
       [&store = w.store] { return store.peek(std::string("error/") + kFrontend + "/error").has_value(); });

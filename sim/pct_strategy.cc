@@ -19,6 +19,10 @@ void PctStrategy::begin_schedule(uint64_t schedule_index) {
   prng_.reseed(Prng::schedule_seed(seed_, schedule_index));
   faults_.begin_schedule(seed_, schedule_index);
   priorities_.clear();
+  // From a value of its own, not prng_: schedules without due-timer choices
+  // stay as they were.
+  uint64_t timer_seed = Prng::schedule_seed(seed_ ^ 0x7113e5ULL, schedule_index);
+  due_timers_priority_ = kInitialPriorityBase + (Prng::splitmix64(timer_seed) >> 34) * 64 + 63;
   change_points_.clear();
   for (uint32_t i = 1; i < depth_; ++i) change_points_.push_back(prng_.below(steps_estimate_));
   std::sort(change_points_.begin(), change_points_.end());
@@ -38,18 +42,19 @@ void PctStrategy::on_spawn(TaskId task) {
 
 Choice PctStrategy::choose(const Decision& decision) {
   ++steps_seen_;
-  for (TaskId task : decision.runnable) XFSIM_ASSERT(task < priorities_.size(), "pct: task {} has no priority", task);
+  for (TaskId task : decision.runnable)
+    XFSIM_ASSERT(task == kDueTimers || task < priorities_.size(), "pct: task {} has no priority", task);
   auto best = [&] {
     size_t index = 0;
     for (size_t i = 1; i < decision.runnable.size(); ++i) {
-      if (priorities_[decision.runnable[i]] > priorities_[decision.runnable[index]]) index = i;
+      if (priority(decision.runnable[i]) > priority(decision.runnable[index])) index = i;
     }
     return index;
   };
   size_t pick = best();
   // At a change point, demote the task that would run, then choose again.
   while (next_change_ < change_points_.size() && change_points_[next_change_] <= steps_seen_) {
-    priorities_[decision.runnable[pick]] = depth_ - next_change_;  // below every initial one
+    priority(decision.runnable[pick]) = depth_ - next_change_;  // below every initial one
     ++next_change_;
     pick = best();
   }

@@ -42,7 +42,9 @@ class PctStrategy final : public Strategy {
   uint64_t steps_estimate_ = 256;
   uint64_t steps_seen_ = 0;
   bool learn_ = true;
-  std::vector<uint64_t> priorities_;     // by TaskId; higher runs first
+  std::vector<uint64_t> priorities_;  // by TaskId; higher runs first
+  uint64_t due_timers_priority_ = 0;  // kDueTimers, drawn like a task's
+  uint64_t& priority(TaskId task) { return task == kDueTimers ? due_timers_priority_ : priorities_[task]; }
   std::vector<uint64_t> change_points_;  // sorted decision indices
   size_t next_change_ = 0;
   FaultDice faults_;

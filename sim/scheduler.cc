@@ -224,6 +224,32 @@ bool Scheduler::fire_next_timers(const RunLimits& limits) {
   return true;
 }
 
+bool Scheduler::timer_due() {
+  while (!timer_heap_.empty() && !timers_[timer_heap_.front().id].pending) {
+    std::pop_heap(timer_heap_.begin(), timer_heap_.end(), fires_later);
+    timer_heap_.pop_back();
+  }
+  return !timer_heap_.empty() && timer_heap_.front().deadline_ms <= now_ms_;
+}
+
+void Scheduler::fire_due_timers() {
+  XFSIM_ASSERT(timer_due(), "due timers chosen at t={} ms with none due", now_ms_);
+  touch(kTimers);
+  const uint64_t deadline = timer_heap_.front().deadline_ms;
+  while (!timer_heap_.empty() && timer_heap_.front().deadline_ms == deadline) {
+    const TimerId id = timer_heap_.front().id;
+    std::pop_heap(timer_heap_.begin(), timer_heap_.end(), fires_later);
+    timer_heap_.pop_back();
+    auto& slot = timers_[id];
+    if (!slot.pending) continue;
+    slot.pending = false;
+    if (slot.keepalive) --keepalive_pending_;
+    auto callback = std::move(slot.callback);
+    slot.callback = nullptr;
+    callback();
+  }
+}
+
 namespace {
 // While a scheduler runs, a failed XFSIM_ASSERT names its step, time and task.
 class AssertScope {
@@ -262,7 +288,13 @@ RunStatus Scheduler::run(const RunLimits& limits) {
     }
     if (step_ >= limits.steps_max) return RunStatus::kStepLimit;
 
-    const std::vector<TaskId>& options = runnable_;  // unchanged until the chosen task resumes
+    const bool offer_timers = any_instant_ && timer_due();
+    if (offer_timers) {
+      options_with_timers_.assign(runnable_.begin(), runnable_.end());
+      options_with_timers_.push_back(kDueTimers);  // after every task: the order stays sorted
+    }
+    // Unchanged until the chosen task resumes.
+    const std::vector<TaskId>& options = offer_timers ? options_with_timers_ : runnable_;
     const TaskId still_runnable =
         (previous_ != kNoTask && std::binary_search(options.begin(), options.end(), previous_)) ? previous_ : kNoTask;
     size_t choice = 0;
@@ -279,6 +311,19 @@ RunStatus Scheduler::run(const RunLimits& limits) {
                    options.size());
     }
     const TaskId next = options[choice];
+    if (next == kDueTimers) {
+      // An interrupt's worth of work between two steps: the due timers fire
+      // in this step, which belongs to no task; the previous task stays the
+      // one whose continuation is not a preemption.
+      trace_.record_decision(TraceEntry{TraceEntry::Type::kDecision, step_, now_ms_, kDueTimers,
+                                        static_cast<uint32_t>(choice), static_cast<uint32_t>(options.size()),
+                                        still_runnable != kNoTask, "due_timers"});
+      ++step_;
+      step_footprint_ = Footprint{};
+      fire_due_timers();
+      if (needs_.footprints) strategy_.after_step(kDueTimers, step_footprint_);
+      continue;
+    }
     XFSIM_ASSERT(tasks_[next].state == State::kRunnable && tasks_[next].resume_at, "task {} chosen but not runnable",
                  tasks_[next].name);
     XFSIM_ASSERT(current_ == kNoTask);

@@ -134,6 +134,12 @@ class Scheduler {
   // not keep a finished run going.
   using TimerId = uint32_t;
   TimerId add_timer(uint64_t delay_ms, std::function<void()> callback, bool keepalive = true);
+  // Events at any instant: a timer that is due (its deadline reached) is
+  // offered to the strategy as one more option (kDueTimers) at every
+  // decision, so an interrupt or a scripted event can land between any two
+  // steps, not only once every task has blocked. Choosing it while a task
+  // could go on is a preemption. Off by default (traces stay as they were).
+  void set_any_instant(bool on) { any_instant_ = on; }
   bool cancel_timer(TimerId id);  // true if it was pending
   bool timer_pending(TimerId id) const;
 
@@ -243,6 +249,8 @@ class Scheduler {
   void make_runnable(TaskId task);
   void make_blocked(TaskId task);
   bool fire_next_timers(const RunLimits& limits);
+  bool timer_due();  // a pending timer's deadline is now (drops cancelled ones at the front)
+  void fire_due_timers();
   void finish_stuck();
   void destroy_all();
 
@@ -261,6 +269,8 @@ class Scheduler {
   std::vector<Timer> timer_heap_;
   std::vector<TimerSlot> timers_;
   uint64_t timer_seq_ = 0;
+  bool any_instant_ = false;
+  std::vector<TaskId> options_with_timers_;  // runnable_ + kDueTimers, when a timer is due
   size_t keepalive_pending_ = 0;
   uint64_t now_ms_ = 0;
   uint64_t step_ = 0;

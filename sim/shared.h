@@ -59,6 +59,9 @@ class MachineCallback {
   MachineCallback() = default;
   MachineCallback(Scheduler& scheduler, uint32_t machine, std::function<void()> fn)
       : scheduler_(&scheduler), machine_(machine), fn_(std::move(fn)) {}
+  // Another function of the same machine.
+  MachineCallback(const MachineCallback& same_machine, std::function<void()> fn)
+      : scheduler_(same_machine.scheduler_), machine_(same_machine.machine_), fn_(std::move(fn)) {}
   void operator()() const {
     XFSIM_ASSERT(scheduler_ != nullptr, "an empty MachineCallback was run");
     scheduler_->touch(machine_);

@@ -16,6 +16,10 @@ namespace xfsim::sim {
 
 using TaskId = uint32_t;
 inline constexpr TaskId kNoTask = 0xffffffffu;
+// Not a task: the option, offered with the runnable tasks when events may
+// land at any instant (Scheduler::set_any_instant), of firing the timers that
+// are due now. It sorts after every task.
+inline constexpr TaskId kDueTimers = 0xfffffffeu;
 
 // What a strategy sees at one decision. `runnable` is sorted by TaskId, so the
 // same world state always offers the same options in the same order.

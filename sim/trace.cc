@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/strategy.h"
+
 namespace xfsim::sim {
 
 std::vector<uint32_t> Trace::schedule() const {
@@ -27,7 +29,7 @@ void Trace::write_jsonl(std::ostream& out) const {
     line["t_ms"] = entry.time_ms;
     switch (entry.type) {
       case TraceEntry::Type::kDecision:
-        line["task"] = task_names[entry.task];
+        line["task"] = entry.task == kDueTimers ? std::string("due timers") : task_names[entry.task];
         line["task_id"] = entry.task;
         line["point"] = entry.site;
         line["choice"] = entry.choice;
