@@ -133,7 +133,7 @@ std::vector<ScenarioCase> every_scenario_case() {
 // one reaches only holds without a preemption bound: with one, the reordering
 // that stands for a class may need more preemptions than the bound allows
 // (Coons, Musuvathi, McKinley, OOPSLA 2013), and 12 of 40 of these cases
-// lose a few classes so, whatever the footprints. sim_test shows
+// lose a few classes so, whatever the footprints. sim/footprint_test shows
 // that comparison on an unbounded search; here completeness of footprints is
 // checked step by step, below.)
 TEST(Campaign, SleepSetsFindWhatTheFullDfsFindsInFewerSchedulesOnEveryScenario) {

@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "driver_core/variant.h"
 #include "harness/explore.h"
 #include "harness/fault_sites.h"
 #include "harness/scenario.h"
@@ -16,11 +15,12 @@
 #include "harness/world.h"
 #include "sim/random_strategy.h"
 #include "sim/replay_strategy.h"
+#include "tests/harness/testing.h"
 
 namespace xfsim::harness {
 namespace {
 
-const driver::Variant& variant(const char* name) { return *driver::find_variant(name); }
+using xfsim::testing::variant;
 
 nlohmann::json minimal_with_faults(nlohmann::json faults) {
   return {{"format", "xfsim-scenario/0"},
