@@ -360,10 +360,23 @@ sim::Task<int> XenDrmFront::be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtc
     const bool done = co_await completion->wait_for_completion_timeout(site, XEN_DRM_FRONT_WAIT_BACK_MS);
     // The channel may have been freed while we slept (evtchnl_free does
     // complete_all): reading its status is what the kernel does next.
-    if (!m_.kmem.check(pairs, site))
+    if (!m_.kmem.check(pairs, site)) {
       ret = -EIO;
-    else
+    } else if (done && evtchnl.zeroed) {
+      // complete_all woke us, then evtchnl_free's memset zeroed the
+      // completion before we looked: do_wait_for_common finds done == 0 with
+      // time left, goes round again, and __prepare_to_swait list_add_tail()s
+      // onto the zeroed swait head (prev == NULL). Only a request outside
+      // drm_dev_enter can still be waiting when fini frees the channels.
+      m_.scheduler.report(fakes::kNullDeref, "__prepare_to_swait",
+                          fmt::format("{}: woken by evtchnl_free's complete_all, then waits again on the completion "
+                                      "its memset zeroed: list_add_tail on a NULL prev",
+                                      site),
+                          site);
+      ret = -EIO;
+    } else {
       ret = done ? evtchnl.resp_status : -ETIMEDOUT;
+    }
   }
   evtchnl.req_io_lock->unlock();
   co_return ret;

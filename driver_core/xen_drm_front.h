@@ -57,6 +57,10 @@ struct xen_drm_front_evtchnl {
   std::unique_ptr<sim::Completion> completion;  // REQ
   std::unique_ptr<sim::Mutex> req_io_lock;      // REQ
   int resp_status = 0;
+  // evtchnl_free ends with memset(evtchnl, 0): the live completion (and
+  // req_io_lock) zeroed under whoever still uses them. The model's objects
+  // live on; this says their memory reads as zero now.
+  bool zeroed = false;
 };
 
 struct xen_drm_front_evtchnl_pair {

@@ -117,6 +117,10 @@ sim::Task<> XenDrmFront::evtchnl_free(xen_drm_front_evtchnl& evtchnl) {
   if (evtchnl.event_page) m_.kmem.kfree(evtchnl.event_page, "evtchnl_free");
   evtchnl.ring = nullptr;
   evtchnl.event_page = nullptr;
+  // memset(evtchnl, 0) (evtchnl.c:153): a waiter complete_all woke but that
+  // has not run yet will find the completion's done count at 0
+  // (be_stream_do_io_and_wait).
+  evtchnl.zeroed = true;
 }
 
 sim::Task<> XenDrmFront::xen_drm_front_evtchnl_free_all() {

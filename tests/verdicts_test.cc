@@ -5,6 +5,7 @@
 // silently cut.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <set>
 #include <string>
 
@@ -166,6 +167,35 @@ TEST(Grants, AHungBackendsPagesAreFreedUnderItUpstreamAndWithTheirGrantUnderCorr
     EXPECT_TRUE(logged(trace, "deferring g.e.")) << seed;
     EXPECT_FALSE(logged(trace, "(pfn 0xffffffffffffffff)")) << seed;  // every deferral holds its page
   }
+}
+
+// FN-6, evtchnl_free's memset: a dumb create outside drm_dev_enter (upstream)
+// waits on channel 0 while a disconnect frees the channels. complete_all wakes
+// it; when it runs only after the memset zeroed the completion, it waits again
+// on a zeroed swait head (a NULL dereference in __prepare_to_swait); after the
+// kfree it is the known use-after-free. Under correct every request is inside
+// drm_dev_enter, drained by drm_dev_unplug before fini frees the channels.
+std::optional<uint64_t> schedule_finding(const char* variant_name, const std::string& prefix, uint64_t schedules) {
+  const Scenario s = load_scenario("scenarios/bugs/no_enter_in_ioctls.json");
+  CampaignOptions options = options_from(s);
+  options.strategy = "random";
+  options.seed = 1;
+  options.schedules = schedules;
+  options.stop_at_first = false;
+  bool found = false;
+  options.on_finding = [&](const Finding& f) { found |= f.signature.rfind(prefix, 0) == 0; };
+  options.should_stop = [&] { return found; };
+  const CampaignResult campaign = explore(s, variant(variant_name), options);
+  for (const Finding& f : campaign.findings) {
+    if (f.signature.rfind(prefix, 0) == 0) return f.schedule_index;
+  }
+  return std::nullopt;
+}
+
+TEST(Memset, AWaiterWokenByCompleteAllThatRunsAfterTheMemsetDereferencesNull) {
+  const std::string prefix = "null-deref in be_stream_do_io_and_wait (xen_drm_front_dbuf_create)";
+  EXPECT_TRUE(schedule_finding("upstream", prefix, 200000).has_value());
+  EXPECT_FALSE(schedule_finding("correct", prefix, 20000).has_value());
 }
 
 TEST(Signature, HangsAreToldApartByWhatWasWaitedFor) {
