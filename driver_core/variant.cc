@@ -24,7 +24,7 @@ std::vector<Variant> make_variants() {
         v.poll_only_error_signalling = true;
         v.frame_done_no_null_check = true;
         v.gem_free_uses_front_info = true;
-        v.immediate_grant_end = true;
+        v.grant_end_without_page = true;
         v.no_enter_in_ioctls = true;
         v.no_hotplug_uevent = true;
         v.no_ring_full_check = true;

@@ -41,9 +41,14 @@ struct Variant {
   // check: once 32 requests went unanswered (timed out against a dead or
   // hung backend), the next overwrites one (ring-overflow). correct checks.
   bool no_ring_full_check = false;
-  // Ending a grant the backend still maps is reported (a stand-in for the
-  // pre-XSA-396 hazard of the page being freed under the backend).
-  bool immediate_grant_end = false;
+  // xen_front_pgdir_shbuf_free ends the buffer's grants with page 0 and frees
+  // what they grant regardless: kfree(buf->directory) at once, the GEM pages
+  // in drm_gem_put_pages later. If the backend still maps a grant, 5.10 only
+  // defers its end, and the page is freed under the backend's mapping
+  // (free-of-granted-page; fidelity review FN-4). correct hands the page to
+  // gnttab_end_foreign_access (get_page first) so the last put comes with
+  // the grant's release.
+  bool grant_end_without_page = false;
   // xen_drm_drv_init's error path as in v5.10 (before 52762efa2b25, "gpu/xen:
   // Fix a use after free in xen_drm_drv_init", 5.12): a drm_dev_alloc failure
   // frees drm_info and leaves front_info->drm_info pointing at it; a later

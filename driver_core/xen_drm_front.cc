@@ -396,10 +396,23 @@ sim::Task<int> XenDrmFront::be_stream_do_io_and_wait(xen_drm_front_evtchnl& evtc
     const bool done = co_await completion->wait_for_completion_timeout(site, XEN_DRM_FRONT_WAIT_BACK_MS);
     // The channel may have been freed while we slept (evtchnl_free does
     // complete_all): reading its status is what the kernel does next.
-    if (!m_.kmem.check(pairs, site))
+    if (!m_.kmem.check(pairs, site)) {
       ret = -EIO;
-    else
+    } else if (done && evtchnl.zeroed) {
+      // complete_all woke us, then evtchnl_free's memset zeroed the
+      // completion before we looked: do_wait_for_common finds done == 0 with
+      // time left, goes round again, and __prepare_to_swait list_add_tail()s
+      // onto the zeroed swait head (prev == NULL). Only a request outside
+      // drm_dev_enter can still be waiting when fini frees the channels.
+      m_.scheduler.report(fakes::kNullDeref, "__prepare_to_swait",
+                          fmt::format("{}: woken by evtchnl_free's complete_all, then waits again on the completion "
+                                      "its memset zeroed: list_add_tail on a NULL prev",
+                                      site),
+                          site);
+      ret = -EIO;
+    } else {
       ret = done ? evtchnl.resp_status : -ETIMEDOUT;
+    }
   }
   evtchnl.req_io_lock->unlock();
   co_return ret;
@@ -411,18 +424,20 @@ sim::Task<int> XenDrmFront::send_request(uint32_t channel, const DisplifRequest&
   XFSIM_KFUNC(m_.scheduler);
   if (!m_.kmem.check(front_info_, site) || front_info_->evt_pairs == nullptr) co_return -EIO;
   if (channel >= front_info_->num_evt_pairs) co_return -EINVAL;
+  // num_evt_pairs is never reset: a stale count could exceed a new, smaller
+  // array in create_all's window (a kernel out-of-bounds read). The model's
+  // connector count is fixed per run, so this cannot happen here.
+  XFSIM_ASSERT(channel < front_info_->evt_pairs->pairs.size(), "channel {} of {} channels", channel,
+               front_info_->evt_pairs->pairs.size());
   co_return co_await be_stream_do_io_and_wait(front_info_->evt_pairs->pairs[channel].req, request, site);
 }
 
 // The backend may still map a grant the frontend gives up (a hung or slow
-// backend, a remove racing its connect): since XSA-396 the kernel ends it once
-// unmapped. `immediate_grant_end` models the older behaviour.
-void XenDrmFront::gnttab_end_foreign_access(grant_ref_t gref, const char* site, bool free_page) {
+// backend, a remove racing its connect): 5.10 then defers the end and puts
+// `page` once the mapping is gone; without a page the caller still owns it.
+void XenDrmFront::gnttab_end_foreign_access(grant_ref_t gref, const char* site, uint32_t page) {
   XFSIM_KFUNC(m_.scheduler);
-  if (variant_.immediate_grant_end)
-    m_.gnttab.end_foreign_access(gref, site, free_page);
-  else
-    m_.gnttab.end_foreign_access_deferred(gref, site, free_page);
+  m_.gnttab.end_foreign_access(gref, site, page);
 }
 
 xen_drm_front_dbuf* XenDrmFront::dbuf_get(uint64_t cookie) {
@@ -432,17 +447,35 @@ xen_drm_front_dbuf* XenDrmFront::dbuf_get(uint64_t cookie) {
   return nullptr;
 }
 
-// Ends our grants, unmaps the backend's pages (be-alloc), frees the dbuf.
+// Ends our grants, unmaps the backend's pages (be-alloc), frees the dbuf
+// (xen_front_pgdir_shbuf_unmap, then xen_front_pgdir_shbuf_free).
 void XenDrmFront::dbuf_release_storage(xen_drm_front_dbuf& dbuf, const char* site) {
   XFSIM_KFUNC(m_.scheduler);
   for (size_t i = 0; i < dbuf.mapped_pages.size(); ++i) {
     m_.gnttab.unmap_from(dbuf.mapped_pages[i], dbuf.backend_grefs[i], site);
   }
   dbuf.mapped_pages.clear();
-  for (grant_ref_t gref : dbuf.grefs) gnttab_end_foreign_access(gref, site);
+  for (size_t i = 0; i < dbuf.grefs.size(); ++i) {
+    if (variant_.grant_end_without_page) {
+      // gnttab_end_foreign_access(buf->grefs[i], 0, 0UL): the GEM object
+      // frees the page later (drm_gem_put_pages), deferred end or not.
+      gnttab_end_foreign_access(dbuf.grefs[i], site);
+    } else {
+      // The grant table gets a reference of its own, put with the grant.
+      m_.memory.get_page(dbuf.pages[i]);
+      gnttab_end_foreign_access(dbuf.grefs[i], site, dbuf.pages[i]);
+    }
+  }
   dbuf.grefs.clear();
+  dbuf.pages.clear();
   if (dbuf.directory_gref) {
-    gnttab_end_foreign_access(dbuf.directory_gref, site, /*free_page=*/true);
+    if (variant_.grant_end_without_page) {
+      // page 0, then kfree(buf->directory) at once.
+      gnttab_end_foreign_access(dbuf.directory_gref, site);
+      m_.memory.free_page(dbuf.directory_page, site);
+    } else {
+      gnttab_end_foreign_access(dbuf.directory_gref, site, dbuf.directory_page);
+    }
     m_.shared.write().directories.erase(dbuf.directory_page);
     m_.kmem.kfree(dbuf.directory, site);
     dbuf.directory_gref = 0;
@@ -491,6 +524,7 @@ sim::Task<int> XenDrmFront::xen_drm_front_dbuf_create(uint64_t cookie, uint32_t 
   if (!obj.be_alloc) {
     for (uint32_t page : obj.pages) {
       dbuf->grefs.push_back(m_.gnttab.grant_foreign_access(kFrontendDomid, kBackendDomid, page, false));
+      dbuf->pages.push_back(page);
     }
     directory->page.write() = dbuf->grefs;
   }

@@ -70,6 +70,10 @@ struct xen_drm_front_evtchnl {
   std::unique_ptr<sim::Completion> completion;  // REQ
   std::unique_ptr<sim::Mutex> req_io_lock;      // REQ
   int resp_status = 0;
+  // evtchnl_free ends with memset(evtchnl, 0): the live completion (and
+  // req_io_lock) zeroed under whoever still uses them. The model's objects
+  // live on; this says their memory reads as zero now.
+  bool zeroed = false;
 };
 
 struct xen_drm_front_evtchnl_pair {
@@ -108,6 +112,7 @@ struct xen_drm_front_dbuf : KObject {
   uint32_t directory_page = kNoPage;
   grant_ref_t directory_gref = 0;
   std::vector<grant_ref_t> grefs;       // !be_alloc: our pages granted
+  std::vector<uint32_t> pages;          // !be_alloc: the pages grefs grant (buf->pages)
   std::vector<uint32_t> backend_grefs;  // be_alloc: the backend's, mapped into our pages
   std::vector<uint32_t> mapped_pages;   // be_alloc: our ballooned pages now mapped
 };
@@ -205,7 +210,7 @@ class XenDrmFront final : public DrmDriver {
   sim::Task<int> xen_drm_front_mode_set(uint32_t pipe, uint64_t fb_cookie, uint32_t w, uint32_t h, uint32_t bpp);
   sim::Task<int> xen_drm_front_page_flip(uint32_t pipe, uint64_t fb_cookie);
   xen_drm_front_dbuf* dbuf_get(uint64_t cookie);
-  void gnttab_end_foreign_access(grant_ref_t gref, const char* site, bool free_page = false);
+  void gnttab_end_foreign_access(grant_ref_t gref, const char* site, uint32_t page = kNoPage);
   sim::Task<> dbuf_free(uint64_t cookie, const char* site);
   sim::Task<> dbuf_free_all(const char* site);
   void dbuf_release_storage(xen_drm_front_dbuf& dbuf, const char* site);

@@ -12,10 +12,17 @@ sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_create_all() {
   // Upstream does not free channels left from an InitWait that never reached
   // Connected; neither does this model (a real leak, see docs/findings.md).
   const uint32_t count = static_cast<uint32_t>(front_info_->connectors.size());
+  // kcalloc: every channel exists, zeroed, before the first is built. A zeroed
+  // struct mutex is unlocked and a zeroed completion not done, so the model's
+  // objects exist from here on; evtchnl_alloc's mutex_init/init_completion
+  // only re-initialise them.
   auto* pairs = m_.kmem.kzalloc<EvtPairs>("evt_pairs", fmt::format(FMT_COMPILE("evt_pairs-{}"), xb_dev_->nodename));
   pairs->pairs.resize(count);
+  for (auto& pair : pairs->pairs) {
+    pair.req.completion = std::make_unique<sim::Completion>(m_.scheduler, "evtchnl->u.req.completion");
+    pair.req.req_io_lock = std::make_unique<sim::Mutex>(m_.scheduler, "evtchnl->u.req.req_io_lock");
+  }
   front_info_->evt_pairs = pairs;
-  front_info_->num_evt_pairs = count;
   for (uint32_t i = 0; i < count; ++i) {
     for (EvtchnlType type : {EvtchnlType::REQ, EvtchnlType::EVT}) {
       co_await m_.scheduler.point("evtchnl_alloc");
@@ -29,8 +36,6 @@ sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_create_all() {
         evtchnl.ring = m_.kmem.kzalloc<DisplifRing>("displif_ring", fmt::format(FMT_COMPILE("req-ring{}"), i),
                                                     m_.scheduler, m_.shared);
         m_.shared.write().rings[evtchnl.page] = evtchnl.ring;
-        evtchnl.completion = std::make_unique<sim::Completion>(m_.scheduler, "evtchnl->u.req.completion");
-        evtchnl.req_io_lock = std::make_unique<sim::Mutex>(m_.scheduler, "evtchnl->u.req.req_io_lock");
       } else {
         evtchnl.event_page = m_.kmem.kzalloc<DisplifEventPage>(
             "displif_event_page", fmt::format(FMT_COMPILE("evt-page{}"), i), m_.scheduler, m_.shared);
@@ -47,6 +52,9 @@ sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_create_all() {
                                                  });
     }
   }
+  // Set only once every channel is built (evtchnl.c:261), and never reset:
+  // free_all leaves it as it was.
+  front_info_->num_evt_pairs = count;
   co_return 0;
 }
 
@@ -82,12 +90,24 @@ sim::Task<> XenDrmFront::evtchnl_free(xen_drm_front_evtchnl& evtchnl) {
     evtchnl.resp_status = -EIO;
     evtchnl.completion->complete_all();
   }
+  // unbind_from_irqhandler closes the port already (__unbind_from_irq ->
+  // xen_evtchn_close); xenbus_free_evtchn then closes the same number again
+  // and Xen refuses (-EINVAL), which xenbus_dev_error logs and writes to the
+  // error node. Had the number been handed out again in between, this close
+  // would take someone else's port; in the model's world nothing allocates a
+  // port between the two (fini and create_all both run in xenwatch, and
+  // remove unregisters the watch first).
   if (evtchnl.irq >= 0) co_await m_.evtchn.unbind_from_irqhandler(evtchnl.irq, "unbind_from_irqhandler");
   evtchnl.irq = -1;
-  if (evtchnl.port) m_.evtchn.free(evtchnl.port, "xenbus_free_evtchn");
+  if (evtchnl.port) {
+    const evtchn_port_t port = evtchnl.port;
+    const int err = m_.evtchn.free(port, "xenbus_free_evtchn");
+    if (err)
+      co_await m_.xenbus.xenbus_dev_error(*xb_dev_, err, fmt::format(FMT_COMPILE("freeing event channel {}"), port));
+  }
   evtchnl.port = 0;
   if (evtchnl.gref) {
-    gnttab_end_foreign_access(evtchnl.gref, "evtchnl_free", /*free_page=*/true);
+    gnttab_end_foreign_access(evtchnl.gref, "evtchnl_free", evtchnl.page);
     evtchnl.gref = 0;
     SharedPageFrames& frames = m_.shared.write();
     frames.rings.erase(evtchnl.page);
@@ -97,6 +117,10 @@ sim::Task<> XenDrmFront::evtchnl_free(xen_drm_front_evtchnl& evtchnl) {
   if (evtchnl.event_page) m_.kmem.kfree(evtchnl.event_page, "evtchnl_free");
   evtchnl.ring = nullptr;
   evtchnl.event_page = nullptr;
+  // memset(evtchnl, 0) (evtchnl.c:153): a waiter complete_all woke but that
+  // has not run yet will find the completion's done count at 0
+  // (be_stream_do_io_and_wait).
+  evtchnl.zeroed = true;
 }
 
 sim::Task<> XenDrmFront::xen_drm_front_evtchnl_free_all() {
@@ -109,7 +133,7 @@ sim::Task<> XenDrmFront::xen_drm_front_evtchnl_free_all() {
   }
   m_.kmem.kfree(pairs, "xen_drm_front_evtchnl_free_all");
   front_info_->evt_pairs = nullptr;
-  front_info_->num_evt_pairs = 0;
+  // num_evt_pairs keeps its value, as in the kernel (evtchnl.c:385-386).
 }
 
 // Responses: only the one whose id matches the request in flight completes it.

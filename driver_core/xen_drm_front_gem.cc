@@ -132,16 +132,8 @@ sim::Task<> XenDrmFront::gem_free_object(drm_gem_object& base) {
 sim::Task<> XenDrmFront::xen_drm_front_gem_free_pages(xen_gem_object& obj) {
   XFSIM_KFUNC(m_.scheduler);
   co_await m_.scheduler.point("xen_drm_front_gem_free_pages");
-  for (uint32_t page : obj.pages) {
-    const PageFrame& frame = m_.memory.frame(page);
-    if (frame.ballooned && frame.mapped_foreign != kNoPage) {
-      // Still showing a backend page: the grant must be unmapped first.
-      m_.scheduler.report(fakes::kLeak, "free_xenballooned_pages",
-                          fmt::format("{} returned to the balloon while still mapping a backend page", frame.label),
-                          "ballooned page still mapping a backend page");
-    }
-    m_.memory.free_page(page, "xen_drm_front_gem_free_pages");
-  }
+  // drm_gem_put_pages, or free_xenballooned_pages for be-alloc.
+  for (uint32_t page : obj.pages) m_.memory.free_page(page, "xen_drm_front_gem_free_pages");
 }
 
 sim::Task<int> XenDrmFront::gem_mmap(drm_gem_object& base, Vma& vma) {

@@ -1,10 +1,11 @@
 // Event channels (drivers/xen/events/events_base.c, xenbus_client.c's
 // xenbus_alloc_evtchn): each bound port's handler runs in its own IRQ-context
 // task; unbind_from_irqhandler waits for a running handler to finish
-// (free_irq -> synchronize_irq). A notify to an unbound port is lost, as on
-// real hardware.
-//   double-free      unbinding an IRQ that is not bound, freeing a port that
-//                    is not allocated
+// (free_irq -> synchronize_irq), then closes the port (__unbind_from_irq ->
+// xen_evtchn_close). A notify to an unbound port is lost, as on real hardware.
+// Closing a port that is not open is no memory error: Xen answers -EINVAL
+// (evtchn_close on an ECS_FREE port), and the caller decides what to say.
+//   double-free      unbinding an IRQ that is not bound
 //   sleep-in-atomic  unbind_from_irqhandler in atomic context
 //   leak             ports still allocated at the end of a run (the leak
 //                    oracle asks allocated_ports)
@@ -35,10 +36,12 @@ class EventChannels {
   // bind_evtchn_to_irqhandler: the handler runs in IRQ context, in a task of
   // its own. Returns the irq number (== port here).
   int bind_to_irqhandler(evtchn_port_t port, const std::string& name, Handler handler);
-  // unbind_from_irqhandler: waits for a running handler to finish.
+  // unbind_from_irqhandler: waits for a running handler to finish, then
+  // closes the port (EVTCHNOP_close), as events_base.c's __unbind_from_irq.
   sim::Task<> unbind_from_irqhandler(int irq, const char* site);
-  // xenbus_free_evtchn.
-  void free(evtchn_port_t port, const char* site);
+  // EVTCHNOP_close, as xenbus_free_evtchn issues it: 0, or -EINVAL if the
+  // port is not open (closed already, or never allocated).
+  int free(evtchn_port_t port, const char* site);
 
   // The backend binds its end; its handler is a wake-up of its own task.
   bool backend_bind(evtchn_port_t port, sim::MachineCallback on_notify);

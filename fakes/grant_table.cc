@@ -19,7 +19,7 @@ bool GrantTable::active(grant_ref_t ref) const {
   return ref >= 1 && ref <= grants.size() && grants[ref - 1].active;
 }
 
-void GrantTable::end_foreign_access(grant_ref_t ref, const char* site, bool free_page) {
+void GrantTable::end_foreign_access(grant_ref_t ref, const char* site, uint32_t page) {
   XFSIM_KFUNC_AS(scheduler_, "gnttab_end_foreign_access");
   std::vector<Grant>& grants = grants_.write();
   if (ref < 1 || ref > grants.size()) {
@@ -27,29 +27,35 @@ void GrantTable::end_foreign_access(grant_ref_t ref, const char* site, bool free
     return;
   }
   Grant& grant = grants[ref - 1];
-  if (!grant.active) {
+  if (!grant.active || grant.end_deferred) {
     scheduler_.report(kDoubleFree, site, fmt::format("{}: grant {} already ended", site, ref), site);
     return;
   }
-  if (grant.maps > 0) {
-    scheduler_.report(kGrantEndWhileMapped, site,
-                      fmt::format("{}: grant {} of page {} ended while domain {} still maps it", site, ref,
-                                  memory_.frame(grant.page).label, grant.grantee),
-                      site);
-  }
-  grant.active = false;
-  if (free_page) memory_.free_page(grant.page, site);
-}
-
-void GrantTable::end_foreign_access_deferred(grant_ref_t ref, const char* site, bool free_page) {
-  XFSIM_KFUNC_AS(scheduler_, "gnttab_end_foreign_access");
-  std::vector<Grant>& grants = grants_.write();
-  if (ref >= 1 && ref <= grants.size() && grants[ref - 1].active && grants[ref - 1].maps > 0) {
-    grants[ref - 1].end_deferred = true;
-    grants[ref - 1].free_page_at_end = free_page;
+  XFSIM_ASSERT(page == kNoPage || page == grant.page, "grant {} is of page {}, not {}", ref, grant.page, page);
+  if (grant.maps == 0) {  // gnttab_end_foreign_access_ref succeeded
+    release(grant, ref, page, /*deferred=*/false);
     return;
   }
-  end_foreign_access(ref, site, free_page);
+  scheduler_.logf("WARNING: g.e. {:#x} still in use!", ref);
+  grant.end_deferred = true;  // gnttab_add_deferred
+  grant.deferred_page = page;
+  if (page == kNoPage)
+    scheduler_.logf("deferring g.e. {:#x} (pfn {:#x})", ref, static_cast<uint64_t>(-1));
+  else
+    scheduler_.logf("deferring g.e. {:#x} (pfn {:#x})", ref, page);
+}
+
+void GrantTable::release(Grant& grant, grant_ref_t ref, uint32_t page, bool deferred) {
+  grant.active = false;
+  grant.end_deferred = false;
+  grant.deferred_page = kNoPage;
+  if (deferred) {
+    if (page != kNoPage)
+      scheduler_.logf("freeing g.e. {:#x} (pfn {:#x})", ref, page);
+    else
+      scheduler_.logf("freeing g.e. {:#x}", ref);
+  }
+  if (page != kNoPage) memory_.free_page(page, deferred ? "gnttab_handle_deferred" : "gnttab_end_foreign_access");
 }
 
 uint32_t GrantTable::map(grant_ref_t ref, int mapper, const char* site) {
@@ -78,10 +84,7 @@ void GrantTable::unmap(grant_ref_t ref, int mapper, const char* site) {
   }
   --grant.maps;
   --memory_.frame(grant.page).grant_mapped_by_other;
-  if (grant.maps == 0 && grant.end_deferred) {
-    grant.active = false;
-    if (grant.free_page_at_end) memory_.free_page(grant.page, "gnttab_handle_deferred");
-  }
+  if (grant.maps == 0 && grant.end_deferred) release(grant, ref, grant.deferred_page, /*deferred=*/true);
 }
 
 void GrantTable::map_into(uint32_t ballooned_page, grant_ref_t ref, const char* site) {
@@ -101,8 +104,9 @@ std::vector<std::string> GrantTable::active_grants(int granter) const {
   std::vector<std::string> out;
   for (size_t i = 0; i < grants.size(); ++i) {
     if (grants[i].active && grants[i].granter == granter) {
-      out.push_back(fmt::format("gref {} (domain {} to {}, page {})", i + 1, grants[i].granter, grants[i].grantee,
-                                memory_.frame(grants[i].page).label));
+      out.push_back(fmt::format("gref {} (domain {} to {}, page {}{})", i + 1, grants[i].granter, grants[i].grantee,
+                                memory_.frame(grants[i].page).label,
+                                grants[i].end_deferred ? ", ended but deferred: still mapped" : ""));
     }
   }
   return out;

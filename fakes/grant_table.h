@@ -1,7 +1,9 @@
 // The grant table (drivers/xen/grant-table.c, include/xen/grant_table.h): a
-// domain lets another map one of its page frames.
-//   grant-end-while-mapped  gnttab_end_foreign_access on a grant the other
-//                           domain still maps
+// domain lets another map one of its page frames. Ending a grant the other
+// domain still maps is no error in 5.10: gnttab_end_foreign_access defers it
+// (gnttab_add_deferred) and releases it, with the page it was given, once the
+// mapping is gone. The hazard is a page freed by its owner meanwhile, which
+// Memory::free_page reports (free-of-granted-page).
 //   refcount-underflow      a grant unmapped more often than mapped
 //   double-free             a grant ended twice
 //   use-after-free          ending a grant ref that was never granted
@@ -19,10 +21,6 @@
 
 namespace xfsim::fakes {
 
-inline constexpr sim::ViolationKind kGrantEndWhileMapped{"grant-end-while-mapped",
-                                                         "the frontend ends a grant the backend still maps"};
-inline constexpr const sim::ViolationKind* kGrantTableOracles[] = {&kGrantEndWhileMapped};
-
 using grant_ref_t = uint32_t;
 
 class GrantTable {
@@ -30,13 +28,15 @@ class GrantTable {
   GrantTable(sim::Scheduler& scheduler, Memory& memory) : scheduler_(scheduler), grants_(scheduler), memory_(memory) {}
   // gnttab_grant_foreign_access: `granter` lets `grantee` map `page`.
   grant_ref_t grant_foreign_access(int granter, int grantee, uint32_t page, bool readonly);
-  // gnttab_end_foreign_access.
-  // With free_page, the granted page is freed too (gnttab_end_foreign_access
-  // with a page argument).
-  void end_foreign_access(grant_ref_t ref, const char* site, bool free_page = false);
-  // Since XSA-396 (Linux 5.17): a grant still mapped is ended once the other
-  // side unmaps it, and a page to free is kept until then — no violation.
-  void end_foreign_access_deferred(grant_ref_t ref, const char* site, bool free_page = false);
+  // gnttab_end_foreign_access(ref, readonly, page) as in v5.10
+  // (grant-table.c:438-447). If the other domain does not map the grant it
+  // ends now and `page`, if given (not kNoPage: the caller hands over one
+  // reference to the granted page), is put. Otherwise it warns "g.e. still in
+  // use", and gnttab_add_deferred keeps grant and page until the mapping is
+  // gone. The kernel's deferred_timer retries every second
+  // (gnttab_handle_deferred); the model releases in the unmap's own step, the
+  // earliest a retry could succeed.
+  void end_foreign_access(grant_ref_t ref, const char* site, uint32_t page = kNoPage);
   // The other domain maps/unmaps a grant (gnttab_map_refs / gnttab_unmap_refs);
   // returns the granted page, or kNoPage if the grant is not valid.
   uint32_t map(grant_ref_t ref, int mapper, const char* site);
@@ -56,10 +56,13 @@ class GrantTable {
     bool readonly;
     bool active;
     uint32_t maps;
-    bool end_deferred = false;
-    bool free_page_at_end = false;
+    bool end_deferred = false;         // on gnttab's deferred_list
+    uint32_t deferred_page = kNoPage;  // the page the deferred entry puts
   };
   sim::Scheduler& scheduler_;
+  // put_free_entry, and the deferred page put (gnttab_handle_deferred).
+  void release(Grant& grant, grant_ref_t ref, uint32_t page, bool deferred);
+
   sim::Shared<std::vector<Grant>> grants_;  // ref = index + 1 (0 is never a valid gref); both domains reach it
   Memory& memory_;
 };

@@ -21,11 +21,18 @@ uint32_t Memory::alloc_ballooned_page(std::string label) {
   return page;
 }
 
+void Memory::get_page(uint32_t page) {
+  PageFrame& f = frame(page);
+  XFSIM_ASSERT(!f.freed && f.refs > 0, "get_page of freed page frame {}", f.label);
+  ++f.refs;
+}
+
 void Memory::free_page(uint32_t page, const char* site) {
   XFSIM_KFUNC(scheduler_);
   std::vector<PageFrame>& frames = frames_.write();
   XFSIM_ASSERT(page < frames.size(), "free of page frame {} of {}", page, frames.size());
   PageFrame& frame = frames[page];
+  if (!frame.freed && --frame.refs > 0) return;  // someone else (a deferred grant end) still holds it
   if (frame.freed) {
     scheduler_.report(kDoubleFree, site,
                       fmt::format("page {} freed again by {} in {}; first freed by {} at step {}", frame.label,
@@ -39,6 +46,20 @@ void Memory::free_page(uint32_t page, const char* site) {
                                   "({} mapping(s)); userspace can reach it through the frontend",
                                   frame.label, site, frame.grant_mapped_by_other),
                       site);
+  }
+  if (frame.grant_mapped_by_other > 0 && frame.domain == kFrontendDomid) {
+    scheduler_.report(kFreeOfGrantedPage, site,
+                      fmt::format("frontend page {} freed by {} in {} while the backend still maps it through a "
+                                  "grant ({} mapping(s)); the allocator hands it out again under the backend's mapping",
+                                  frame.label, scheduler_.current_name(), site, frame.grant_mapped_by_other),
+                      site);
+  }
+  if (frame.ballooned && frame.mapped_foreign != kNoPage) {
+    // free_xenballooned_pages: a ballooned page still showing a backend page
+    // must have its grant mapping undone first, or the mapping is lost.
+    scheduler_.report(kLeak, "free_xenballooned_pages",
+                      fmt::format("{} returned to the balloon while still mapping a backend page", frame.label),
+                      "ballooned page still mapping a backend page");
   }
   frame.freed = true;
   frame.free_step = scheduler_.step();

@@ -243,10 +243,16 @@ sim::Task<int> Xenbus::xenbus_switch_state(XenbusDevice& dev, XenbusState state,
   co_return 0;
 }
 
-sim::Task<> Xenbus::xenbus_dev_fatal(XenbusDevice& dev, int err, const std::string& msg) {
+sim::Task<> Xenbus::xenbus_dev_error(XenbusDevice& dev, int err, const std::string& msg) {
   XFSIM_KFUNC(scheduler_);
   scheduler_.logf("vdispl vdispl-{}: {} {}", dev.id, -err, msg);
   co_await store_.write("error/" + dev.nodename + "/error", fmt::format("{} {}", -err, msg));
+}
+
+sim::Task<> Xenbus::xenbus_dev_fatal(XenbusDevice& dev, int err, const std::string& msg) {
+  XFSIM_KFUNC(scheduler_);
+  co_await xenbus_dev_error(dev, err, msg);
+  dev.failed_fatally = true;
   co_await xenbus_switch_state(dev, XenbusState::Closing, "xenbus_dev_fatal");
 }
 

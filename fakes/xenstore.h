@@ -126,6 +126,7 @@ struct XenbusDevice {
   int otherend_id = 0;                            // backend domid
   XenbusState state = XenbusState::Initialising;  // cached, as dev->state
   bool bound = false;                             // driver bound (probe .. remove)
+  bool failed_fatally = false;                    // xenbus_dev_fatal was called: the driver gave up
 };
 
 class Xenbus {
@@ -134,6 +135,8 @@ class Xenbus {
   // xenbus_switch_state: no-op if unchanged; otherwise checks the transition
   // and writes <nodename>/state.
   sim::Task<int> xenbus_switch_state(XenbusDevice& dev, XenbusState state, const char* site);
+  // xenbus_dev_error: a dev_err line and the error node "<errno> <msg>".
+  sim::Task<> xenbus_dev_error(XenbusDevice& dev, int err, const std::string& msg);
   // xenbus_dev_fatal: error node "<errno> <msg>", then Closing.
   sim::Task<> xenbus_dev_fatal(XenbusDevice& dev, int err, const std::string& msg);
   // xenbus_read_driver_state: a missing node reads as Unknown.

@@ -26,7 +26,6 @@ const std::vector<const sim::ViolationKind*>& oracle_kinds() {
           {sim::kMightSleepOracles},
           {fakes::kMemoryErrorOracles},
           {fakes::kPageFramesOracles},
-          {fakes::kGrantTableOracles},
           {fakes::kXenstoreOracles},
           {fakes::kDisplifOracles},
           {fakes::kDrmOracles}}) {

@@ -48,8 +48,8 @@ struct Process {
 class Userspace {
  public:
   Userspace(sim::Scheduler& scheduler, fakes::DrmCore& drm) : scheduler_(scheduler), drm_(drm) {}
-  // Whether the driver has reported the device failed (xenbus_dev_fatal's
-  // error node): a wait for the device or its uevents then ends unanswered
+  // Whether the driver has reported the device failed (xenbus_dev_fatal;
+  // xenbus_dev_error alone is not giving up): a wait for the device or its uevents then ends unanswered
   // without a hung-wait, since the driver said why (an injected fault).
   void set_device_failed_check(std::function<bool()> failed) { device_failed_ = std::move(failed); }
   void spawn_actors(const std::vector<Actor>& actors);

@@ -187,8 +187,7 @@ RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim
         sim::MachineCallback(w.scheduler, sim::machine_resource(sim::kHomeDomain),
                              [world_ptr, at_ms, remove] { world_ptr->scheduler.add_timer(at_ms, remove); }));
   }
-  w.userspace.set_device_failed_check(
-      [&store = w.store] { return store.peek(std::string("error/") + kFrontend + "/error").has_value(); });
+  w.userspace.set_device_failed_check([&dev = w.xb_dev] { return dev.failed_fatally; });
   w.userspace.spawn_actors(scenario.actors);
   sim::RunLimits limits;
   limits.steps_max = scenario.schedule.steps_max;
