@@ -41,6 +41,9 @@ struct Variant {
   // check: once 32 requests went unanswered (timed out against a dead or
   // hung backend), the next overwrites one (ring-overflow). correct checks.
   bool no_ring_full_check = false;
+  // fb_create publishes the fb id (drm_framebuffer_init) before FB_ATTACH,
+  // and its error path frees the fb ignoring references a lookup took.
+  bool fb_published_before_attach = false;
   // Ending a grant the backend still maps is reported (a stand-in for the
   // pre-XSA-396 hazard of the page being freed under the backend).
   bool immediate_grant_end = false;
