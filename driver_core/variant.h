@@ -54,6 +54,9 @@ struct Variant {
   // frees drm_info and leaves front_info->drm_info pointing at it; a later
   // failure frees it in drm_dev_put's release and again at `fail`.
   bool drv_init_unwind_v5_10 = false;
+  // fb_create publishes the fb id (drm_framebuffer_init) before FB_ATTACH,
+  // and its error path frees the fb ignoring references a lookup took.
+  bool fb_published_before_attach = false;
 };
 
 // Every variant, `correct` and `upstream` first. Order is the listing order.

@@ -6,16 +6,28 @@
 
 namespace xfsim::driver {
 
+// upstream: drm_gem_fb_create_with_funcs → drm_gem_fb_init →
+// drm_framebuffer_init publishes the fb id first (kms.c:62), then FB_ATTACH;
+// if that fails, kms.c:81 drm_gem_fb_destroy frees the fb whatever references
+// a lookup by id took meanwhile, and leaves its id in the idr. correct
+// attaches first and publishes only an attached fb (drm_gem_fb_init_with_funcs
+// style: fill the fb, FB_ATTACH with its cookie, then drm_framebuffer_init),
+// so no other thread can reach an fb the error path frees.
 sim::Task<int> XenDrmFront::fb_create(drm_file& file, drm_framebuffer& fb) {
   XFSIM_KFUNC(m_.scheduler);
   drm_device& dev = *file.dev;
+  if (variant_.fb_published_before_attach) m_.drm.drm_framebuffer_init(fb);
   const bool guarded = !variant_.no_enter_in_ioctls;
   if (guarded && !enter(dev)) co_return -ENODEV;
   const int ret = co_await xen_drm_front_fb_attach(xen_drm_front_dbuf_to_cookie(*fb.obj),
                                                    xen_drm_front_fb_to_cookie(fb), fb.width, fb.height);
   if (guarded) exit(dev);
-  if (ret != 0) m_.scheduler.logf("[drm:fb_create] *ERROR* Back failed to attach FB {}: {}", fb.label, ret);
-  co_return ret;
+  if (ret != 0) {
+    m_.scheduler.logf("[drm:fb_create] *ERROR* Back failed to attach FB {}: {}", fb.label, ret);
+    co_return ret;
+  }
+  if (!variant_.fb_published_before_attach) m_.drm.drm_framebuffer_init(fb);
+  co_return 0;
 }
 
 sim::Task<> XenDrmFront::fb_destroy(drm_framebuffer& fb) {
@@ -111,7 +123,12 @@ sim::Task<> XenDrmFront::display_update(drm_device& dev, uint32_t pipe, const dr
   auto& pipeline = drm_info->pipeline[pipe];
   if (event) {
     co_await dev.event_lock->lock("display_update");
-    if (pipeline.pending_event) m_.scheduler.logf("WARNING: display_update: event already pending");
+    // WARN_ON(pipeline->pending_event): the core's flip_done wait keeps a
+    // commit from getting here before the previous event was sent.
+    if (pipeline.pending_event) {
+      m_.scheduler.report(fakes::kWarning, "display_update",
+                          fmt::format("WARN_ON(pipeline->pending_event) on pipe {}: an event is still pending", pipe));
+    }
     pipeline.pending_event = event;
     dev.event_lock->unlock();
   }

@@ -13,6 +13,9 @@
 //                        have succeeds
 //   spurious-check-failure an atomic check that fails although the commit is
 //                        valid (the driver rejects because the backend is gone)
+//   warning              a WARN_ON of the core: drm_dev_exit without enter,
+//                        a commit whose event the driver left unconsumed at
+//                        hw_done, the driver's WARN_ON(pending_event)
 #pragma once
 
 #include <cerrno>  // Linux errno values, as the kernel's
@@ -26,6 +29,7 @@
 
 #include "fakes/kmem.h"
 #include "fakes/page_frames.h"
+#include "sim/completion.h"
 #include "sim/lock.h"
 #include "sim/scheduler.h"
 #include "sim/wait_queue.h"
@@ -86,9 +90,26 @@ struct drm_framebuffer : KObject {
   std::string label;
 };
 
+struct drm_crtc_commit;
+
 struct drm_pending_vblank_event : KObject {
-  drm_file* file = nullptr;  // NULL once the file is closed
+  drm_file* file = nullptr;  // NULL once the file is closed, or for a commit's own event
   uint64_t user_data = 0;
+  // e->base.completion: the flip_done of the commit it belongs to, completed
+  // when the event is sent (drm_send_event_helper).
+  drm_crtc_commit* completion = nullptr;
+};
+
+// struct drm_crtc_commit (drm_atomic_helper_setup_commit): how commits on one
+// CRTC are sequenced. hw_done when the commit tail has programmed the
+// hardware, flip_done when its event was sent (the driver's frame-done path),
+// cleanup_done when the commit tail has finished. Its refcount is not
+// modelled: a commit lives to the end of the run, as kmem's poisoned objects.
+struct drm_crtc_commit {
+  uint32_t pipe = 0;
+  uint32_t seq = 0;  // for logs: the n-th commit on this CRTC
+  std::unique_ptr<sim::Completion> flip_done, hw_done, cleanup_done;
+  drm_pending_vblank_event* event = nullptr;  // setup_commit's own event, until swap_state
 };
 
 struct drm_connector {
@@ -97,11 +118,25 @@ struct drm_connector {
   drm_display_mode mode;  // the single mode the connector offers
 };
 
-// One simple display pipe (CRTC + plane + encoder) per connector.
+// One simple display pipe (CRTC + plane + encoder) per connector: the CRTC's
+// and its primary plane's state in one (they are always in a commit
+// together).
 struct drm_pipe_state {
   bool enabled = false;
-  drm_framebuffer* fb = nullptr;
+  drm_framebuffer* fb = nullptr;  // the plane state holds a reference
   drm_display_mode mode;
+  drm_crtc_commit* commit = nullptr;  // crtc_state->commit (= plane_state->commit)
+};
+
+struct drm_crtc {
+  // crtc->mutex, a drm_modeset_lock; the primary plane's plane->mutex is
+  // always taken with it and folded in. One lock class per CRTC, taken in
+  // index order by drm_modeset_lock_all_ctx, so no ww back-off is needed.
+  std::unique_ptr<sim::Mutex> mutex;
+  // crtc->commit_list, newest first: the commits whose tail has not finished
+  // (crtc->commit_lock's critical sections do not sleep: atomic here).
+  std::vector<drm_crtc_commit*> commit_list;
+  uint32_t commits = 0;
 };
 
 struct drm_atomic_request {
@@ -109,7 +144,24 @@ struct drm_atomic_request {
   uint32_t fb_id = 0;  // 0: disable
   std::optional<drm_display_mode> mode;
   bool page_flip_event = false;
+  bool nonblock = false;  // DRM_MODE_ATOMIC_NONBLOCK
   uint64_t user_data = 0;
+};
+
+// struct drm_atomic_state for one pipe: the ioctl holds a reference, and so
+// does the commit tail (drm_atomic_helper_commit's drm_atomic_state_get);
+// whoever drops the last one frees it, and with it the plane state no longer
+// on the screen (its fb reference: drm_atomic_state_default_clear).
+struct drm_atomic_state : KObject {
+  drm_device* dev = nullptr;
+  Kref ref;
+  uint32_t pipe = 0;
+  drm_pipe_state old_state, new_state;
+  bool swapped = false;                       // drm_atomic_helper_swap_state ran
+  drm_pending_vblank_event* event = nullptr;  // new_crtc_state->event until the driver takes it
+  drm_crtc_commit* commit = nullptr;          // state->crtcs[i].commit
+  std::unique_ptr<sim::Work> commit_work;     // INIT_WORK(&state->commit_work, commit_work)
+  std::string label;
 };
 
 // The hooks a driver fills in (struct drm_driver, drm_simple_display_pipe_funcs,
@@ -166,7 +218,11 @@ struct drm_device : KObject {
   uint32_t srcu_readers = 0;
   std::unique_ptr<sim::WaitQueue> srcu_wait;
   std::unique_ptr<sim::SpinLock> event_lock;
-  std::unique_ptr<sim::Mutex> mode_config_mutex;
+  std::vector<drm_crtc> crtcs;
+  // mode_config.object_idr, framebuffers only: drm_framebuffer_init
+  // publishes an fb here and drm_framebuffer_free unregisters it; any file
+  // of the device looks fbs up by id (idr_mutex: lookups do not sleep inside).
+  std::map<uint32_t, drm_framebuffer*> fb_idr;
   std::vector<drm_gem_object*> objects;  // every GEM object of the device (vma manager)
   bool poll_enabled = false;
   std::unique_ptr<sim::DelayedWork> output_poll_work;
@@ -231,8 +287,15 @@ class DrmCore {
   sim::Task<drm_file*> drm_open(drm_device& dev, const std::string& label);
   // close(fd): drm_release runs once the fd and every mapping are gone.
   sim::Task<> close(drm_file& file);
-  // drm_gem_fb_destroy: drops the fb's GEM reference and frees it.
+  // drm_gem_fb_destroy: drops the fb's GEM reference and frees it, whatever
+  // its refcount, and leaves its id in the idr (only drm_framebuffer_free
+  // unregisters it).
   sim::Task<> drm_gem_fb_destroy(drm_framebuffer& fb);
+  // drm_framebuffer_init (from drm_gem_fb_create_with_funcs): gives the fb
+  // its id and publishes it, so from here another thread can look it up.
+  void drm_framebuffer_init(drm_framebuffer& fb);
+  // drm_framebuffer_lookup: a reference, or NULL.
+  drm_framebuffer* drm_framebuffer_lookup(drm_device& dev, uint32_t id, const char* site);
   drm_pending_vblank_event* take_event_for(drm_file& file);
   // fput for a reference taken by userspace (an ioctl in progress).
   sim::Task<> file_put_public(drm_file& file) { return file_put(file); }
@@ -259,11 +322,29 @@ class DrmCore {
   Memory& memory() { return memory_; }
 
  private:
-  // drm_framebuffer_put: drop one reference.
+  // drm_framebuffer_put: drop one reference; the last one runs
+  // drm_framebuffer_free (unregister the id, then the driver's destroy).
   sim::Task<> fb_put(drm_framebuffer& fb, const char* site);
-  // drm_framebuffer_remove (RMFB, file close): planes still scanning the fb
-  // out are disabled first, then the reference is dropped.
+  // drm_framebuffer_remove (RMFB, file close): with other references left,
+  // atomic_remove_fb disables the planes still scanning the fb out with a
+  // commit under every modeset lock; then the reference is dropped.
   sim::Task<> fb_remove(drm_framebuffer& fb, const char* site);
+  sim::Task<int> atomic_remove_fb(drm_framebuffer& fb);
+  // drm_mode_rmfb_work_fn's caller: the removal runs on system_wq while the
+  // caller waits in flush_work (drm_mode_rmfb, drm_fb_release).
+  sim::Task<> rmfb_in_worker(std::vector<drm_framebuffer*> fbs, const char* site);
+  // ---- the atomic commit (drm_atomic_helper.c) ----
+  drm_atomic_state* drm_atomic_state_alloc(drm_device& dev, uint32_t pipe);
+  sim::Task<> drm_atomic_state_put(drm_atomic_state& state, const char* site);
+  sim::Task<int> drm_atomic_helper_commit(drm_atomic_state& state, bool nonblock);
+  sim::Task<int> drm_atomic_helper_setup_commit(drm_atomic_state& state, bool nonblock);
+  sim::Task<int> stall_checks(drm_device& dev, uint32_t pipe, bool nonblock);
+  sim::Task<> drm_atomic_helper_swap_state(drm_atomic_state& state);
+  sim::Task<> commit_tail(drm_atomic_state& state);
+  sim::Task<> drm_atomic_helper_wait_for_dependencies(drm_atomic_state& state);
+  sim::Task<> drm_atomic_helper_commit_tail(drm_atomic_state& state);
+  sim::Task<> drm_modeset_lock_all_ctx(drm_device& dev);
+  void drm_modeset_drop_locks_all(drm_device& dev);
   sim::Task<int> drm_gem_handle_delete(drm_file& file, uint32_t handle);
   sim::Task<> vma_close(Vma& vma);
   sim::Task<> drm_release(drm_file& file);
@@ -283,6 +364,8 @@ class DrmCore {
   // Tasks whose fault (being handled) began after unplug.
   std::vector<sim::TaskId> faults_after_unplug_;
   uint32_t next_fb_id_ = 1;
+  // Every drm_crtc_commit of the run (their refcount is not modelled).
+  std::vector<std::unique_ptr<drm_crtc_commit>> commits_;
   uint32_t next_label_ = 0;
 };
 

@@ -3,7 +3,11 @@
 // ioctls' unplugged check (drm_ioctl.c); the registered card udev sees.
 #include "fakes/drm.h"
 
+#include <iterator>
+
 #include <fmt/format.h>
+
+#include "sim/assert.h"
 
 namespace xfsim::fakes {
 
@@ -26,7 +30,14 @@ drm_device* DrmCore::drm_dev_alloc(DrmDriver& driver, uint32_t connectors, const
   dev->pipes.resize(connectors);
   dev->srcu_wait = std::make_unique<sim::WaitQueue>(scheduler_, "drm_unplug_srcu");
   dev->event_lock = std::make_unique<sim::SpinLock>(scheduler_, "dev->event_lock");
-  dev->mode_config_mutex = std::make_unique<sim::Mutex>(scheduler_, "crtc_ww_class_mutex");
+  // crtc->mutex: a ww_mutex of crtc_ww_class in the kernel, one lock class per
+  // CRTC here (named after it), always taken in index order.
+  static constexpr const char* kCrtcMutex[] = {"crtc-0->mutex", "crtc-1->mutex", "crtc-2->mutex", "crtc-3->mutex"};
+  XFSIM_ASSERT(connectors <= std::size(kCrtcMutex), "{} connectors, at most {} CRTCs", connectors,
+               std::size(kCrtcMutex));
+  dev->crtcs.resize(connectors);
+  for (uint32_t pipe = 0; pipe < connectors; ++pipe)
+    dev->crtcs[pipe].mutex = std::make_unique<sim::Mutex>(scheduler_, kCrtcMutex[pipe]);
   devices_.push_back(dev);
   return dev;
 }

@@ -49,13 +49,19 @@ sim::Task<> DrmCore::drm_release(drm_file& file) {
   file.undelivered.clear();
   for (drm_pending_vblank_event* event : file.events) kmem_.kfree(event, "drm_events_release");
   file.events.clear();
-  // drm_fb_release
+  // drm_fb_release: an fb no plane holds is put at once; the others are
+  // removed by drm_mode_rmfb_work_fn on system_wq while release waits.
+  std::vector<drm_framebuffer*> to_remove;
   while (!file.fbs.empty()) {
     auto it = file.fbs.begin();
     drm_framebuffer* fb = it->second;
     file.fbs.erase(it);
-    co_await fb_remove(*fb, "drm_fb_release");
+    if (kmem_.check(fb, "drm_fb_release") && fb->refcount.count > 1)
+      to_remove.push_back(fb);
+    else
+      co_await fb_put(*fb, "drm_fb_release");
   }
+  if (!to_remove.empty()) co_await rmfb_in_worker(std::move(to_remove), "drm_fb_release");
   // drm_gem_release: every handle of the file
   while (!file.object_idr.empty()) {
     const uint32_t handle = file.object_idr.begin()->first;
@@ -80,6 +86,11 @@ sim::Task<> DrmCore::send_vblank_event(drm_device& dev, drm_pending_vblank_event
   (void)dev;
   if (event == nullptr) co_return;
   if (!kmem_.check(event, site)) co_return;
+  // drm_send_event_helper: the commit waiting on this event has flipped.
+  if (event->completion != nullptr) {
+    event->completion->flip_done->complete_all();
+    event->completion = nullptr;  // completion_release: release_crtc_commit
+  }
   drm_file* file = event->file;
   if (file != nullptr) {
     std::erase(file->undelivered, event);

@@ -175,6 +175,7 @@ UserStep parse_step(const nlohmann::json& j, const JsonPlace& at) {
   step.fb = text(j, at, "fb", "");
   step.action = text(j, at, "action", "");
   if (j.contains("handle")) step.handle = u32(j, at, "handle", 0);
+  if (j.contains("fb_id")) step.fb_id = u32(j, at, "fb_id", 0);
   step.width = u32(j, at, "width", 0);
   step.height = u32(j, at, "height", 0);
   step.bpp = u32(j, at, "bpp", 32);
@@ -217,8 +218,10 @@ void check_meaning(const Scenario& s, const std::string& path) {
         need(!step.as.empty() && step.width > 0 && step.height > 0, "\"as\", \"width\" and \"height\"");
       if (step.op == "mmap" || step.op == "touch" || step.op == "munmap") need(!step.buffer.empty(), "\"buffer\"");
       if (step.op == "add_fb") need(!step.buffer.empty() && !step.as.empty(), "\"buffer\" and \"as\"");
-      if (step.op == "rm_fb" || step.op == "flip") need(!step.fb.empty(), "\"fb\"");
-      if (step.op == "commit") need(!step.fb.empty(), "\"fb\" (and optionally \"mode\")");
+      if (step.op == "rm_fb") need(!step.fb.empty(), "\"fb\"");
+      if (step.op == "flip") need(!step.fb.empty() || step.fb_id.has_value(), "\"fb\" or \"fb_id\"");
+      if (step.op == "commit")
+        need(!step.fb.empty() || step.fb_id.has_value(), "\"fb\" or \"fb_id\" (and optionally \"mode\")");
       if (step.op == "gem_close") need(!step.buffer.empty() || step.handle.has_value(), "\"buffer\" or \"handle\"");
       if (step.op == "wait_uevent") need(!step.action.empty(), "\"action\"");
       if (step.pipe >= s.connectors.size() && (step.op == "commit" || step.op == "flip" || step.op == "disable")) {

@@ -55,6 +55,7 @@ struct UserStep {
   UserOp kind = UserOp::kSleep;
   std::string as, buffer, fb, action;
   std::optional<uint32_t> handle;
+  std::optional<uint32_t> fb_id;  // commit, flip: an fb id guessed, not one of the process's
   uint32_t width = 0, height = 0, bpp = 32, page = 0, pipe = 0;
   std::optional<std::pair<uint32_t, uint32_t>> mode;
   std::optional<int64_t> bound_ms;

@@ -271,9 +271,12 @@ sim::Task<int> Userspace::atomic_commit(const UserStep& step, Process& process, 
   fakes::drm_atomic_request request;
   request.pipe = step.pipe;
   request.page_flip_event = step.kind != UserOp::kDisable;
+  // A page flip is a nonblocking commit (DRM_MODE_ATOMIC_NONBLOCK), as a
+  // compositor's; a modeset and a disable block.
+  request.nonblock = step.kind == UserOp::kFlip;
   if (step.kind != UserOp::kDisable) {
     auto it = process.fbs.find(step.fb);
-    request.fb_id = it == process.fbs.end() ? 0xffff : it->second;
+    request.fb_id = step.fb_id ? *step.fb_id : it == process.fbs.end() ? 0xffff : it->second;
   }
   if (step.kind == UserOp::kCommit) {
     if (step.mode) {

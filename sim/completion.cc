@@ -27,4 +27,18 @@ Task<bool> Completion::wait_for_completion_timeout(const char* site, int64_t tim
   co_return true;
 }
 
+Task<> Completion::wait_for_completion(const char* site) {
+  might_sleep(queue_.scheduler(), site);
+  while (done_.write() == 0) co_await queue_.wait(site);
+  uint32_t& done = done_.write();
+  if (done != kCompleteAll) --done;
+}
+
+bool Completion::try_wait_for_completion() {
+  uint32_t& done = done_.write();
+  if (done == 0) return false;
+  if (done != kCompleteAll) --done;
+  return true;
+}
+
 }  // namespace xfsim::sim

@@ -20,7 +20,12 @@ class Completion {
   void reinit() { done_.write() = 0; }
   // wait_for_completion_timeout: true if completed, false on timeout.
   Task<bool> wait_for_completion_timeout(const char* site, int64_t timeout_ms);
+  // wait_for_completion (and _interruptible: the model sends no signals):
+  // no bound, so a completion nobody completes is a deadlock.
+  Task<> wait_for_completion(const char* site);
   bool done() const { return done_.read() > 0; }
+  // try_wait_for_completion: takes one completion if there is one.
+  bool try_wait_for_completion();
 
  private:
   WaitQueue queue_;

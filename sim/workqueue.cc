@@ -49,4 +49,37 @@ Task<> DelayedWork::run(uint64_t generation) {
   done_.wake_all();
 }
 
+Work::Work(Scheduler& scheduler, std::string worker_name, Fn fn)
+    : scheduler_(scheduler),
+      worker_name_(std::move(worker_name)),
+      fn_(std::move(fn)),
+      done_(scheduler, "flush_work"),
+      state_(scheduler, SharesResource{done_.resource()}) {}
+
+bool Work::queue() {
+  State& state = state_.write();
+  if (state.queued) return false;
+  state.queued = true;
+  scheduler_.spawn(worker_name_, TaskKind::kWorker, run());
+  return true;
+}
+
+Task<> Work::flush(const char* site) {
+  might_sleep(scheduler_, site);
+  while (state_.read().queued || state_.read().running) co_await done_.wait(site);
+}
+
+Task<> Work::run() {
+  // One instance of a work runs at a time: a queueing made while it runs
+  // waits for the running one (process_one_work's collision check).
+  while (state_.read().running) co_await done_.wait("worker_thread");
+  State& state = state_.write();
+  if (!state.queued) co_return;  // an earlier worker ran this queueing
+  state.queued = false;
+  state.running = true;
+  co_await fn_();
+  state_.write().running = false;
+  done_.wake_all();
+}
+
 }  // namespace xfsim::sim

@@ -1,6 +1,10 @@
 // sim/workqueue: delayed work, its cancel and its cancel_sync.
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
+#include "sim/dfs_strategy.h"
 #include "sim/random_strategy.h"
 #include "sim/scheduler.h"
 #include "sim/workqueue.h"
@@ -64,6 +68,45 @@ TEST(DelayedWork, CancelSyncNeverReturnsWhileTheWorkRuns) {
       EXPECT_EQ(log.size(), 1u);
     }
   }
+}
+
+// sim::Work (work_struct: queue_work, flush_work).
+Task<> queue_and_flush(Scheduler& s, Work& work, std::vector<std::string>& log) {
+  log.push_back("queue");
+  EXPECT_TRUE(work.queue());
+  EXPECT_FALSE(work.queue());  // already queued: no second worker
+  co_await work.flush("flush_work");
+  log.push_back("flushed");
+  co_await s.point("after_flush");
+}
+
+Task<> bystander(Scheduler& s) {
+  for (int i = 0; i < 3; ++i) co_await s.point("bystander");
+}
+
+// The work runs in its own worker task, once, and flush_work returns only
+// after it has finished, in every interleaving of the bounded space.
+TEST(Work, RunsOnceInAWorkerAndFlushWaitsForIt) {
+  DfsStrategy strategy(/*preemption_bound=*/3, /*branch_on_block=*/true, /*sleep_sets=*/false);
+  uint64_t schedules = 0;
+  while (!strategy.exhausted()) {
+    strategy.begin_schedule(schedules++);
+    Trace trace;
+    Scheduler s(strategy, trace);
+    std::vector<std::string> log;
+    Work work(s, "kworker/test", [&]() -> Task<> {
+      log.push_back("run:" + s.current_name());
+      co_await s.point("in_work");
+      log.push_back("done");
+    });
+    s.spawn("caller", TaskKind::kUser, queue_and_flush(s, work, log));
+    s.spawn("bystander", TaskKind::kKthread, bystander(s));
+    ASSERT_EQ(s.run({}), RunStatus::kFinished);
+    strategy.end_schedule();
+    EXPECT_EQ(log, (std::vector<std::string>{"queue", "run:kworker/test", "done", "flushed"}));
+    ASSERT_LT(schedules, 1000u);
+  }
+  EXPECT_GT(schedules, 1u);
 }
 
 }  // namespace
