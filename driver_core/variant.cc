@@ -28,6 +28,7 @@ std::vector<Variant> make_variants() {
         v.no_enter_in_ioctls = true;
         v.no_hotplug_uevent = true;
         v.no_ring_full_check = true;
+        v.import_sg_table_leaks = true;
       });
   add("unref_before_use", "dumb create drops the GEM reference before its last use",
       [](Variant& v) { v.unref_before_use = true; });

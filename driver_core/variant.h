@@ -44,6 +44,9 @@ struct Variant {
   // Ending a grant the backend still maps is reported (a stand-in for the
   // pre-XSA-396 hazard of the page being freed under the backend).
   bool immediate_grant_end = false;
+  // xen_drm_front_gem_import_sg_table returns the error of a failed
+  // DBUF_CREATE without putting the object it created: it leaks.
+  bool import_sg_table_leaks = false;
 };
 
 // Every variant, `correct` and `upstream` first. Order is the listing order.

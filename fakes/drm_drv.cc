@@ -27,6 +27,7 @@ drm_device* DrmCore::drm_dev_alloc(DrmDriver& driver, uint32_t connectors, const
   dev->srcu_wait = std::make_unique<sim::WaitQueue>(scheduler_, "drm_unplug_srcu");
   dev->event_lock = std::make_unique<sim::SpinLock>(scheduler_, "dev->event_lock");
   dev->mode_config_mutex = std::make_unique<sim::Mutex>(scheduler_, "crtc_ww_class_mutex");
+  dev->object_name_lock = std::make_unique<sim::Mutex>(scheduler_, "dev->object_name_lock");
   devices_.push_back(dev);
   return dev;
 }
