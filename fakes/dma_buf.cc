@@ -126,7 +126,7 @@ sim::Task<int> DrmCore::dma_buf_mmap(dma_buf& dmabuf, Vma*& out) {
 }
 
 sim::Task<int> DrmCore::dma_buf_vmap_read(DmaBufVmap& map, uint32_t index) {
-  XFSIM_KFUNC_AS(scheduler_, "memcpy_fromio");
+  XFSIM_KFUNC(scheduler_);  // an importer's load through its vaddr, no kernel function
   co_await scheduler_.point("dma_buf_vmap_read");
   if (map.dmabuf == nullptr || index >= map.pages.size()) co_return -EINVAL;
   const uint32_t frame = map.pages[index];
