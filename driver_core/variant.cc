@@ -30,6 +30,7 @@ std::vector<Variant> make_variants() {
         v.no_ring_full_check = true;
         v.drv_init_unwind_v5_10 = true;
         v.fb_published_before_attach = true;
+        v.import_sg_table_leaks = true;
       });
   add("unref_before_use", "dumb create drops the GEM reference before its last use",
       [](Variant& v) { v.unref_before_use = true; });

@@ -57,6 +57,9 @@ struct Variant {
   // fb_create publishes the fb id (drm_framebuffer_init) before FB_ATTACH,
   // and its error path frees the fb ignoring references a lookup took.
   bool fb_published_before_attach = false;
+  // xen_drm_front_gem_import_sg_table returns the error of a failed
+  // DBUF_CREATE without putting the object it created: it leaks.
+  bool import_sg_table_leaks = false;
 };
 
 // Every variant, `correct` and `upstream` first. Order is the listing order.

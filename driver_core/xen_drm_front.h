@@ -185,6 +185,14 @@ class XenDrmFront final : public DrmDriver {
   sim::Task<> display_update(drm_device& dev, uint32_t pipe, const drm_pipe_state& old, const drm_pipe_state& next,
                              drm_pending_vblank_event* event) override;
   sim::Task<ConnectorStatus> connector_detect(drm_device& dev, uint32_t pipe) override;
+  // PRIME (xen_drm_front_gem.c): .prime_handle_to_fd and .prime_fd_to_handle
+  // are the core's drm_gem_prime_handle_to_fd / _fd_to_handle.
+  sim::Task<int> gem_prime_import_sg_table(drm_device& dev, dma_buf_attachment& attach,
+                                           const std::vector<uint32_t>& sgt, drm_gem_object*& out) override;
+  int gem_prime_get_sg_table(drm_gem_object& obj, std::vector<uint32_t>& sgt) override;
+  bool gem_prime_vmap(drm_gem_object& obj, std::vector<uint32_t>& pages) override;
+  void gem_prime_vunmap(drm_gem_object& obj) override;
+  sim::Task<int> gem_prime_mmap(drm_gem_object& obj, Vma& vma) override;
 
  private:
   // xen_drm_front.c

@@ -125,7 +125,12 @@ sim::Task<> XenDrmFront::gem_free_object(drm_gem_object& base) {
     if (!drm_info->storage_released) co_await dbuf_free(cookie, site);
     if (!variant_.no_teardown_mutex) drm_info->teardown_lock->unlock();
   }
-  co_await xen_drm_front_gem_free_pages(obj);
+  // xen_drm_front_gem_free_object_unlocked: an imported object's pages are
+  // the exporter's; it drops its attachment and dma-buf reference instead.
+  if (obj.import_attach != nullptr)
+    co_await m_.drm.drm_prime_gem_destroy(obj);
+  else
+    co_await xen_drm_front_gem_free_pages(obj);
   m_.kmem.kfree(&obj, "drm_gem_object_release");
 }
 
@@ -175,6 +180,78 @@ sim::Task<int> XenDrmFront::xen_drm_front_gem_fault_reviewed(Vma& vma, uint32_t 
   if (m_.kmem.check(&obj, "xen_drm_front_gem_fault")) m_.drm.vm_insert_page(vma, page_index, obj.pages[page_index]);
   exit(dev);
   co_return 0;
+}
+
+// ------------------------------------------------------------ PRIME
+
+// xen_drm_front_gem_import_sg_table: a GEM object over the exporter's pages,
+// made known to the backend with DBUF_CREATE (width, height and bpp 0).
+// v5.10 has no drm_dev_enter here (the ioctl's unplugged check is at entry
+// only), as in dumb_create; correct guards it as the reviewed dumb_create.
+sim::Task<int> XenDrmFront::gem_prime_import_sg_table(drm_device& dev, dma_buf_attachment& attach,
+                                                      const std::vector<uint32_t>& sgt, drm_gem_object*& out) {
+  XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_front_gem_import_sg_table");
+  xen_drm_front_drm_info* drm_info = drm_info_of(dev);
+  if (drm_info == nullptr) co_return -ENODEV;
+  const bool guarded = !variant_.no_enter_in_ioctls;
+  if (guarded && !enter(dev)) co_return -ENODEV;
+  const size_t size = attach.dmabuf->size;
+  // gem_create_obj, gem_alloc_pages_array, drm_prime_sg_to_page_addr_arrays
+  auto* obj = m_.kmem.kzalloc<xen_gem_object>("xen_gem_object", "gem");
+  m_.drm.register_object(dev, obj, size);
+  obj->pages = sgt;
+  // xen_drm_front_dbuf_create takes be_alloc from front_info->cfg, not from
+  // the object: with a be-alloc backend it asks for backend pages and maps
+  // them over the importer's own.
+  obj->be_alloc = front_info_ != nullptr && m_.kmem.live(front_info_) && front_info_->be_alloc;
+  const uint64_t cookie = xen_drm_front_dbuf_to_cookie(*obj);
+  const int ret = co_await xen_drm_front_dbuf_create(cookie, 0, 0, 0, static_cast<uint32_t>(size), *obj);
+  if (guarded) exit(dev);
+  if (ret != 0) {
+    // v5.10 returns ERR_PTR(ret) and never puts the object: it leaks, and
+    // stays on the device's object list. correct releases it
+    // (drm_gem_object_release + kfree; the pages are the exporter's).
+    if (!variant_.import_sg_table_leaks) {
+      std::erase(dev.objects, static_cast<drm_gem_object*>(obj));
+      m_.kmem.kfree(obj, "drm_gem_object_release");
+    }
+    co_return ret;
+  }
+  m_.scheduler.logf("[drm] Imported buffer of size {} with nents {}", size, sgt.size());
+  out = obj;
+  co_return 0;
+}
+
+// xen_drm_front_gem_get_sg_table: drm_prime_pages_to_sg of the object's pages.
+int XenDrmFront::gem_prime_get_sg_table(drm_gem_object& base, std::vector<uint32_t>& sgt) {
+  XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_front_gem_get_sg_table");
+  auto& obj = static_cast<xen_gem_object&>(base);
+  if (obj.pages.empty()) return -ENOMEM;
+  sgt = obj.pages;
+  return 0;
+}
+
+// xen_drm_front_gem_prime_vmap: vmap of the pages as they are (ballooned
+// pages of a be-alloc buffer show the backend's while its grants are mapped).
+bool XenDrmFront::gem_prime_vmap(drm_gem_object& base, std::vector<uint32_t>& pages) {
+  XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_front_gem_prime_vmap");
+  auto& obj = static_cast<xen_gem_object&>(base);
+  if (obj.pages.empty()) return false;
+  pages = obj.pages;
+  return true;
+}
+
+void XenDrmFront::gem_prime_vunmap(drm_gem_object& obj) {
+  XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_front_gem_prime_vunmap");
+  (void)obj;  // vunmap(vaddr): nothing of the object changes
+}
+
+// xen_drm_front_gem_prime_mmap: drm_gem_mmap_obj (the vma's GEM reference),
+// then gem_mmap_obj as for the card's own mmap.
+sim::Task<int> XenDrmFront::gem_prime_mmap(drm_gem_object& base, Vma& vma) {
+  XFSIM_KFUNC_AS(m_.scheduler, "xen_drm_front_gem_prime_mmap");
+  m_.drm.drm_gem_mmap_obj(base, vma);
+  co_return co_await gem_mmap(base, vma);
 }
 
 }  // namespace xfsim::driver

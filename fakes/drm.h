@@ -16,6 +16,9 @@
 //   warning              a WARN_ON of the core: drm_dev_exit without enter,
 //                        a commit whose event the driver left unconsumed at
 //                        hw_done, the driver's WARN_ON(pending_event)
+// PRIME and the dma-buf core are drm_prime.cc and dma_buf.cc; their kernel
+// reads through an importer's vmap report access-after-free and
+// access-to-unmapped-grant as a userspace touch does.
 #pragma once
 
 #include <cerrno>  // Linux errno values, as the kernel's
@@ -60,6 +63,8 @@ inline constexpr const ViolationKind* kDrmOracles[] = {
 
 struct drm_device;
 struct drm_file;
+struct dma_buf;
+struct dma_buf_attachment;
 
 struct drm_display_mode {
   uint32_t hdisplay = 0, vdisplay = 0;
@@ -78,6 +83,11 @@ struct drm_gem_object : KObject {
   uint32_t num_pages = 0;
   std::string label;  // "gem0", stable across runs
   bool mmap_offset_created = false;
+  // PRIME (drm_prime.c): the dma-buf this object is exported as (the object
+  // holds a reference to it while it has handles), and for an imported object
+  // its attachment to the foreign dma-buf.
+  struct dma_buf* dma_buf = nullptr;
+  dma_buf_attachment* import_attach = nullptr;
 };
 
 struct drm_framebuffer : KObject {
@@ -186,6 +196,30 @@ struct DrmDriver {
   virtual sim::Task<> display_update(drm_device& dev, uint32_t pipe, const drm_pipe_state& old,
                                      const drm_pipe_state& next, drm_pending_vblank_event* event) = 0;
   virtual sim::Task<ConnectorStatus> connector_detect(drm_device& dev, uint32_t pipe) = 0;
+  // PRIME hooks (struct drm_driver's gem_prime_*); a driver without one gets
+  // what the core does for a NULL hook (-ENOSYS, or no mapping).
+  // gem_prime_import_sg_table: a GEM object over an importer's pages.
+  virtual sim::Task<int> gem_prime_import_sg_table(drm_device& dev, dma_buf_attachment& attach,
+                                                   const std::vector<uint32_t>& sgt, drm_gem_object*& out) {
+    (void)dev, (void)attach, (void)sgt, (void)out;
+    co_return -ENOSYS;
+  }
+  // gem_prime_get_sg_table: the object's pages, for dma_buf_map_attachment.
+  virtual int gem_prime_get_sg_table(drm_gem_object& obj, std::vector<uint32_t>& sgt) {
+    (void)obj, (void)sgt;
+    return -ENOSYS;
+  }
+  // gem_prime_vmap: a kernel mapping of the pages (false: NULL).
+  virtual bool gem_prime_vmap(drm_gem_object& obj, std::vector<uint32_t>& pages) {
+    (void)obj, (void)pages;
+    return false;
+  }
+  virtual void gem_prime_vunmap(drm_gem_object& obj) { (void)obj; }
+  // gem_prime_mmap: a userspace mmap of the dma-buf.
+  virtual sim::Task<int> gem_prime_mmap(drm_gem_object& obj, struct Vma& vma) {
+    (void)obj, (void)vma;
+    co_return -ENOSYS;
+  }
 };
 
 struct Vma : KObject {
@@ -194,6 +228,44 @@ struct Vma : KObject {
   std::vector<uint32_t> ptes;     // page frame per page, kNoPage when not present
   bool unmapped = false;
   std::string label;
+  dma_buf* dmabuf = nullptr;  // vm_file is this dma-buf's file, not a drm_file (dma_buf_mmap)
+};
+
+// The dma-buf core (drivers/dma-buf/dma-buf.c), fakes/dma_buf.cc. The
+// exporter is named by its ops; a foreign one stands for any other exporter
+// (a dma-heap, another GPU), whose pages are its own.
+enum class DmaBufOps : uint8_t { drm_gem_prime_dmabuf_ops, system_heap_buf_ops };
+
+struct dma_buf : KObject {
+  DmaBufOps ops = DmaBufOps::drm_gem_prime_dmabuf_ops;
+  uint32_t f_count = 1;  // file references: fds, caches, importers, mappings
+  size_t size = 0;
+  drm_gem_object* priv = nullptr;  // drm_gem_prime_dmabuf_ops: the exported object
+  std::vector<uint32_t> pages;     // system_heap_buf_ops: the exporter's own pages
+  uint32_t attachments = 0;
+  uint32_t vmapping_counter = 0;
+  std::string label;
+};
+
+struct dma_buf_attachment : KObject {
+  dma_buf* dmabuf = nullptr;
+  std::vector<uint32_t> sgt;  // dma_buf_map_attachment's table, while mapped
+  bool mapped = false;
+  std::string label;
+};
+
+// An importer's kernel mapping (dma_buf_vmap).
+struct DmaBufVmap {
+  dma_buf* dmabuf = nullptr;
+  std::vector<uint32_t> pages;
+};
+
+// struct drm_prime_file_private: the file's dma-buf <-> handle cache; each
+// entry holds a dma-buf reference. A vector, searched in order, so nothing
+// depends on addresses.
+struct drm_prime_member {
+  dma_buf* dmabuf = nullptr;
+  uint32_t handle = 0;
 };
 
 struct Uevent {
@@ -227,6 +299,7 @@ struct drm_device : KObject {
   bool poll_enabled = false;
   std::unique_ptr<sim::DelayedWork> output_poll_work;
   std::string label;
+  std::unique_ptr<sim::Mutex> object_name_lock;  // drm_prime: export and import against gem_close
 };
 
 struct drm_file : KObject {
@@ -241,6 +314,8 @@ struct drm_file : KObject {
   uint32_t refs = 1;                                   // the fd, plus one per live mmap (vma->vm_file)
   bool closed = false;
   std::string label;
+  std::vector<drm_prime_member> prime;     // file_priv->prime
+  std::unique_ptr<sim::Mutex> prime_lock;  // file_priv->prime.lock
 };
 
 class DrmCore {
@@ -311,6 +386,50 @@ class DrmCore {
   // drm_read: waits for a vblank event up to `bound_ms`; false on timeout.
   sim::Task<bool> read_event(drm_file& file, int64_t bound_ms);
 
+  // ---- PRIME (drm_prime.c), fakes/drm_prime.cc ----
+  // DRM_IOCTL_PRIME_HANDLE_TO_FD / _FD_TO_HANDLE: the driver's
+  // prime_handle_to_fd / prime_fd_to_handle, which xen-front sets to the core's
+  // drm_gem_prime_handle_to_fd / drm_gem_prime_fd_to_handle. `out` is the fd's
+  // reference.
+  sim::Task<int> prime_handle_to_fd(drm_file& file, uint32_t handle, dma_buf*& out);
+  sim::Task<int> prime_fd_to_handle(drm_file& file, dma_buf& dmabuf, uint32_t& handle);
+  sim::Task<int> drm_gem_prime_handle_to_fd(drm_device& dev, drm_file& file, uint32_t handle, dma_buf*& out);
+  sim::Task<int> drm_gem_prime_fd_to_handle(drm_device& dev, drm_file& file, dma_buf& dmabuf, uint32_t& handle);
+  // drm_gem_prime_export → drm_gem_dmabuf_export: the dma-buf holds a GEM
+  // reference and a drm_device reference (drm_dev_get, drm_prime.c:250).
+  dma_buf* drm_gem_prime_export(drm_gem_object& obj);
+  // drm_gem_prime_import: our own dma-buf gives back its object; a foreign
+  // one is attached, mapped and handed to gem_prime_import_sg_table.
+  sim::Task<drm_gem_object*> drm_gem_prime_import(drm_device& dev, dma_buf& dmabuf, int& err);
+  // drm_gem_mmap_obj, for the driver's gem_prime_mmap: the vma holds a GEM
+  // reference.
+  void drm_gem_mmap_obj(drm_gem_object& obj, Vma& vma);
+  // drm_prime_gem_destroy: an imported object's free drops its attachment and
+  // its dma-buf reference.
+  sim::Task<> drm_prime_gem_destroy(drm_gem_object& obj);
+  // From drm_gem_object_release_handle: the file's cache entry for the
+  // object's dma-buf; and when the last handle goes, the object's own
+  // reference to it (drm_gem_object_exported_dma_buf_free).
+  sim::Task<> drm_gem_remove_prime_handles(drm_gem_object& obj, drm_file& file);
+  sim::Task<> drm_gem_object_exported_dma_buf_free(drm_gem_object& obj);
+
+  // ---- the dma-buf core (dma-buf.c), fakes/dma_buf.cc ----
+  void get_dma_buf(dma_buf& dmabuf, const char* site);
+  // fput of a dma-buf file: the last reference releases it (ops->release).
+  sim::Task<> dma_buf_put(dma_buf& dmabuf, const char* site);
+  dma_buf_attachment* dma_buf_attach(dma_buf& dmabuf, const std::string& importer);
+  sim::Task<> dma_buf_detach(dma_buf& dmabuf, dma_buf_attachment& attach);
+  int dma_buf_map_attachment(dma_buf_attachment& attach);
+  void dma_buf_unmap_attachment(dma_buf_attachment& attach);
+  int dma_buf_vmap(dma_buf& dmabuf, DmaBufVmap& map);
+  void dma_buf_vunmap(dma_buf& dmabuf, DmaBufVmap& map);
+  // mmap(2) of a dma-buf fd: dma_buf_mmap_internal → ops->mmap.
+  sim::Task<int> dma_buf_mmap(dma_buf& dmabuf, Vma*& out);
+  // A kernel read of page `index` through an importer's vmap.
+  sim::Task<int> dma_buf_vmap_read(DmaBufVmap& map, uint32_t index);
+  // DMA_HEAP_IOCTL_ALLOC on the system heap: a foreign exporter's dma-buf.
+  sim::Task<dma_buf*> dma_heap_alloc(size_t size, const std::string& label);
+
   // ---- udev ----
   std::vector<Uevent>& uevents() { return uevents_; }
   sim::WaitQueue& uevent_wait() { return uevent_wait_; }
@@ -350,6 +469,12 @@ class DrmCore {
   sim::Task<> drm_release(drm_file& file);
   sim::Task<> file_put(drm_file& file);
   sim::Task<> poll_work(drm_device& dev);
+  // drm_prime.c's private helpers and the exporters' release.
+  sim::Task<dma_buf*> export_and_register_object(drm_device& dev, drm_gem_object& obj);
+  void drm_prime_add_buf_handle(drm_file& file, dma_buf& dmabuf, uint32_t handle);
+  void drm_prime_destroy_file_private(drm_file& file);
+  sim::Task<> drm_gem_dmabuf_release(dma_buf& dmabuf);
+  uint32_t next_dmabuf_label_ = 0;
   std::vector<Vma*> vmas_;
   bool ioctl_unplugged(drm_file& file);
 

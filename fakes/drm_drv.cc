@@ -38,6 +38,7 @@ drm_device* DrmCore::drm_dev_alloc(DrmDriver& driver, uint32_t connectors, const
   dev->crtcs.resize(connectors);
   for (uint32_t pipe = 0; pipe < connectors; ++pipe)
     dev->crtcs[pipe].mutex = std::make_unique<sim::Mutex>(scheduler_, kCrtcMutex[pipe]);
+  dev->object_name_lock = std::make_unique<sim::Mutex>(scheduler_, "dev->object_name_lock");
   devices_.push_back(dev);
   return dev;
 }

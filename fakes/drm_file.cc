@@ -22,6 +22,7 @@ sim::Task<drm_file*> DrmCore::drm_open(drm_device& dev, const std::string& label
   file->label = label;
   file->event_wait = std::make_unique<sim::WaitQueue>(scheduler_, "drm_read");
   file->table_lock = std::make_unique<sim::SpinLock>(scheduler_, "file->table_lock");
+  file->prime_lock = std::make_unique<sim::Mutex>(scheduler_, "file_priv->prime.lock");
   drm_dev_get(dev, "drm_open");
   ++dev.open_count;
   co_return file;
@@ -67,6 +68,7 @@ sim::Task<> DrmCore::drm_release(drm_file& file) {
     const uint32_t handle = file.object_idr.begin()->first;
     co_await drm_gem_handle_delete(file, handle);
   }
+  drm_prime_destroy_file_private(file);
   --dev.open_count;
   kmem_.kfree(&file, "drm_file_free");
   co_await drm_dev_put(dev, "drm_release");

@@ -80,7 +80,10 @@ sim::Task<int> DrmCore::drm_gem_handle_delete(drm_file& file, uint32_t handle) {
   file.table_lock->unlock();
   // drm_gem_object_release_handle
   if (!kmem_.check(obj, "drm_gem_object_release_handle")) co_return -EINVAL;
-  --obj->handle_count;
+  co_await drm_gem_remove_prime_handles(*obj, file);
+  // drm_gem_object_handle_put_unlocked: the last handle drops the object's
+  // own reference to its dma-buf.
+  if (--obj->handle_count == 0) co_await drm_gem_object_exported_dma_buf_free(*obj);
   co_await drm_gem_object_put(*obj, "drm_gem_object_release_handle");
   co_return 0;
 }
@@ -155,11 +158,13 @@ sim::Task<> DrmCore::vma_close(Vma& vma) {
   vma.unmapped = true;
   std::fill(vma.ptes.begin(), vma.ptes.end(), kNoPage);
   std::erase(vmas_, &vma);
-  std::erase(vma.file->vmas, &vma);
-  co_await drm_gem_object_put(*vma.obj, "drm_gem_vm_close");
-  drm_file& file = *vma.file;
+  if (vma.file != nullptr) std::erase(vma.file->vmas, &vma);
+  if (vma.obj != nullptr) co_await drm_gem_object_put(*vma.obj, "drm_gem_vm_close");
+  drm_file* file = vma.file;
+  dma_buf* dmabuf = vma.dmabuf;  // a dma-buf mmap's vm_file
   kmem_.kfree(&vma, "vm_area_free");
-  co_await file_put(file);
+  if (dmabuf != nullptr) co_await dma_buf_put(*dmabuf, "fput");
+  if (file != nullptr) co_await file_put(*file);
 }
 
 sim::Task<int> DrmCore::munmap(Vma& vma) {

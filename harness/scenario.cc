@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -155,7 +156,17 @@ UserOp parse_op(const std::string& op) {
                                                         {"gem_close", UserOp::kGemClose},
                                                         {"close", UserOp::kClose},
                                                         {"sleep", UserOp::kSleep},
-                                                        {"wait_open", UserOp::kWaitOpen}};
+                                                        {"wait_open", UserOp::kWaitOpen},
+                                                        {"prime_export", UserOp::kPrimeExport},
+                                                        {"prime_import", UserOp::kPrimeImport},
+                                                        {"dmabuf_close", UserOp::kDmabufClose},
+                                                        {"dmabuf_pass", UserOp::kDmabufPass},
+                                                        {"dmabuf_recv", UserOp::kDmabufRecv},
+                                                        {"dmabuf_mmap", UserOp::kDmabufMmap},
+                                                        {"dmabuf_vmap", UserOp::kDmabufVmap},
+                                                        {"dmabuf_read", UserOp::kDmabufRead},
+                                                        {"dmabuf_vunmap", UserOp::kDmabufVunmap},
+                                                        {"dma_heap_alloc", UserOp::kDmaHeapAlloc}};
   for (const auto& [name, kind] : kOps) {
     if (op == name) return kind;
   }
@@ -174,6 +185,8 @@ UserStep parse_step(const nlohmann::json& j, const JsonPlace& at) {
   step.buffer = text(j, at, "buffer", "");
   step.fb = text(j, at, "fb", "");
   step.action = text(j, at, "action", "");
+  step.dmabuf = text(j, at, "dmabuf", "");
+  step.to = text(j, at, "to", "");
   if (j.contains("handle")) step.handle = u32(j, at, "handle", 0);
   if (j.contains("fb_id")) step.fb_id = u32(j, at, "fb_id", 0);
   step.width = u32(j, at, "width", 0);
@@ -224,9 +237,33 @@ void check_meaning(const Scenario& s, const std::string& path) {
         need(!step.fb.empty() || step.fb_id.has_value(), "\"fb\" or \"fb_id\" (and optionally \"mode\")");
       if (step.op == "gem_close") need(!step.buffer.empty() || step.handle.has_value(), "\"buffer\" or \"handle\"");
       if (step.op == "wait_uevent") need(!step.action.empty(), "\"action\"");
+      if (step.op == "prime_export") need(!step.buffer.empty() && !step.as.empty(), "\"buffer\" and \"as\"");
+      if (step.op == "prime_import" || step.op == "dmabuf_mmap" || step.op == "dmabuf_vmap")
+        need(!step.dmabuf.empty() && !step.as.empty(), "\"dmabuf\" and \"as\"");
+      if (step.op == "dmabuf_close") need(!step.dmabuf.empty(), "\"dmabuf\"");
+      if (step.op == "dmabuf_pass") need(!step.dmabuf.empty() && !step.to.empty(), "\"dmabuf\" and \"to\"");
+      if (step.op == "dmabuf_recv") need(!step.as.empty(), "\"as\"");
+      if (step.op == "dmabuf_read" || step.op == "dmabuf_vunmap") need(!step.buffer.empty(), "\"buffer\"");
+      if (step.op == "dma_heap_alloc")
+        need(!step.as.empty() && step.width > 0 && step.height > 0, "\"as\", \"width\" and \"height\"");
       if (step.pipe >= s.connectors.size() && (step.op == "commit" || step.op == "flip" || step.op == "disable")) {
         throw ScenarioError(
             fmt::format("{}/pipe: pipe {} but only {} connector(s) configured", at, step.pipe, s.connectors.size()));
+      }
+    }
+  }
+  // dmabuf_pass sends to a process: an actor that is not a thread of another.
+  for (size_t a = 0; a < s.actors.size(); ++a) {
+    for (size_t i = 0; i < s.actors[a].steps.size(); ++i) {
+      const UserStep& step = s.actors[a].steps[i];
+      if (step.to.empty()) continue;
+      const auto target =
+          std::find_if(s.actors.begin(), s.actors.end(), [&step](const Actor& actor) { return actor.name == step.to; });
+      if (target == s.actors.end() || !target->thread_of.empty()) {
+        throw ScenarioError(
+            fmt::format("{}: at /actors/{}/steps/{}/to: no process named '{}' (an actor that is "
+                        "not a thread_of another)",
+                        path, a, i, step.to));
       }
     }
   }

@@ -47,7 +47,18 @@ enum class UserOp : uint8_t {
   kGemClose,
   kClose,
   kSleep,
-  kWaitOpen
+  kWaitOpen,
+  // PRIME and dma-buf fds (harness/userspace.cc)
+  kPrimeExport,
+  kPrimeImport,
+  kDmabufClose,
+  kDmabufPass,
+  kDmabufRecv,
+  kDmabufMmap,
+  kDmabufVmap,
+  kDmabufRead,
+  kDmabufVunmap,
+  kDmaHeapAlloc
 };
 
 struct UserStep {
@@ -61,6 +72,8 @@ struct UserStep {
   std::optional<int64_t> bound_ms;
   uint64_t ms = 0;
   std::optional<uint64_t> until_ms;  // sleep: wake at this virtual time
+  std::string dmabuf;                // a dma-buf fd of the process, by name
+  std::string to;                    // dmabuf_pass: the receiving process (an actor)
 };
 
 struct Actor {

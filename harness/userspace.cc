@@ -17,6 +17,13 @@ fakes::Vma* Process::latest_map(const std::string& buffer) const {
   return nullptr;
 }
 
+fakes::dma_buf* Process::latest_dmabuf(const std::string& fd_name) const {
+  for (auto it = dmabufs.rbegin(); it != dmabufs.rend(); ++it) {
+    if (it->first == fd_name) return it->second;
+  }
+  return nullptr;
+}
+
 void Userspace::spawn_actors(const std::vector<Actor>& actors) {
   std::map<std::string, Process*> by_name;
   for (const Actor& actor : actors) {
@@ -31,6 +38,7 @@ void Userspace::spawn_actors(const std::vector<Actor>& actors) {
       process = by_name.at(actor.thread_of);
     }
     by_name[actor.name] = process;
+    if (main_thread) process_by_actor_[actor.name] = process;
     ++process->threads_running;
     scheduler_.spawn(actor.name, sim::TaskKind::kUser, actor_main(&actor, process, main_thread));
   }
@@ -39,6 +47,7 @@ void Userspace::spawn_actors(const std::vector<Actor>& actors) {
 bool Userspace::all_exited() const {
   for (const auto& process : processes_) {
     if (process->file != nullptr || !process->maps.empty() || process->threads_running > 0) return false;
+    if (!process->dmabufs.empty() || !process->inbox.empty() || !process->imports.empty()) return false;
   }
   return true;
 }
@@ -76,11 +85,21 @@ sim::Task<> Userspace::process_exit(Process& process) {
   auto maps = std::move(process.maps);
   process.maps.clear();
   for (auto& [name, vma] : maps) co_await drm_.munmap(*vma);
+  auto imports = std::move(process.imports);
+  process.imports.clear();
+  for (auto& [name, import] : imports) co_await importer_release(*import);
   if (process.file) {
     fakes::drm_file* file = process.file;
     process.file = nullptr;
     co_await drm_.close(*file);
   }
+  // Its dma-buf fds, and those still in flight to it (its socket goes).
+  auto dmabufs = std::move(process.dmabufs);
+  process.dmabufs.clear();
+  for (auto& [name, dmabuf] : dmabufs) co_await drm_.dma_buf_put(*dmabuf, "filp_close");
+  auto inbox = std::move(process.inbox);
+  process.inbox.clear();
+  for (fakes::dma_buf* dmabuf : inbox) co_await drm_.dma_buf_put(*dmabuf, "unix_destruct_scm");
 }
 
 // One function per op; the switches only dispatch. Waits and open need no
@@ -98,6 +117,15 @@ sim::Task<> Userspace::run_step(const UserStep& step, Process& process) {
       return open(step, process);
     case UserOp::kWaitUevent:
       return wait_uevent(step, process);
+    case UserOp::kDmabufClose:
+    case UserOp::kDmabufPass:
+    case UserOp::kDmabufRecv:
+    case UserOp::kDmabufMmap:
+    case UserOp::kDmabufVmap:
+    case UserOp::kDmabufRead:
+    case UserOp::kDmabufVunmap:
+    case UserOp::kDmaHeapAlloc:
+      return dmabuf_call(step, process);
     default:
       return file_call(step, process);
   }
@@ -128,11 +156,23 @@ sim::Task<int> Userspace::file_op(const UserStep& step, Process& process, fakes:
       return wait_flip(step, process, file);
     case UserOp::kClose:
       return close(process, file);
+    case UserOp::kPrimeExport:
+      return prime_export(step, process, file);
+    case UserOp::kPrimeImport:
+      return prime_import(step, process, file);
     case UserOp::kSleep:
     case UserOp::kWaitDevice:
     case UserOp::kWaitOpen:
     case UserOp::kOpen:
     case UserOp::kWaitUevent:
+    case UserOp::kDmabufClose:
+    case UserOp::kDmabufPass:
+    case UserOp::kDmabufRecv:
+    case UserOp::kDmabufMmap:
+    case UserOp::kDmabufVmap:
+    case UserOp::kDmabufRead:
+    case UserOp::kDmabufVunmap:
+    case UserOp::kDmaHeapAlloc:
       break;
   }
   XFSIM_ASSERT(false, "op {} is not a call on a file", step.op);
@@ -304,6 +344,170 @@ sim::Task<int> Userspace::wait_flip(const UserStep& step, Process& process, fake
 sim::Task<int> Userspace::close(Process& process, fakes::drm_file& file) {
   process.file = nullptr;
   co_await drm_.close(file);  // drops the fd's reference
+  co_return 0;
+}
+
+// ------------------------------------------------------------ PRIME
+
+// DRM_IOCTL_PRIME_HANDLE_TO_FD: the buffer's handle becomes a dma-buf fd.
+sim::Task<int> Userspace::prime_export(const UserStep& step, Process& process, fakes::drm_file& file) {
+  auto it = process.handles.find(step.buffer);
+  if (it == process.handles.end()) co_return -ENOENT;
+  fakes::dma_buf* dmabuf = nullptr;
+  const int ret = co_await drm_.prime_handle_to_fd(file, it->second, dmabuf);
+  if (ret == 0) process.dmabufs.emplace_back(step.as, dmabuf);
+  co_return ret;
+}
+
+// DRM_IOCTL_PRIME_FD_TO_HANDLE: a dma-buf fd (ours, another process's, or a
+// foreign exporter's) becomes a handle on the process's file.
+sim::Task<int> Userspace::prime_import(const UserStep& step, Process& process, fakes::drm_file& file) {
+  fakes::dma_buf* dmabuf = process.latest_dmabuf(step.dmabuf);
+  if (dmabuf == nullptr) co_return -EBADF;
+  uint32_t handle = 0;
+  const int ret = co_await drm_.prime_fd_to_handle(file, *dmabuf, handle);
+  if (ret == 0) process.handles[step.as] = handle;
+  co_return ret;
+}
+
+// The calls on dma-buf fds, which need no open card; the result is logged
+// when it is not 0.
+sim::Task<> Userspace::dmabuf_call(const UserStep& step, Process& process) {
+  int ret = 0;
+  switch (step.kind) {
+    case UserOp::kDmabufClose:
+      ret = co_await dmabuf_close(step, process);
+      break;
+    case UserOp::kDmabufPass:
+      ret = co_await dmabuf_pass(step, process);
+      break;
+    case UserOp::kDmabufRecv:
+      ret = co_await dmabuf_recv(step, process);
+      break;
+    case UserOp::kDmabufMmap:
+      ret = co_await dmabuf_mmap(step, process);
+      break;
+    case UserOp::kDmabufVmap:
+      ret = co_await dmabuf_vmap(step, process);
+      break;
+    case UserOp::kDmabufRead:
+      ret = co_await dmabuf_read(step, process);
+      break;
+    case UserOp::kDmabufVunmap:
+      ret = co_await dmabuf_vunmap(step, process);
+      break;
+    case UserOp::kDmaHeapAlloc:
+      ret = co_await dma_heap_alloc(step, process);
+      break;
+    default:
+      XFSIM_ASSERT(false, "op {} is not a call on a dma-buf", step.op);
+  }
+  log_result(step, ret);
+}
+
+sim::Task<int> Userspace::dmabuf_close(const UserStep& step, Process& process) {
+  fakes::dma_buf* dmabuf = process.latest_dmabuf(step.dmabuf);
+  if (dmabuf == nullptr) co_return -EBADF;
+  auto it = std::find_if(process.dmabufs.rbegin(), process.dmabufs.rend(),
+                         [dmabuf](const auto& entry) { return entry.second == dmabuf; });
+  process.dmabufs.erase(std::next(it).base());
+  co_await scheduler_.point("dmabuf_close");
+  co_await drm_.dma_buf_put(*dmabuf, "filp_close");
+  co_return 0;
+}
+
+// sendmsg(SCM_RIGHTS): the message holds its own reference to the file until
+// the receiver installs it as an fd of its own; the sender keeps its fd.
+sim::Task<int> Userspace::dmabuf_pass(const UserStep& step, Process& process) {
+  fakes::dma_buf* dmabuf = process.latest_dmabuf(step.dmabuf);
+  if (dmabuf == nullptr) co_return -EBADF;
+  Process& receiver = *process_by_actor_.at(step.to);
+  co_await scheduler_.point("unix_stream_sendmsg");
+  drm_.get_dma_buf(*dmabuf, "unix_attach_fds");
+  receiver.inbox.push_back(dmabuf);
+  receiver.changed->wake_all();
+  co_return 0;
+}
+
+// recvmsg: waits for an fd sent to the process (hung-wait past the bound).
+sim::Task<int> Userspace::dmabuf_recv(const UserStep& step, Process& process) {
+  const int64_t bound = step.bound_ms.value_or(kDefaultDeviceWaitMs);
+  const auto arrived = [&process] { return !process.inbox.empty(); };
+  if (co_await sim::wait_event_timeout(*process.changed, arrived, "unix_stream_recvmsg", bound) == 0) {
+    hung_wait("a dma-buf fd from another process", bound);
+    co_return -EAGAIN;
+  }
+  process.dmabufs.emplace_back(step.as, process.inbox.front());
+  process.inbox.erase(process.inbox.begin());
+  co_return 0;
+}
+
+// mmap(2) of the dma-buf fd: a mapping `touch` and `munmap` reach by name.
+sim::Task<int> Userspace::dmabuf_mmap(const UserStep& step, Process& process) {
+  fakes::dma_buf* dmabuf = process.latest_dmabuf(step.dmabuf);
+  if (dmabuf == nullptr) co_return -EBADF;
+  fakes::Vma* vma = nullptr;
+  const int ret = co_await drm_.dma_buf_mmap(*dmabuf, vma);
+  if (ret == 0) process.maps.emplace_back(step.as, vma);
+  co_return ret;
+}
+
+// The fd handed to an importing device (as to a V4L2 or another GPU's
+// driver): it takes its own reference (dma_buf_get), attaches, maps the
+// attachment (the exporter's get_sg_table) and vmaps the buffer.
+sim::Task<int> Userspace::dmabuf_vmap(const UserStep& step, Process& process) {
+  fakes::dma_buf* dmabuf = process.latest_dmabuf(step.dmabuf);
+  if (dmabuf == nullptr) co_return -EBADF;
+  co_await scheduler_.point("importer_ioctl");
+  drm_.get_dma_buf(*dmabuf, "dma_buf_get");
+  auto import = std::make_unique<Process::Import>();
+  import->attach = drm_.dma_buf_attach(*dmabuf, "importer");
+  int ret = drm_.dma_buf_map_attachment(*import->attach);
+  if (ret == 0) {
+    ret = drm_.dma_buf_vmap(*dmabuf, import->map);
+    if (ret != 0) drm_.dma_buf_unmap_attachment(*import->attach);
+  }
+  if (ret != 0) {
+    co_await drm_.dma_buf_detach(*dmabuf, *import->attach);
+    co_await drm_.dma_buf_put(*dmabuf, "dma_buf_put");
+    co_return ret;
+  }
+  process.imports.emplace_back(step.as, std::move(import));
+  co_return 0;
+}
+
+sim::Task<int> Userspace::dmabuf_read(const UserStep& step, Process& process) {
+  for (auto it = process.imports.rbegin(); it != process.imports.rend(); ++it) {
+    if (it->first == step.buffer) co_return co_await drm_.dma_buf_vmap_read(it->second->map, step.page);
+  }
+  co_return -ENOENT;
+}
+
+sim::Task<int> Userspace::dmabuf_vunmap(const UserStep& step, Process& process) {
+  for (auto it = process.imports.rbegin(); it != process.imports.rend(); ++it) {
+    if (it->first != step.buffer) continue;
+    std::unique_ptr<Process::Import> import = std::move(it->second);
+    process.imports.erase(std::next(it).base());
+    co_await importer_release(*import);
+    co_return 0;
+  }
+  co_return -ENOENT;
+}
+
+sim::Task<> Userspace::importer_release(Process::Import& import) {
+  fakes::dma_buf* dmabuf = import.attach->dmabuf;
+  co_await scheduler_.point("importer_release");
+  drm_.dma_buf_vunmap(*dmabuf, import.map);
+  drm_.dma_buf_unmap_attachment(*import.attach);
+  co_await drm_.dma_buf_detach(*dmabuf, *import.attach);
+  co_await drm_.dma_buf_put(*dmabuf, "dma_buf_put");
+}
+
+// DMA_HEAP_IOCTL_ALLOC: a dma-buf of a foreign exporter, width x height x bpp.
+sim::Task<int> Userspace::dma_heap_alloc(const UserStep& step, Process& process) {
+  const size_t size = static_cast<size_t>(step.width) * step.height * step.bpp / 8;
+  fakes::dma_buf* dmabuf = co_await drm_.dma_heap_alloc(size, fmt::format("{}-{}", process.name, step.as));
+  process.dmabufs.emplace_back(step.as, dmabuf);
   co_return 0;
 }
 

@@ -43,6 +43,17 @@ struct Process {
   uint32_t events_owed = 0;                 // page-flip events of commits that succeeded, not yet read
   bool main_finished = false;               // its main thread ran its last step
   std::unique_ptr<sim::WaitQueue> changed;  // threads waiting for the fd or for each other
+  // dma-buf fds, oldest first (a name used twice names the newest); fds sent
+  // to the process (SCM_RIGHTS) not yet received; an importer's vmaps of a
+  // dma-buf (a kernel device the process drives: attached, mapped, vmapped).
+  std::vector<std::pair<std::string, fakes::dma_buf*>> dmabufs;
+  fakes::dma_buf* latest_dmabuf(const std::string& fd_name) const;
+  std::vector<fakes::dma_buf*> inbox;
+  struct Import {
+    fakes::dma_buf_attachment* attach = nullptr;
+    fakes::DmaBufVmap map;
+  };
+  std::vector<std::pair<std::string, std::unique_ptr<Import>>> imports;
 };
 
 class Userspace {
@@ -81,12 +92,27 @@ class Userspace {
   sim::Task<int> wait_flip(const UserStep& step, Process& process, fakes::drm_file& file);
   sim::Task<int> close(Process& process, fakes::drm_file& file);
   sim::Task<> process_exit(Process& process);
+  // PRIME and dma-buf fds: export and import on the process's file, the rest
+  // on its dma-buf fds.
+  sim::Task<int> prime_export(const UserStep& step, Process& process, fakes::drm_file& file);
+  sim::Task<int> prime_import(const UserStep& step, Process& process, fakes::drm_file& file);
+  sim::Task<> dmabuf_call(const UserStep& step, Process& process);
+  sim::Task<int> dmabuf_close(const UserStep& step, Process& process);
+  sim::Task<int> dmabuf_pass(const UserStep& step, Process& process);
+  sim::Task<int> dmabuf_recv(const UserStep& step, Process& process);
+  sim::Task<int> dmabuf_mmap(const UserStep& step, Process& process);
+  sim::Task<int> dmabuf_vmap(const UserStep& step, Process& process);
+  sim::Task<int> dmabuf_read(const UserStep& step, Process& process);
+  sim::Task<int> dmabuf_vunmap(const UserStep& step, Process& process);
+  sim::Task<int> dma_heap_alloc(const UserStep& step, Process& process);
+  sim::Task<> importer_release(Process::Import& import);
   void hung_wait(const std::string& what, int64_t bound_ms);
 
   sim::Scheduler& scheduler_;
   fakes::DrmCore& drm_;
   std::function<bool()> device_failed_;
   std::vector<std::unique_ptr<Process>> processes_;
+  std::map<std::string, Process*> process_by_actor_;  // dmabuf_pass's receivers
 };
 
 }  // namespace xfsim::harness
