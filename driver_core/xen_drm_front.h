@@ -42,8 +42,12 @@ inline constexpr sim::FaultSite kFaultDrmDevAlloc{"drm_dev_alloc@xen_drm_drv_ini
                                                   -ENOMEM};
 inline constexpr sim::FaultSite kFaultDrmDevRegister{"drm_dev_register@xen_drm_drv_init",
                                                      "registering the drm_device (its minors)", -ENOMEM};
-inline constexpr const sim::FaultSite* kDriverFaultSites[] = {&kFaultDrmInfoAlloc, &kFaultDrmDevAlloc,
-                                                              &kFaultDrmDevRegister};
+inline constexpr sim::FaultSite kFaultGemObjectAlloc{"kzalloc@xen_drm_front_gem_create",
+                                                     "allocating a dumb buffer's GEM object", -ENOMEM};
+inline constexpr sim::FaultSite kFaultGemHandleCreate{"drm_gem_handle_create@xen_drm_drv_dumb_create",
+                                                      "publishing a dumb buffer's handle (idr_alloc)", -ENOMEM};
+inline constexpr const sim::FaultSite* kDriverFaultSites[] = {
+    &kFaultDrmInfoAlloc, &kFaultDrmDevAlloc, &kFaultDrmDevRegister, &kFaultGemObjectAlloc, &kFaultGemHandleCreate};
 
 // xen_drm_front_dbuf_to_cookie / xen_drm_front_fb_to_cookie: the kernel sends
 // the object's address; xfsim its allocation id, as unique and, unlike an

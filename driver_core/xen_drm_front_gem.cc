@@ -80,7 +80,12 @@ sim::Task<int> XenDrmFront::xen_drm_drv_dumb_create_reviewed(drm_file& file, uin
   const bool guarded = !variant_.no_enter_in_ioctls;
   if (guarded && !enter(dev)) co_return -ENODEV;
 
-  // xen_drm_front_gem_create: the object and its pages.
+  // xen_drm_front_gem_create: the object and its pages (goto fail: nothing to undo).
+  if (const int err = m_.scheduler.should_fail(kFaultGemObjectAlloc)) {
+    if (guarded) exit(dev);
+    m_.scheduler.logf("[drm:xen_drm_drv_dumb_create] *ERROR* Failed to create dumb buffer: {}", err);
+    co_return err;
+  }
   auto* obj = m_.kmem.kzalloc<xen_gem_object>("xen_gem_object", "gem");
   m_.drm.register_object(dev, obj, size);
   obj->be_alloc = front_info_->be_alloc;
@@ -91,9 +96,10 @@ sim::Task<int> XenDrmFront::xen_drm_drv_dumb_create_reviewed(drm_file& file, uin
   }
   const uint64_t cookie = xen_drm_front_dbuf_to_cookie(*obj);
   int ret = co_await xen_drm_front_dbuf_create(cookie, width, height, bpp, size, *obj);
-  if (ret == 0) {
-    ret = co_await m_.drm.drm_gem_handle_create(file, *obj, handle);
-    if (ret != 0) co_await xen_drm_front_dbuf_destroy(cookie);
+  if (ret == 0) {  // fail_backend otherwise: drop the creation reference
+    ret = m_.scheduler.should_fail(kFaultGemHandleCreate);
+    if (ret == 0) ret = co_await m_.drm.drm_gem_handle_create(file, *obj, handle);
+    if (ret != 0) co_await xen_drm_front_dbuf_destroy(cookie);  // fail_handle
   }
   if (guarded) exit(dev);
   // Drop the creation reference last: the handle owns the object now.
