@@ -53,6 +53,14 @@ bool Userspace::all_exited() const {
 }
 
 void Userspace::hung_wait(const std::string& what, int64_t bound_ms) {
+  // A script goes on after a failed call. Once an injected fault made a call
+  // fail, or the driver gave the device up (xenbus_dev_fatal), what a later
+  // step waits for (the device, its uevents, a flip of a buffer never made,
+  // an fd never sent) may rightly never come: that is no hang of the driver.
+  if (failed_after_fault_ || (device_failed_ && device_failed_())) {
+    scheduler_.logf("{}: gave up waiting for {} after an injected failure", scheduler_.current_name(), what);
+    return;
+  }
   sim::Violation v;
   v.kind = &kHungWait;
   v.site = "userspace";
@@ -179,7 +187,9 @@ sim::Task<int> Userspace::file_op(const UserStep& step, Process& process, fakes:
 }
 
 void Userspace::log_result(const UserStep& step, int ret) {
-  if (ret != 0) scheduler_.logf("{}: {} -> {}", scheduler_.current_name(), step.op, ret);
+  if (ret == 0) return;
+  scheduler_.logf("{}: {} -> {}", scheduler_.current_name(), step.op, ret);
+  if (!scheduler_.injected_faults().empty()) failed_after_fault_ = true;
 }
 
 sim::Task<> Userspace::nanosleep(const UserStep& step) {
@@ -197,8 +207,7 @@ sim::Task<> Userspace::wait_device(const UserStep& step, Process& process) {
     fakes::drm_device* dev = drm_.registered_device();
     return dev && dev->minor > process.last_minor;
   };
-  if (co_await sim::wait_event_timeout(drm_.register_wait(), appeared, "udev_monitor", bound) == 0 &&
-      !(device_failed_ && device_failed_()))
+  if (co_await sim::wait_event_timeout(drm_.register_wait(), appeared, "udev_monitor", bound) == 0)
     hung_wait("a display device to appear", bound);
 }
 
@@ -230,8 +239,7 @@ sim::Task<> Userspace::wait_uevent(const UserStep& step, Process& process) {
     }
     return false;
   };
-  if (co_await sim::wait_event_timeout(drm_.uevent_wait(), arrived, "udev_monitor", bound) == 0 &&
-      !(device_failed_ && device_failed_()))
+  if (co_await sim::wait_event_timeout(drm_.uevent_wait(), arrived, "udev_monitor", bound) == 0)
     hung_wait(fmt::format("a '{}' uevent", step.action), bound);
 }
 
@@ -434,7 +442,9 @@ sim::Task<int> Userspace::dmabuf_recv(const UserStep& step, Process& process) {
   const int64_t bound = step.bound_ms.value_or(kDefaultDeviceWaitMs);
   const auto arrived = [&process] { return !process.inbox.empty(); };
   if (co_await sim::wait_event_timeout(*process.changed, arrived, "unix_stream_recvmsg", bound) == 0) {
-    hung_wait("a dma-buf fd from another process", bound);
+    // The fd is userspace's to send: an injected failure may have stopped
+    // the sender before its own call failed in a way this process sees.
+    if (scheduler_.injected_faults().empty()) hung_wait("a dma-buf fd from another process", bound);
     co_return -EAGAIN;
   }
   process.dmabufs.emplace_back(step.as, process.inbox.front());

@@ -111,6 +111,7 @@ class Userspace {
   sim::Scheduler& scheduler_;
   fakes::DrmCore& drm_;
   std::function<bool()> device_failed_;
+  bool failed_after_fault_ = false;  // a call failed once a fault had been injected
   std::vector<std::unique_ptr<Process>> processes_;
   std::map<std::string, Process*> process_by_actor_;  // dmabuf_pass's receivers
 };

@@ -2,6 +2,7 @@
 // against `xfsim sites`; dfs with a fault bound finds v5.10's
 // xen_drm_drv_init error-path bugs and `correct` stays clean; a finding made
 // with an explored fault replays from its trace file and from its scenario.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -146,6 +147,25 @@ TEST(LogExpectation, ARequiredLineMissingAndAForbiddenLinePrintedAreReported) {
   EXPECT_EQ(verdict_with({{"forbid", {"Creating Xen PV DRM Display Unit"}}}), "forbidden-log-line");
   document["expect"]["log"] = {{"require", {""}}};
   EXPECT_THROW(parse_scenario(document, "drm_dev_alloc.json"), ScenarioError);
+}
+
+// A script goes on after a call an injected fault failed: the second buffer
+// of backend_hang is never made, so its flip never happens and the uevent the
+// compositor then waits for never comes. That is excused (logged), not a
+// hung-wait; without the fault the same wait is judged as before (the zoo's
+// hang scenarios, e.g. bugs/no_hotplug_uevent, still report it).
+TEST(FaultScenario, AWaitForWhatAnInjectedFailurePreventedIsNoHang) {
+  nlohmann::json document = nlohmann::json::parse(read_file("scenarios/lifecycle/backend_hang.json"));
+  document["faults"] = {{{"site", "drm_gem_handle_create@xen_drm_drv_dumb_create"}, {"nth", 2}}};
+  const Scenario s = parse_scenario(document, "backend_hang.json");
+  sim::RandomStrategy random(1);
+  random.begin_schedule(0);
+  sim::Trace trace;
+  const RunResult result = run_once(s, variant("correct"), random, trace);
+  EXPECT_EQ(result.verdict(), "clean");
+  EXPECT_TRUE(std::any_of(trace.log_lines.begin(), trace.log_lines.end(), [](const std::string& line) {
+    return line.find("gave up waiting for a 'change' uevent after an injected failure") != std::string::npos;
+  }));
 }
 
 }  // namespace
