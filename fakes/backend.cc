@@ -38,15 +38,17 @@ Backend::Backend(sim::Scheduler& scheduler, XenStore& store, GrantTable& gnttab,
 
 void Backend::arm_script() {
   for (const BackendAction& action : config_.script) {
+    // The action writes this machine's state: whichever step fires the timer
+    // (any-instant makes that a step of its own) has it in its footprint.
+    const sim::MachineCallback act(scheduler_, sim::machine_resource(domain_), [this, action] { perform(action); });
     if (!action.when) {
-      scheduler_.add_timer(action.at_ms, [this, action] { perform(action); });
+      scheduler_.add_timer(action.at_ms, [act] { act(); });
       continue;
     }
     // Armed when the state is reached (in the writer's step), fired at_ms later.
     store_.when_state(action.when->frontend ? frontend_state_path_ : backend_state_path_, action.when->state,
-                      sim::MachineCallback(scheduler_, sim::machine_resource(domain_), [this, action] {
-                        scheduler_.add_timer(action.at_ms, [this, action] { perform(action); });
-                      }));
+                      sim::MachineCallback(
+                          act, [this, act, at_ms = action.at_ms] { scheduler_.add_timer(at_ms, [act] { act(); }); }));
   }
 }
 

@@ -379,7 +379,7 @@ sim::Task<int> Userspace::prime_import(const UserStep& step, Process& process, f
 }
 
 // The calls on dma-buf fds, which need no open card; the result is logged
-// when it is not 0.
+// when it is not 0. Its cases are alike in shape: it only dispatches.
 sim::Task<> Userspace::dmabuf_call(const UserStep& step, Process& process) {
   int ret = 0;
   switch (step.kind) {

@@ -209,6 +209,12 @@ bool Scheduler::fire_next_timers(const RunLimits& limits) {
   }
   XFSIM_ASSERT(deadline >= now_ms_, "virtual time goes back from {} to {} ms", now_ms_, deadline);
   now_ms_ = deadline;
+  fire_timers_due_at(deadline);
+  return true;
+}
+
+// Every pending timer of that deadline, in the order armed.
+void Scheduler::fire_timers_due_at(uint64_t deadline) {
   while (!timer_heap_.empty() && timer_heap_.front().deadline_ms == deadline) {
     const TimerId id = timer_heap_.front().id;
     std::pop_heap(timer_heap_.begin(), timer_heap_.end(), fires_later);
@@ -221,7 +227,6 @@ bool Scheduler::fire_next_timers(const RunLimits& limits) {
     slot.callback = nullptr;
     callback();
   }
-  return true;
 }
 
 bool Scheduler::timer_due() {
@@ -234,20 +239,13 @@ bool Scheduler::timer_due() {
 
 void Scheduler::fire_due_timers() {
   XFSIM_ASSERT(timer_due(), "due timers chosen at t={} ms with none due", now_ms_);
+  // A timer callback wakes (a timeout), spawns or acts for a machine, and a
+  // wakeup by timeout is not recorded on the wait queue: the step is taken
+  // as dependent on every other (it writes every machine), which costs
+  // pruning, never a schedule sleep sets should not have skipped.
   touch(kTimers);
-  const uint64_t deadline = timer_heap_.front().deadline_ms;
-  while (!timer_heap_.empty() && timer_heap_.front().deadline_ms == deadline) {
-    const TimerId id = timer_heap_.front().id;
-    std::pop_heap(timer_heap_.begin(), timer_heap_.end(), fires_later);
-    timer_heap_.pop_back();
-    auto& slot = timers_[id];
-    if (!slot.pending) continue;
-    slot.pending = false;
-    if (slot.keepalive) --keepalive_pending_;
-    auto callback = std::move(slot.callback);
-    slot.callback = nullptr;
-    callback();
-  }
+  for (DomainId domain = 0; domain < domain_names_.size(); ++domain) touch(machine_resource(domain));
+  fire_timers_due_at(timer_heap_.front().deadline_ms);
 }
 
 namespace {

@@ -251,6 +251,7 @@ class Scheduler {
   bool fire_next_timers(const RunLimits& limits);
   bool timer_due();  // a pending timer's deadline is now (drops cancelled ones at the front)
   void fire_due_timers();
+  void fire_timers_due_at(uint64_t deadline);
   void finish_stuck();
   void destroy_all();
 

@@ -1,11 +1,17 @@
 // sim/scheduler: tasks and scheduling points, the virtual clock and its
 // bound, the report policy, and the scheduler's own oracles (deadlock,
 // lock-held-at-exit), each firing and silent.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include "sim/dfs_strategy.h"
 #include "sim/lock.h"
 #include "sim/lockdep.h"
 #include "sim/random_strategy.h"
+#include "sim/replay_strategy.h"
 #include "sim/scheduler.h"
 #include "sim/wait_queue.h"
 #include "tests/sim/testing.h"
@@ -158,6 +164,50 @@ TEST(SpinLock, ATaskEndingWithASpinlockHeldIsReported) {
     b.scheduler.spawn("t", sim::TaskKind::kKthread, take_spinlock(lock, release));
     EXPECT_EQ(b.run(), release ? "clean" : "lock-held-at-exit");
   }
+}
+
+// A task takes three steps; a timer armed for t=0 records how many it had
+// taken when it fired. Without any-instant a due timer fires only once no
+// task can run; with it, dfs places it before every step, and a schedule
+// that chose it replays.
+std::set<int> timer_positions(bool any_instant, std::vector<uint32_t>* a_schedule = nullptr) {
+  std::set<int> positions;
+  DfsStrategy dfs(1);
+  for (uint64_t n = 0; !dfs.exhausted(); ++n) {
+    dfs.begin_schedule(n);
+    Trace trace;
+    Scheduler s(dfs, trace);
+    s.set_any_instant(any_instant);
+    std::vector<std::string> log;
+    int fired_after = -1;
+    s.spawn("a", TaskKind::kKthread, worker(s, log, "a", 3));
+    s.add_timer(0, [&] { fired_after = static_cast<int>(log.size()); });
+    EXPECT_EQ(s.run({}), RunStatus::kFinished);
+    positions.insert(fired_after);
+    if (a_schedule && fired_after == 1) *a_schedule = trace.schedule();
+    dfs.end_schedule();
+    EXPECT_LT(n, 100u);
+  }
+  return positions;
+}
+
+TEST(Scheduler, ADueTimerIsAChoiceAtEveryDecisionOnlyWithAnyInstant) {
+  EXPECT_EQ(timer_positions(false), (std::set<int>{3}));
+  std::vector<uint32_t> schedule;
+  EXPECT_EQ(timer_positions(true, &schedule), (std::set<int>{0, 1, 2, 3}));
+  ASSERT_FALSE(schedule.empty());
+  EXPECT_NE(std::find(schedule.begin(), schedule.end(), kDueTimers), schedule.end());
+  ReplayStrategy replay(schedule);
+  Trace trace;
+  Scheduler s(replay, trace);
+  s.set_any_instant(true);
+  std::vector<std::string> log;
+  int fired_after = -1;
+  s.spawn("a", TaskKind::kKthread, worker(s, log, "a", 3));
+  s.add_timer(0, [&] { fired_after = static_cast<int>(log.size()); });
+  EXPECT_EQ(s.run({}), RunStatus::kFinished);
+  EXPECT_EQ(fired_after, 1);
+  EXPECT_EQ(trace.schedule(), schedule);
 }
 
 }  // namespace
