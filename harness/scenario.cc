@@ -635,7 +635,10 @@ std::optional<fakes::StateTrigger> parse_when(const nlohmann::json& action, cons
   if (when == nullptr) return std::nullopt;
   const JsonPlace when_at = at / "when";
   if (read_object(*when, when_at).size() != 1) when_at.fail("name one side: \"frontend\" or \"backend\"");
-  const auto& [side, state_name] = *when->items().begin();
+  // An iterator of the object itself: items() is a temporary proxy.
+  const auto member = when->begin();
+  const std::string side = member.key();
+  const nlohmann::json& state_name = member.value();
   if (side != "frontend" && side != "backend") (when_at / side).fail("a side is \"frontend\" or \"backend\"");
   const std::string name = read_string(state_name, when_at / side);
   const std::optional<fakes::XenbusState> state = fakes::xenbus_state_named(name);
