@@ -445,6 +445,8 @@ void Scheduler::report(const ViolationKind& kind, std::string site, std::string 
 }
 
 int Scheduler::should_fail(const FaultSite& site) {
+  // Nothing can fail: the calls need not even be counted.
+  if (!needs_.faults && (scripted_faults_ == nullptr || scripted_faults_->empty())) return 0;
   auto calls = std::find_if(fault_site_calls_.begin(), fault_site_calls_.end(),
                             [&site](const auto& entry) { return entry.first == &site; });
   if (calls == fault_site_calls_.end()) {

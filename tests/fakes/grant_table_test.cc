@@ -15,23 +15,13 @@
 #include "fakes/events.h"
 #include "fakes/grant_table.h"
 #include "fakes/page_frames.h"
-#include "sim/random_strategy.h"
-#include "sim/scheduler.h"
+#include "tests/fakes/testing.h"
 
 namespace xfsim::fakes {
 namespace {
 
-struct Bench {
-  sim::RandomStrategy strategy{1};
-  sim::Trace trace;
-  sim::Scheduler scheduler{strategy, trace};
-  Memory memory{scheduler};
-  GrantTable gnttab{scheduler, memory};
-  EventChannels evtchn{scheduler};
-
-  std::string verdict() const {
-    return scheduler.has_violation() ? scheduler.violations().front().kind_name() : "clean";
-  }
+// The shared fakes bench, with what these tests also ask of it.
+struct Bench : testing::FakesBench {
   bool logged(const std::string& text) const {
     return std::any_of(trace.log_lines.begin(), trace.log_lines.end(),
                        [&](const std::string& line) { return line.find(text) != std::string::npos; });

@@ -170,19 +170,26 @@ TEST(SpinLock, ATaskEndingWithASpinlockHeldIsReported) {
 // taken when it fired. Without any-instant a due timer fires only once no
 // task can run; with it, dfs places it before every step, and a schedule
 // that chose it replays.
+// One run of that world under `strategy`: how many steps the task had taken
+// when the timer fired.
+int run_timer_world(Strategy& strategy, Trace& trace, bool any_instant) {
+  Scheduler s(strategy, trace);
+  s.set_any_instant(any_instant);
+  std::vector<std::string> log;
+  int fired_after = -1;
+  s.spawn("a", TaskKind::kKthread, worker(s, log, "a", 3));
+  s.add_timer(0, [&] { fired_after = static_cast<int>(log.size()); });
+  EXPECT_EQ(s.run({}), RunStatus::kFinished);
+  return fired_after;
+}
+
 std::set<int> timer_positions(bool any_instant, std::vector<uint32_t>* a_schedule = nullptr) {
   std::set<int> positions;
   DfsStrategy dfs(1);
   for (uint64_t n = 0; !dfs.exhausted(); ++n) {
     dfs.begin_schedule(n);
     Trace trace;
-    Scheduler s(dfs, trace);
-    s.set_any_instant(any_instant);
-    std::vector<std::string> log;
-    int fired_after = -1;
-    s.spawn("a", TaskKind::kKthread, worker(s, log, "a", 3));
-    s.add_timer(0, [&] { fired_after = static_cast<int>(log.size()); });
-    EXPECT_EQ(s.run({}), RunStatus::kFinished);
+    const int fired_after = run_timer_world(dfs, trace, any_instant);
     positions.insert(fired_after);
     if (a_schedule && fired_after == 1) *a_schedule = trace.schedule();
     dfs.end_schedule();
@@ -199,14 +206,7 @@ TEST(Scheduler, ADueTimerIsAChoiceAtEveryDecisionOnlyWithAnyInstant) {
   EXPECT_NE(std::find(schedule.begin(), schedule.end(), kDueTimers), schedule.end());
   ReplayStrategy replay(schedule);
   Trace trace;
-  Scheduler s(replay, trace);
-  s.set_any_instant(true);
-  std::vector<std::string> log;
-  int fired_after = -1;
-  s.spawn("a", TaskKind::kKthread, worker(s, log, "a", 3));
-  s.add_timer(0, [&] { fired_after = static_cast<int>(log.size()); });
-  EXPECT_EQ(s.run({}), RunStatus::kFinished);
-  EXPECT_EQ(fired_after, 1);
+  EXPECT_EQ(run_timer_world(replay, trace, true), 1);
   EXPECT_EQ(trace.schedule(), schedule);
 }
 
