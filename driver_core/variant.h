@@ -60,6 +60,15 @@ struct Variant {
   // xen_drm_front_gem_import_sg_table returns the error of a failed
   // DBUF_CREATE without putting the object it created: it leaks.
   bool import_sg_table_leaks = false;
+  // xen_drm_front_evtchnl_free_all walks num_evt_pairs, which a failed
+  // create_all never set: the channels it built leak (grant, page, port,
+  // IRQ handler bound to the freed array).
+  bool evtchnl_free_all_by_num_evt_pairs = false;
+  // The backend closes while the frontend is Initialised (channels published,
+  // Connected not yet handled): displback_disconnect returns (no drm_info),
+  // the frontend stays Initialised, and a backend that waits for it to say
+  // Initialising (libxenbe) never starts over: a hang.
+  bool initialised_ignores_backend_close = false;
 };
 
 // Every variant, `correct` and `upstream` first. Order is the listing order.

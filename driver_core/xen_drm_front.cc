@@ -71,6 +71,10 @@ sim::Task<> XenDrmFront::displback_changed(XenbusState backend_state) {
     case XenbusState::Unknown:
     case XenbusState::Closed:
       if (dev.state == XenbusState::Closed) break;
+      if (dev.state == XenbusState::Initialised && !variant_.initialised_ignores_backend_close) {
+        co_await displback_reset_before_connect();
+        break;
+      }
       co_await displback_disconnect();
       break;
   }
@@ -98,6 +102,18 @@ sim::Task<> XenDrmFront::displback_connect() {
     co_return;
   }
   co_await m_.xenbus.xenbus_switch_state(*xb_dev_, XenbusState::Connected, "displback_connect");
+}
+
+// Not in the kernel (correct only): the backend closed after the frontend
+// published its channels but before Connected. v5.10's displback_disconnect
+// returns at once (no drm_info) and the frontend stays Initialised with its
+// channels, while a backend that starts over only once the frontend says
+// Initialising (libxenbe's onStateInitializing) waits too: neither moves.
+// Free what displback_initwait built and say Initialising.
+sim::Task<> XenDrmFront::displback_reset_before_connect() {
+  XFSIM_KFUNC(m_.scheduler);
+  co_await xen_drm_front_evtchnl_free_all();
+  co_await m_.xenbus.xenbus_switch_state(*xb_dev_, XenbusState::Initialising, "displback_reset_before_connect");
 }
 
 sim::Task<> XenDrmFront::displback_disconnect() {

@@ -46,8 +46,24 @@ inline constexpr sim::FaultSite kFaultGemObjectAlloc{"kzalloc@xen_drm_front_gem_
                                                      "allocating a dumb buffer's GEM object", -ENOMEM};
 inline constexpr sim::FaultSite kFaultGemHandleCreate{"drm_gem_handle_create@xen_drm_drv_dumb_create",
                                                       "publishing a dumb buffer's handle (idr_alloc)", -ENOMEM};
+// xen_drm_front_evtchnl.c: the channel array and each channel's page, grant,
+// port and IRQ (evtchnl_alloc), in the order the kernel makes the calls.
+inline constexpr sim::FaultSite kFaultEvtPairsAlloc{"kcalloc@xen_drm_front_evtchnl_create_all",
+                                                    "allocating the event channel pairs", -ENOMEM};
+inline constexpr sim::FaultSite kFaultEvtchnlPage{"get_zeroed_page@evtchnl_alloc", "allocating a ring or event page",
+                                                  -ENOMEM};
+inline constexpr sim::FaultSite kFaultEvtchnlGrantRing{"xenbus_grant_ring@evtchnl_alloc",
+                                                       "granting the backend a request ring", -ENOSPC};
+inline constexpr sim::FaultSite kFaultEvtchnlGrantPage{"gnttab_grant_foreign_access@evtchnl_alloc",
+                                                       "granting the backend an event page", -ENOSPC};
+inline constexpr sim::FaultSite kFaultEvtchnlAllocPort{"xenbus_alloc_evtchn@evtchnl_alloc",
+                                                       "allocating an unbound event channel", -ENOSPC};
+inline constexpr sim::FaultSite kFaultEvtchnlBindIrq{"bind_evtchn_to_irqhandler@evtchnl_alloc",
+                                                     "binding the port to an IRQ handler", -ENOMEM};
 inline constexpr const sim::FaultSite* kDriverFaultSites[] = {
-    &kFaultDrmInfoAlloc, &kFaultDrmDevAlloc, &kFaultDrmDevRegister, &kFaultGemObjectAlloc, &kFaultGemHandleCreate};
+    &kFaultDrmInfoAlloc,     &kFaultDrmDevAlloc,      &kFaultDrmDevRegister, &kFaultGemObjectAlloc,
+    &kFaultGemHandleCreate,  &kFaultEvtPairsAlloc,    &kFaultEvtchnlPage,    &kFaultEvtchnlGrantRing,
+    &kFaultEvtchnlGrantPage, &kFaultEvtchnlAllocPort, &kFaultEvtchnlBindIrq};
 
 // xen_drm_front_dbuf_to_cookie / xen_drm_front_fb_to_cookie: the kernel sends
 // the object's address; xfsim its allocation id, as unique and, unlike an
@@ -203,6 +219,7 @@ class XenDrmFront final : public DrmDriver {
   sim::Task<> displback_initwait();
   sim::Task<> displback_connect();
   sim::Task<> displback_disconnect();
+  sim::Task<> displback_reset_before_connect();
   sim::Task<int> xen_drm_drv_init();
   // Where xen_drm_drv_init's error path starts (its labels, in order).
   enum class DrvInitUnwind : uint8_t { fail_register, fail_modeset, fail_dev };
@@ -229,6 +246,7 @@ class XenDrmFront final : public DrmDriver {
 
   // xen_drm_front_evtchnl.c
   sim::Task<int> xen_drm_front_evtchnl_create_all();
+  sim::Task<int> evtchnl_alloc(EvtPairs* pairs, uint32_t index, EvtchnlType type);
   sim::Task<int> xen_drm_front_evtchnl_publish_all();
   void xen_drm_front_evtchnl_set_state(EvtchnlState state);
   sim::Task<> xen_drm_front_evtchnl_free_all();

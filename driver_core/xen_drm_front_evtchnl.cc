@@ -1,5 +1,7 @@
 // xen_drm_front_evtchnl.c: event channels and rings, one request and one
 // event channel per connector, and their IRQ handlers.
+#include <algorithm>
+
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
@@ -12,50 +14,92 @@ sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_create_all() {
   // Upstream does not free channels left from an InitWait that never reached
   // Connected; neither does this model (a real leak, see docs/findings.md).
   const uint32_t count = static_cast<uint32_t>(front_info_->connectors.size());
-  // kcalloc: every channel exists, zeroed, before the first is built. A zeroed
-  // struct mutex is unlocked and a zeroed completion not done, so the model's
-  // objects exist from here on; evtchnl_alloc's mutex_init/init_completion
-  // only re-initialise them.
-  auto* pairs = m_.kmem.kzalloc<EvtPairs>("evt_pairs", fmt::format(FMT_COMPILE("evt_pairs-{}"), xb_dev_->nodename));
-  pairs->pairs.resize(count);
-  for (auto& pair : pairs->pairs) {
-    pair.req.completion = std::make_unique<sim::Completion>(m_.scheduler, "evtchnl->u.req.completion");
-    pair.req.req_io_lock = std::make_unique<sim::Mutex>(m_.scheduler, "evtchnl->u.req.req_io_lock");
-  }
-  front_info_->evt_pairs = pairs;
-  for (uint32_t i = 0; i < count; ++i) {
-    for (EvtchnlType type : {EvtchnlType::REQ, EvtchnlType::EVT}) {
-      co_await m_.scheduler.point("evtchnl_alloc");
-      auto& evtchnl = type == EvtchnlType::REQ ? pairs->pairs[i].req : pairs->pairs[i].evt;
-      evtchnl.index = i;
-      evtchnl.type = type;
-      evtchnl.state = EvtchnlState::DISCONNECTED;
-      evtchnl.page = m_.memory.alloc_page(
-          kFrontendDomid, fmt::format(FMT_COMPILE("{}-ring{}"), type == EvtchnlType::REQ ? "req" : "evt", i));
-      if (type == EvtchnlType::REQ) {
-        evtchnl.ring = m_.kmem.kzalloc<DisplifRing>("displif_ring", fmt::format(FMT_COMPILE("req-ring{}"), i),
-                                                    m_.scheduler, m_.shared);
-        m_.shared.write().rings[evtchnl.page] = evtchnl.ring;
-      } else {
-        evtchnl.event_page = m_.kmem.kzalloc<DisplifEventPage>(
-            "displif_event_page", fmt::format(FMT_COMPILE("evt-page{}"), i), m_.scheduler, m_.shared);
-        m_.shared.write().event_pages[evtchnl.page] = evtchnl.event_page;
+  int ret = m_.scheduler.should_fail(kFaultEvtPairsAlloc);
+  if (ret == 0) {
+    // kcalloc: every channel exists, zeroed, before the first is built. A
+    // zeroed struct mutex is unlocked and a zeroed completion not done, so
+    // the model's objects exist from here on; evtchnl_alloc's
+    // mutex_init/init_completion only re-initialise them.
+    auto* pairs = m_.kmem.kzalloc<EvtPairs>("evt_pairs", fmt::format(FMT_COMPILE("evt_pairs-{}"), xb_dev_->nodename));
+    pairs->pairs.resize(count);
+    for (auto& pair : pairs->pairs) {
+      pair.req.completion = std::make_unique<sim::Completion>(m_.scheduler, "evtchnl->u.req.completion");
+      pair.req.req_io_lock = std::make_unique<sim::Mutex>(m_.scheduler, "evtchnl->u.req.req_io_lock");
+    }
+    front_info_->evt_pairs = pairs;
+    for (uint32_t i = 0; i < count && ret == 0; ++i) {
+      ret = co_await evtchnl_alloc(pairs, i, EvtchnlType::REQ);
+      if (ret < 0) {
+        m_.scheduler.logf("[drm:xen_drm_front_evtchnl_create_all] *ERROR* Error allocating control channel");
+        break;
       }
-      evtchnl.gref = m_.gnttab.grant_foreign_access(kFrontendDomid, kBackendDomid, evtchnl.page, false);
-      evtchnl.port = m_.evtchn.alloc_unbound("xenbus_alloc_evtchn");
-      const bool is_req = type == EvtchnlType::REQ;
-      evtchnl.irq = m_.evtchn.bind_to_irqhandler(evtchnl.port,
-                                                 fmt::format(FMT_COMPILE("xen_drm_front-{}"), is_req ? "ctrl" : "evt"),
-                                                 [this, pairs, i, is_req]() -> sim::Task<> {
-                                                   if (is_req) return evtchnl_interrupt_ctrl(pairs, i);
-                                                   return evtchnl_interrupt_evt(pairs, i);
-                                                 });
+      ret = co_await evtchnl_alloc(pairs, i, EvtchnlType::EVT);
+      if (ret < 0)
+        m_.scheduler.logf("[drm:xen_drm_front_evtchnl_create_all] *ERROR* Error allocating in-event channel");
+    }
+    // Set only once every channel is built (evtchnl.c:261), and never reset:
+    // free_all leaves it as it was.
+    if (ret == 0) front_info_->num_evt_pairs = count;
+  }
+  if (ret == 0) co_return 0;
+  // fail: xen_drm_front_evtchnl_free_all (evtchnl.c:264).
+  co_await xen_drm_front_evtchnl_free_all();
+  co_return ret;
+}
+
+// evtchnl_alloc (evtchnl.c:154): page, grant, port, IRQ, in that order; a
+// failure leaves what was built for evtchnl_free to undo (or not: see
+// free_all), except the page a refused grant was for, freed here.
+sim::Task<int> XenDrmFront::evtchnl_alloc(EvtPairs* pairs, uint32_t i, EvtchnlType type) {
+  XFSIM_KFUNC(m_.scheduler);
+  co_await m_.scheduler.point("evtchnl_alloc");
+  auto& evtchnl = type == EvtchnlType::REQ ? pairs->pairs[i].req : pairs->pairs[i].evt;
+  const bool is_req = type == EvtchnlType::REQ;
+  evtchnl.index = i;
+  evtchnl.type = type;
+  evtchnl.state = EvtchnlState::DISCONNECTED;
+  int ret = m_.scheduler.should_fail(kFaultEvtchnlPage);
+  if (ret == 0) {
+    evtchnl.page =
+        m_.memory.alloc_page(kFrontendDomid, fmt::format(FMT_COMPILE("{}-ring{}"), is_req ? "req" : "evt", i));
+    ret = m_.scheduler.should_fail(is_req ? kFaultEvtchnlGrantRing : kFaultEvtchnlGrantPage);
+    if (ret != 0) {
+      // xenbus_grant_ring says so itself (xenbus_client.c); a refused
+      // gnttab_grant_foreign_access is only evtchnl_alloc's DRM_ERROR.
+      if (is_req) co_await m_.xenbus.xenbus_dev_fatal(*xb_dev_, ret, "granting access to ring page");
+      m_.memory.free_page(evtchnl.page, "evtchnl_alloc");
+      evtchnl.page = kNoPage;
     }
   }
-  // Set only once every channel is built (evtchnl.c:261), and never reset:
-  // free_all leaves it as it was.
-  front_info_->num_evt_pairs = count;
-  co_return 0;
+  if (ret == 0) {
+    if (is_req) {
+      evtchnl.ring = m_.kmem.kzalloc<DisplifRing>("displif_ring", fmt::format(FMT_COMPILE("req-ring{}"), i),
+                                                  m_.scheduler, m_.shared);
+      m_.shared.write().rings[evtchnl.page] = evtchnl.ring;
+    } else {
+      evtchnl.event_page = m_.kmem.kzalloc<DisplifEventPage>(
+          "displif_event_page", fmt::format(FMT_COMPILE("evt-page{}"), i), m_.scheduler, m_.shared);
+      m_.shared.write().event_pages[evtchnl.page] = evtchnl.event_page;
+    }
+    evtchnl.gref = m_.gnttab.grant_foreign_access(kFrontendDomid, kBackendDomid, evtchnl.page, false);
+    ret = m_.scheduler.should_fail(kFaultEvtchnlAllocPort);
+    if (ret != 0) co_await m_.xenbus.xenbus_dev_fatal(*xb_dev_, ret, "allocating event channel");
+  }
+  if (ret == 0) {
+    evtchnl.port = m_.evtchn.alloc_unbound("xenbus_alloc_evtchn");
+    ret = m_.scheduler.should_fail(kFaultEvtchnlBindIrq);
+  }
+  if (ret == 0) {
+    evtchnl.irq = m_.evtchn.bind_to_irqhandler(evtchnl.port,
+                                               fmt::format(FMT_COMPILE("xen_drm_front-{}"), is_req ? "ctrl" : "evt"),
+                                               [this, pairs, i, is_req]() -> sim::Task<> {
+                                                 if (is_req) return evtchnl_interrupt_ctrl(pairs, i);
+                                                 return evtchnl_interrupt_evt(pairs, i);
+                                               });
+    co_return 0;
+  }
+  m_.scheduler.logf("[drm:evtchnl_alloc] *ERROR* Failed to allocate ring: {}", ret);
+  co_return ret;
 }
 
 sim::Task<int> XenDrmFront::xen_drm_front_evtchnl_publish_all() {
@@ -84,6 +128,8 @@ void XenDrmFront::xen_drm_front_evtchnl_set_state(EvtchnlState state) {
 
 sim::Task<> XenDrmFront::evtchnl_free(xen_drm_front_evtchnl& evtchnl) {
   XFSIM_KFUNC(m_.scheduler);
+  // No ring or event page: never built, or its page was refused (evtchnl.c:131).
+  if (evtchnl.ring == nullptr && evtchnl.event_page == nullptr) co_return;
   evtchnl.state = EvtchnlState::DISCONNECTED;
   if (evtchnl.type == EvtchnlType::REQ && evtchnl.completion) {
     // Release everyone waiting for a response.
@@ -127,9 +173,17 @@ sim::Task<> XenDrmFront::xen_drm_front_evtchnl_free_all() {
   XFSIM_KFUNC(m_.scheduler);
   EvtPairs* pairs = front_info_->evt_pairs;
   if (pairs == nullptr) co_return;
-  for (auto& pair : pairs->pairs) {
-    co_await evtchnl_free(pair.req);
-    co_await evtchnl_free(pair.evt);
+  // The kernel walks num_evt_pairs, which create_all sets only once every
+  // channel is built: after a failed first create_all it is 0, and the
+  // channels built before the failure keep their grants, ports and IRQ
+  // handlers (whose dev_id points into the array freed below). correct
+  // walks the array it allocated.
+  const size_t built = variant_.evtchnl_free_all_by_num_evt_pairs
+                           ? std::min<size_t>(front_info_->num_evt_pairs, pairs->pairs.size())
+                           : pairs->pairs.size();
+  for (size_t i = 0; i < built; ++i) {
+    co_await evtchnl_free(pairs->pairs[i].req);
+    co_await evtchnl_free(pairs->pairs[i].evt);
   }
   m_.kmem.kfree(pairs, "xen_drm_front_evtchnl_free_all");
   front_info_->evt_pairs = nullptr;

@@ -359,7 +359,11 @@ class DrmCore {
   void check_backend_access(drm_device& dev, const char* site);
 
   // ---- userspace entry points (the ioctls) ----
-  sim::Task<drm_file*> drm_open(drm_device& dev, const std::string& label);
+  // open(2) of /dev/dri/cardN: the path named a minor before the call;
+  // drm_stub_open's drm_minor_acquire finds it again under drm_minor_lock
+  // and takes the device reference in the same step, so a device unregistered
+  // in between is -ENODEV, never a freed object.
+  sim::Task<drm_file*> drm_open(int minor, const std::string& label);
   // close(fd): drm_release runs once the fd and every mapping are gone.
   sim::Task<> close(drm_file& file);
   // drm_gem_fb_destroy: drops the fb's GEM reference and frees it, whatever

@@ -13,10 +13,14 @@
 
 namespace xfsim::fakes {
 
-sim::Task<drm_file*> DrmCore::drm_open(drm_device& dev, const std::string& label) {
+sim::Task<drm_file*> DrmCore::drm_open(int minor, const std::string& label) {
   XFSIM_KFUNC(scheduler_);
   co_await scheduler_.point("drm_open");
-  if (!kmem_.check(&dev, "drm_open") || dev.unplugged || !dev.registered) co_return nullptr;
+  // drm_minor_acquire: idr_find + drm_dev_get under drm_minor_lock; the idr
+  // entry is gone from drm_minor_unregister on (drm_dev_unregister).
+  drm_device* found = registered_device();
+  if (found == nullptr || found->minor != minor || found->unplugged) co_return nullptr;
+  drm_device& dev = *found;
   auto* file = kmem_.kzalloc<drm_file>("drm_file", label);
   file->dev = &dev;
   file->label = label;

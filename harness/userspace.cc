@@ -219,11 +219,14 @@ sim::Task<> Userspace::wait_open(Process& process) {
 sim::Task<> Userspace::open(const UserStep& step, Process& process) {
   fakes::drm_device* dev = drm_.registered_device();
   if (dev == nullptr || process.file != nullptr) co_return log_result(step, -ENOENT);
-  fakes::drm_file* file = co_await drm_.drm_open(*dev, process.name);
+  // The path names the minor; the device behind it may be gone by the time
+  // drm_open looks it up again.
+  const int minor = dev->minor;
+  fakes::drm_file* file = co_await drm_.drm_open(minor, process.name);
   if (file == nullptr) co_return log_result(step, -ENODEV);
   process.file = file;
   ++process.opens;
-  process.last_minor = dev->minor;
+  process.last_minor = minor;
   process.changed->wake_all();
 }
 

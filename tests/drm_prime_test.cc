@@ -150,7 +150,7 @@ TEST(DrmPrime, ExportPinsTheDeviceUntilTheDmaBufIsReleased) {
     dma_buf* dmabuf = nullptr;
     const std::string verdict = b.run([&](Bench& bench) -> sim::Task<> {
       co_await register_device(bench);
-      drm_file* file = co_await bench.drm.drm_open(*bench.dev, "compositor");
+      drm_file* file = co_await bench.drm.drm_open(bench.dev->minor, "compositor");
       const uint32_t handle = co_await bench.object_with_handle(*file, 2);
       if (exported) {
         EXPECT_EQ(co_await bench.drm.prime_handle_to_fd(*file, handle, dmabuf), 0);
@@ -178,8 +178,8 @@ TEST(DrmPrime, ReExportAndSelfImportGiveTheSameBufferAndObject) {
   Bench b;
   const std::string verdict = b.run([&](Bench& bench) -> sim::Task<> {
     co_await register_device(bench);
-    drm_file* file = co_await bench.drm.drm_open(*bench.dev, "compositor");
-    drm_file* other = co_await bench.drm.drm_open(*bench.dev, "client");
+    drm_file* file = co_await bench.drm.drm_open(bench.dev->minor, "compositor");
+    drm_file* other = co_await bench.drm.drm_open(bench.dev->minor, "client");
     const uint32_t handle = co_await bench.object_with_handle(*file, 1);
     dma_buf* first = nullptr;
     dma_buf* second = nullptr;
@@ -218,7 +218,7 @@ TEST(DrmPrime, LastHandleDropsTheObjectsDmaBufReference) {
     Bench b;
     const std::string verdict = b.run([&](Bench& bench) -> sim::Task<> {
       co_await register_device(bench);
-      drm_file* file = co_await bench.drm.drm_open(*bench.dev, "compositor");
+      drm_file* file = co_await bench.drm.drm_open(bench.dev->minor, "compositor");
       const uint32_t handle = co_await bench.object_with_handle(*file, 1);
       dma_buf* dmabuf = nullptr;
       EXPECT_EQ(co_await bench.drm.prime_handle_to_fd(*file, handle, dmabuf), 0);
@@ -242,7 +242,7 @@ TEST(DrmPrime, ForeignImportGoesThroughImportSgTableAndFreeDropsTheAttachment) {
   std::vector<uint32_t> heap_pages;
   const std::string verdict = b.run([&](Bench& bench) -> sim::Task<> {
     co_await register_device(bench);
-    drm_file* file = co_await bench.drm.drm_open(*bench.dev, "compositor");
+    drm_file* file = co_await bench.drm.drm_open(bench.dev->minor, "compositor");
     dma_buf* heap = co_await bench.drm.dma_heap_alloc(8192, "h");
     heap_pages = heap->pages;
     uint32_t handle = 0;
@@ -270,7 +270,7 @@ TEST(DrmPrime, ImporterVmapReadsThroughTheExportersHooks) {
     Bench b;
     const std::string verdict = b.run([&](Bench& bench) -> sim::Task<> {
       co_await register_device(bench);
-      drm_file* file = co_await bench.drm.drm_open(*bench.dev, "compositor");
+      drm_file* file = co_await bench.drm.drm_open(bench.dev->minor, "compositor");
       const uint32_t handle = co_await bench.object_with_handle(*file, 2);
       dma_buf* dmabuf = nullptr;
       EXPECT_EQ(co_await bench.drm.prime_handle_to_fd(*file, handle, dmabuf), 0);
@@ -294,7 +294,7 @@ TEST(DrmPrime, DmaBufMmapHoldsTheObjectAndTheBufferUntilMunmap) {
   Bench b;
   const std::string verdict = b.run([&](Bench& bench) -> sim::Task<> {
     co_await register_device(bench);
-    drm_file* file = co_await bench.drm.drm_open(*bench.dev, "compositor");
+    drm_file* file = co_await bench.drm.drm_open(bench.dev->minor, "compositor");
     const uint32_t handle = co_await bench.object_with_handle(*file, 1);
     dma_buf* dmabuf = nullptr;
     EXPECT_EQ(co_await bench.drm.prime_handle_to_fd(*file, handle, dmabuf), 0);
@@ -321,7 +321,7 @@ TEST(DrmPrime, FileFreedWithACachedDmaBufWarns) {
     Bench b;
     const std::string verdict = b.run([&](Bench& bench) -> sim::Task<> {
       co_await register_device(bench);
-      drm_file* file = co_await bench.drm.drm_open(*bench.dev, "compositor");
+      drm_file* file = co_await bench.drm.drm_open(bench.dev->minor, "compositor");
       dma_buf* heap = co_await bench.drm.dma_heap_alloc(4096, "h");
       if (planted) file->prime.push_back(drm_prime_member{heap, 7});
       co_await bench.drm.close(*file);
