@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "fakes/core_config.h"
 #include "fakes/kmem.h"
 #include "fakes/page_frames.h"
 #include "sim/completion.h"
@@ -325,9 +326,16 @@ class DrmCore {
   // ---- driver side (drm_drv.c) ----
   drm_device* drm_dev_alloc(DrmDriver& driver, uint32_t connectors, const std::string& label);
   sim::Task<int> drm_dev_register(drm_device& dev);
+  // The core's version (fakes/core_config.h); 5.10's unless set.
+  void set_core_config(const CoreConfig& config) { config_ = config; }
+  const CoreConfig& core_config() const { return config_; }
+
   // drm_dev_unplug: marks unplugged, waits for drm_dev_enter sections
-  // (synchronize_srcu), unregisters, and (unlike cores since v5.14) leaves
-  // CPU mappings alone: zapping them is the driver's job.
+  // (synchronize_srcu), unregisters, and in 5.10 leaves CPU mappings alone:
+  // zapping them is the driver's job. Since v5.14
+  // (CoreConfig::drm_dev_unplug_unmaps) it ends with unmap_mapping_range
+  // over the device's address space: every mapping made through one of the
+  // device's files loses its PTEs.
   sim::Task<> drm_dev_unplug(drm_device& dev);
   void drm_dev_get(drm_device& dev, const char* site);
   sim::Task<> drm_dev_put(drm_device& dev, const char* site);
@@ -480,6 +488,12 @@ class DrmCore {
   sim::Task<> drm_gem_dmabuf_release(dma_buf& dmabuf);
   uint32_t next_dmabuf_label_ = 0;
   std::vector<Vma*> vmas_;
+  // unmap_mapping_range(dev->anon_inode->i_mapping, 0, 0, 1): drm_open points
+  // every file's f_mapping at the device's inode, so this reaches every vma
+  // mmapped through a drm_file of the device whatever its vm_pgoff (not a
+  // dma-buf mmap: its vm_file is the dma-buf's).
+  void unmap_mapping_range(drm_device& dev);
+  CoreConfig config_;
   bool ioctl_unplugged(drm_file& file);
 
   sim::Scheduler& scheduler_;

@@ -3,6 +3,7 @@
 // ioctls' unplugged check (drm_ioctl.c); the registered card udev sees.
 #include "fakes/drm.h"
 
+#include <algorithm>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -67,6 +68,16 @@ sim::Task<> DrmCore::drm_dev_unplug(drm_device& dev) {
     dev.registered = false;
     uevents_.push_back(Uevent{"remove", dev.minor});
     uevent_wait_.wake_all();
+  }
+  // b9d4efa8f9a2 (v5.14): "Clear all CPU mappings pointing to this device".
+  if (config_.drm_dev_unplug_unmaps) unmap_mapping_range(dev);
+}
+
+void DrmCore::unmap_mapping_range(drm_device& dev) {
+  XFSIM_KFUNC(scheduler_);
+  for (Vma* vma : vmas_) {
+    if (vma->unmapped || vma->file == nullptr || vma->file->dev != &dev) continue;
+    std::fill(vma->ptes.begin(), vma->ptes.end(), kNoPage);
   }
 }
 

@@ -37,6 +37,12 @@ void GrantTable::end_foreign_access(grant_ref_t ref, const char* site, uint32_t 
     return;
   }
   scheduler_.logf("WARNING: g.e. {:#x} still in use!", ref);
+  if (page == kNoPage && deferred_end_holds_page_) {
+    // 42baefac638f (XSA-396): gnttab_add_deferred reads the grant's frame and
+    // takes its own reference to that page.
+    memory_.get_page(grant.page);
+    page = grant.page;
+  }
   grant.end_deferred = true;  // gnttab_add_deferred
   grant.deferred_page = page;
   if (page == kNoPage)

@@ -3,7 +3,9 @@
 // domain still maps is no error in 5.10: gnttab_end_foreign_access defers it
 // (gnttab_add_deferred) and releases it, with the page it was given, once the
 // mapping is gone. The hazard is a page freed by its owner meanwhile, which
-// Memory::free_page reports (free-of-granted-page).
+// Memory::free_page reports (free-of-granted-page). From XSA-396 on
+// (CoreConfig::gnttab_deferred_end_holds_page, v5.17) a deferred end given no
+// page takes a reference to the granted page itself, and that hazard is gone.
 //   refcount-underflow      a grant unmapped more often than mapped
 //   double-free             a grant ended twice
 //   use-after-free          ending a grant ref that was never granted
@@ -26,6 +28,9 @@ using grant_ref_t = uint32_t;
 class GrantTable {
  public:
   GrantTable(sim::Scheduler& scheduler, Memory& memory) : scheduler_(scheduler), grants_(scheduler), memory_(memory) {}
+  // XSA-396's deferred end (CoreConfig::gnttab_deferred_end_holds_page,
+  // fakes/core_config.h); off, as in 5.10.7, unless set.
+  void set_deferred_end_holds_page(bool on) { deferred_end_holds_page_ = on; }
   // gnttab_grant_foreign_access: `granter` lets `grantee` map `page`.
   grant_ref_t grant_foreign_access(int granter, int grantee, uint32_t page, bool readonly);
   // gnttab_end_foreign_access(ref, readonly, page) as in v5.10
@@ -33,7 +38,10 @@ class GrantTable {
   // ends now and `page`, if given (not kNoPage: the caller hands over one
   // reference to the granted page), is put. Otherwise it warns "g.e. still in
   // use", and gnttab_add_deferred keeps grant and page until the mapping is
-  // gone. The kernel's deferred_timer retries every second
+  // gone; from XSA-396 on, a deferred end given no page takes a reference to
+  // the granted page (gnttab_add_deferred: read_frame, get_page) and puts it
+  // with the grant, so the caller's own put cannot free it under the
+  // mapping. The kernel's deferred_timer retries every second
   // (gnttab_handle_deferred); the model releases in the unmap's own step, the
   // earliest a retry could succeed.
   void end_foreign_access(grant_ref_t ref, const char* site, uint32_t page = kNoPage);
@@ -60,6 +68,7 @@ class GrantTable {
     uint32_t deferred_page = kNoPage;  // the page the deferred entry puts
   };
   sim::Scheduler& scheduler_;
+  bool deferred_end_holds_page_ = false;
   // put_free_entry, and the deferred page put (gnttab_handle_deferred).
   void release(Grant& grant, grant_ref_t ref, uint32_t page, bool deferred);
 

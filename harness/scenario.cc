@@ -693,6 +693,26 @@ fakes::BackendConfig parse_backend(const nlohmann::json& backend, const JsonPlac
   return config;
 }
 
+// "core": {"version": "X.Y", <switch>: bool, ...}: the version's switches
+// (CoreConfig::for_version), then each named switch as given.
+fakes::CoreConfig parse_core(const nlohmann::json& core, const JsonPlace& at) {
+  fakes::CoreConfig config;
+  if (const nlohmann::json* version = find_member(core, at, "version")) {
+    const std::string text = read_string(*version, at / "version");
+    const size_t dot = text.find('.');
+    const std::optional<uint64_t> major =
+        dot == std::string::npos ? std::nullopt : parse_decimal(text.substr(0, dot), 2, 6);
+    const std::optional<uint64_t> minor =
+        dot == std::string::npos ? std::nullopt : parse_decimal(text.substr(dot + 1), 0, 99);
+    if (!major || !minor) (at / "version").fail(fmt::format("'{}' is not a kernel version MAJOR.MINOR", text));
+    config = fakes::CoreConfig::for_version(static_cast<uint32_t>(*major), static_cast<uint32_t>(*minor));
+  }
+  config.drm_dev_unplug_unmaps = flag(core, at, "drm_dev_unplug_unmaps", config.drm_dev_unplug_unmaps);
+  config.gnttab_deferred_end_holds_page =
+      flag(core, at, "gnttab_deferred_end_holds_page", config.gnttab_deferred_end_holds_page);
+  return config;
+}
+
 Schedule parse_schedule(const nlohmann::json& sch, const JsonPlace& at) {
   Schedule schedule;
   schedule.strategy = text(sch, at, "strategy", "random");
@@ -784,6 +804,7 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& path,
   if (const nlohmann::json* config = find_member(document, root, "config")) parse_config(*config, root / "config", s);
   if (const nlohmann::json* backend = find_member(document, root, "backend"))
     s.backend = parse_backend(*backend, root / "backend");
+  if (const nlohmann::json* core = find_member(document, root, "core")) s.core = parse_core(*core, root / "core");
   if (const nlohmann::json* host = find_member(document, root, "host"))
     s.host = read_each(*host, root / "host", parse_host_action);
   s.actors = read_each(need_member(document, root, "actors"), root / "actors", parse_actor);

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fakes/backend.h"
+#include "fakes/core_config.h"
 #include "sim/scheduler.h"
 
 namespace xfsim::harness {
@@ -121,6 +122,9 @@ struct Scenario {
   std::vector<std::pair<uint32_t, uint32_t>> connectors{{64, 64}};
   bool be_alloc = false;
   fakes::BackendConfig backend;
+  // The "core" object: the DRM core's and grant table's version and named
+  // switches (fakes/core_config.h); 5.10's without it.
+  fakes::CoreConfig core;
   std::vector<HostAction> host;
   std::vector<Actor> actors;
   // Scripted faults (sim/fault.h): the nth call at a site fails.

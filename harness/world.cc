@@ -85,6 +85,8 @@ struct World {
         front(driver::Machine{scheduler, kmem, memory, store, xenbus, gnttab, evtchn, shared, drm}, variant),
         backend(scheduler, store, gnttab, evtchn, memory, shared, s.backend, kFrontend, kBackend),
         userspace(scheduler, drm) {
+    drm.set_core_config(s.core);
+    gnttab.set_deferred_end_holds_page(s.core.gnttab_deferred_end_holds_page);
     // What the toolstack writes before the guest sees the device.
     store.poke(std::string(kFrontend) + "/state", "1");
     store.poke(std::string(kFrontend) + "/backend", kBackend);
