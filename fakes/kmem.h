@@ -62,6 +62,13 @@ class Kmem {
   std::vector<std::string> live_objects() const;
 
   static constexpr uint32_t kNoDevice = 0xffffffffu;
+  // Every object of the run, oldest first: fn(type, object, freed). For
+  // observers between steps (harness/lifecycle_coverage.h), never for model
+  // code: it is no access the kernel makes.
+  template <typename Fn>
+  void for_each_object(Fn&& fn) const {
+    for (const Record& record : records_) fn(record.type, *record.object, record.freed);
+  }
 
  private:
   struct Record {

@@ -17,6 +17,7 @@
 #include "driver_core/variant.h"
 #include "harness/explore.h"
 #include "harness/fault_sites.h"
+#include "harness/fuzz_generate.h"
 #include "harness/minimize.h"
 #include "harness/oracles.h"
 #include "harness/scenario.h"
@@ -336,6 +337,10 @@ struct FuzzArgs {
   CampaignOptions options;  // --schedules defaults to 10000 (set where the option is added)
   bool fixed_timing = false, no_minimize = false;
   double time_limit_s = 0;
+  // --generate (harness/fuzz_generate.h)
+  bool generate = false, keep_hangs = false;
+  std::string corpus_dir = "scenarios";
+  uint64_t execs = 0;
 };
 
 // A campaign's progress: on stderr as it goes (a line every 5 s, or one
@@ -412,7 +417,40 @@ void print_fuzz_summary(const CampaignResult& campaign, const CampaignOptions& o
   if (not_saved > 0) std::cout << fmt::format("not saved: {} finding(s) (the errors are above)\n", not_saved);
 }
 
+// fuzz --generate: generated scenarios under coverage; findings written as
+// `fuzz` writes them (minimised, re-run, atomically).
+int cmd_fuzz_generate(const FuzzArgs& args) {
+  const driver::Variant& variant = variant_or_fail(args.variant.empty() ? "correct" : args.variant);
+  const std::string out_dir = user_path(args.out_dir);
+  fs::create_directories(out_dir);
+  CampaignOptions origin;  // what the traces record: one random schedule per input
+  origin.seed = args.options.seed;
+  uint64_t not_saved = 0;
+  const GenerateCampaign campaign{user_path(args.corpus_dir), out_dir,        args.options.seed, args.execs,
+                                  args.time_limit_s,          args.keep_hangs};
+  const GenerateResult result = run_generate_campaign(
+      campaign, variant,
+      [&](const GenerateFinding& f) {
+        try {
+          Scenario scenario = parse_scenario(f.scenario, "generated", /*validate=*/false);
+          write_finding(out_dir, scenario, variant, origin,
+                        Finding{f.signature, f.result, f.exec, f.schedule, f.scenario}, !args.no_minimize);
+        } catch (const std::exception& e) {
+          ++not_saved;
+          std::cerr << fmt::format("\nxfsim: {} at execution {} not saved: {}\n", f.signature, f.exec, e.what());
+        }
+      },
+      std::cerr, std::cout);
+  if (not_saved > 0) std::cout << fmt::format("not saved: {} finding(s) (the errors are above)\n", not_saved);
+  std::cout << "verdict: "
+            << (result.findings.empty() ? std::string("clean") : result.findings.front().result.verdict()) << std::endl;
+  if (not_saved > 0) return 2;
+  return result.findings.empty() ? 0 : 1;
+}
+
 int cmd_fuzz(FuzzArgs args, const PolicyFlags& flags) {
+  if (args.generate) return cmd_fuzz_generate(args);
+  if (args.path.empty()) throw ScenarioError("fuzz: a SCENARIO, or --generate");
   Scenario scenario = load_scenario(user_path(args.path));
   scenario.path = args.path;
   apply_policy_options(scenario, flags);
@@ -547,7 +585,13 @@ CLI::App* add_fuzz_command(CLI::App& app, FuzzArgs& args, PolicyFlags& flags) {
   CampaignOptions& options = args.options;
   options.schedules = 10000;
   auto* fuzz = app.add_subcommand("fuzz", "explore many schedules (and timings); write each distinct violation");
-  fuzz->add_option("SCENARIO", args.path, "scenario JSON file")->required();
+  fuzz->add_option("SCENARIO", args.path, "scenario JSON file (not with --generate)");
+  fuzz->add_flag("--generate", args.generate,
+                 "generate scenarios, guided by lifecycle coverage, from a seed corpus (docs/fuzzing.md)");
+  fuzz->add_option("--corpus", args.corpus_dir, "--generate: the seed corpus (default: scenarios)")->check(kNonEmpty);
+  fuzz->add_option("--execs", args.execs, "--generate: stop after N executions (deterministic in --seed)")
+      ->transform(decimal(1, kMaxFuzzSchedules));
+  fuzz->add_flag("--keep-hangs", args.keep_hangs, "--generate: report hung-wait in generated scenarios");
   fuzz->add_option("--strategy", options.strategy, "random, pct or dfs")->check(CLI::IsMember(user_strategy_names()));
   fuzz->add_option("--schedules", options.schedules, "how many schedules")->transform(decimal(1, kMaxFuzzSchedules));
   fuzz->add_option("--seed", options.seed, "campaign seed")->transform(decimal(0, kMaxSeed));
@@ -594,6 +638,12 @@ CLI::App* add_check_command(CLI::App& app, std::string& scenario) {
   return check;
 }
 
+CLI::App* add_coverage_command(CLI::App& app, std::string& corpus) {
+  auto* coverage = app.add_subcommand("coverage", "lifecycle states and transitions a corpus reaches, and never does");
+  coverage->add_option("CORPUS", corpus, "directory of scenarios")->required();
+  return coverage;
+}
+
 int cmd_variants() {
   for (const auto& v : driver::all_variants()) std::cout << fmt::format("{:28} {}\n", v.name, v.summary);
   return 0;
@@ -602,6 +652,15 @@ int cmd_variants() {
 int cmd_oracles() {
   for (const sim::ViolationKind* kind : oracle_kinds())
     std::cout << fmt::format("{:36} {}{}\n", kind->name, kind->meaning, kind->memory_error ? " [memory error]" : "");
+  return 0;
+}
+
+int cmd_coverage(const std::string& dir) {
+  std::vector<std::string> skipped;
+  const std::vector<nlohmann::json> corpus = load_corpus(user_path(dir), &skipped);
+  for (const auto& why : skipped) std::cerr << "xfsim: skipped " << why << "\n";
+  std::cout << fmt::format("{} scenario(s), each run once under correct\n", corpus.size())
+            << corpus_coverage(corpus).report();
   return 0;
 }
 
@@ -625,7 +684,7 @@ int main(int argc, char** argv) {
   PolicyFlags flags;
   RunArgs run;
   FuzzArgs fuzz;
-  std::string replay_trace, check_scenario;
+  std::string replay_trace, check_scenario, coverage_corpus;
   MinimizeArgs minimize;
   // In the order --help lists them.
   const std::vector<Command> commands{
@@ -637,6 +696,7 @@ int main(int argc, char** argv) {
       {app.add_subcommand("variants", "list driver variants (bug zoo)"), cmd_variants},
       {app.add_subcommand("oracles", "list violation kinds"), cmd_oracles},
       {app.add_subcommand("sites", "list the fallible calls a fault can be injected at"), cmd_sites},
+      {add_coverage_command(app, coverage_corpus), [&] { return cmd_coverage(coverage_corpus); }},
   };
 
   // Usage errors exit 2 with CLI11's message (--help exits 0); an unknown
@@ -644,7 +704,8 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-' &&
       std::none_of(commands.begin(), commands.end(), [&](const Command& c) { return c.app->get_name() == argv[1]; })) {
     std::cerr << fmt::format(
-        "xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, variants, oracles or sites; see --help)\n",
+        "xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, variants, oracles, sites or coverage; see "
+        "--help)\n",
         argv[1]);
     return 2;
   }

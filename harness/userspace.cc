@@ -224,6 +224,14 @@ sim::Task<> Userspace::open(const UserStep& step, Process& process) {
   const int minor = dev->minor;
   fakes::drm_file* file = co_await drm_.drm_open(minor, process.name);
   if (file == nullptr) co_return log_result(step, -ENODEV);
+  if (process.file != nullptr) {
+    // Another thread of the process opened the card while this open slept.
+    // A process here has one fd for the card: it keeps the first and closes
+    // this one again (before, this one was lost and reported as a leak;
+    // found by fuzz --generate).
+    co_await drm_.close(*file);
+    co_return log_result(step, -EBUSY);
+  }
   process.file = file;
   ++process.opens;
   process.last_minor = minor;

@@ -1,6 +1,7 @@
 #include "harness/world.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include "fakes/leak_check.h"
 #include "fakes/page_frames.h"
 #include "fakes/xenstore.h"
+#include "harness/lifecycle_coverage.h"
 #include "harness/userspace.h"
 #include "sim/lock.h"
 #include "sim/shared.h"
@@ -71,6 +73,7 @@ struct World {
   XenStore::WatchId otherend_watch = 0;
   sim::Mutex device_lock{scheduler, "device->mutex"};
   bool removed = false;
+  bool probed = false;
 
   World(const Scenario& s, const driver::Variant& variant, sim::Strategy& strategy, sim::Trace& trace)
       : scheduler(strategy, trace),
@@ -107,23 +110,29 @@ struct World {
 
   // xenbus_dev_probe: the driver's probe, then the otherend watch. The driver core holds the device lock across probe
   // and remove, so a remove waits for a probe in progress.
+  // A device removed before its probe ran is gone: nothing probes it.
   sim::Task<> probe() {
     co_await device_lock.lock("device_lock");
-    co_await front.xen_drv_probe(xb_dev);
-    otherend_watch = store.register_watch(xb_dev.otherend + "/state", "xenbus_otherend_changed",
-                                          [this](const std::string&) { return front.xenbus_otherend_changed(xb_dev); });
+    if (!removed) {
+      co_await front.xen_drv_probe(xb_dev);
+      otherend_watch =
+          store.register_watch(xb_dev.otherend + "/state", "xenbus_otherend_changed",
+                               [this](const std::string&) { return front.xenbus_otherend_changed(xb_dev); });
+      probed = true;
+    }
     device_lock.unlock();
   }
 
   // xenbus_dev_remove: the watch goes first, then the driver's remove. A
-  // device already unbound has no driver to remove.
+  // device already unbound, or never probed (removed before its probe ran,
+  // found by fuzz --generate), has no watch and no driver to remove.
   sim::Task<> remove() {
     co_await device_lock.lock("device_lock");
-    if (!removed) {
+    if (!removed && probed) {
       co_await store.unregister_watch(otherend_watch);
       co_await front.xen_drv_remove();
-      removed = true;
     }
+    removed = true;
     device_lock.unlock();
   }
 
@@ -157,13 +166,22 @@ void check_log(const Scenario& scenario, const sim::Trace& trace, sim::Scheduler
 
 }  // namespace
 
-RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim::Strategy& strategy,
-                   sim::Trace& trace) {
+RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim::Strategy& strategy, sim::Trace& trace,
+                   LifecycleObserver* observer) {
   // Log expectations need the log, which campaigns otherwise do not keep.
   const bool expects_log = !scenario.log_require.empty() || !scenario.log_forbid.empty();
   if (expects_log) trace.logging = true;
-  auto world = std::make_unique<World>(scenario, variant, strategy, trace);
+  // Coverage: a strategy that samples the world before each decision.
+  World* observed = nullptr;
+  const auto sample = [&observed, observer] {
+    observer->sample(observed->kmem, observed->store, std::string(kFrontend) + "/state",
+                     std::string(kBackend) + "/state");
+  };
+  std::optional<SamplingStrategy> sampling;
+  if (observer) sampling.emplace(strategy, sample);
+  auto world = std::make_unique<World>(scenario, variant, sampling ? *sampling : strategy, trace);
   World& w = *world;
+  observed = &w;
   w.scheduler.set_report_policy(scenario.report_policy);
   w.scheduler.set_scripted_faults(scenario.faults);
   w.scheduler.spawn("xenwatch", sim::TaskKind::kKthread, w.store.xenwatch_thread(), /*daemon=*/true);
@@ -199,6 +217,7 @@ RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim
     w.check_leaks();
     if (expects_log) check_log(scenario, trace, w.scheduler);
   }
+  if (observer) sample();
   result.violations = w.scheduler.violations();
   result.violations_dropped = w.scheduler.violations_dropped();
   result.strategy_error = w.scheduler.strategy_error();

@@ -46,9 +46,13 @@ struct RunResult {
   const sim::Violation* find(const std::string& signature) const;
 };
 
+class LifecycleObserver;  // harness/lifecycle_coverage.h
+
 // Runs one schedule of `scenario` with `variant`; `trace` receives every
-// decision (and log lines when trace.logging).
-RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim::Strategy& strategy,
-                   sim::Trace& trace);
+// decision (and log lines when trace.logging). An `observer` samples the
+// run's lifecycle states at each decision and at its end (coverage; off,
+// and free, when null).
+RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim::Strategy& strategy, sim::Trace& trace,
+                   LifecycleObserver* observer = nullptr);
 
 }  // namespace xfsim::harness

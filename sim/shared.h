@@ -47,6 +47,9 @@ class Shared {
     return value_;
   }
   uint32_t resource() const { return resource_; }
+  // The value with no access recorded: for observers that read between steps
+  // (harness/lifecycle_coverage.h), never for model code.
+  const T& observe() const { return value_; }
 
  private:
   Scheduler* scheduler_;
