@@ -15,6 +15,7 @@
 #include <CLI/CLI.hpp>
 
 #include "driver_core/variant.h"
+#include "harness/dmesg.h"
 #include "harness/explore.h"
 #include "harness/fault_sites.h"
 #include "harness/minimize.h"
@@ -139,11 +140,12 @@ int judge(const Scenario& scenario, const std::string& variant, const RunResult&
 
 // Re-runs a found schedule with logging on: the trace a user reads.
 std::string full_trace(const Scenario& scenario, const driver::Variant& variant, const std::vector<uint32_t>& schedule,
-                       const TraceOrigin& origin, RunResult* result_out) {
+                       const TraceOrigin& origin, RunResult* result_out, const std::string& dmesg_path = {}) {
   sim::ReplayStrategy replay(schedule);
   sim::Trace trace;
   RunResult result = run_once(scenario, variant, replay, trace);
   if (result_out) *result_out = result;
+  if (!dmesg_path.empty()) write_file_atomically(user_path(dmesg_path), render_dmesg(trace, result));
   return render_trace(scenario, origin, trace, result);
 }
 
@@ -155,7 +157,7 @@ std::string default_trace_path(const Scenario& scenario, const std::string& vari
 
 // What `run` reads from its command line.
 struct RunArgs {
-  std::string path, variant, trace;
+  std::string path, variant, trace, dmesg;
   std::optional<uint64_t> seed, schedules;
   std::optional<uint32_t> fault_bound;
   std::optional<std::string> strategy;
@@ -197,8 +199,9 @@ int cmd_run(const RunArgs& args, const PolicyFlags& flags) {
   Scenario replayed = parse_scenario(as_run, scenario.path, /*validate=*/false);
   replayed.report_policy = scenario.report_policy;
   RunResult result;
-  const std::string text = full_trace(replayed, variant, schedule,
-                                      TraceOrigin{variant.name, options.strategy, options.seed, index}, &result);
+  const std::string text =
+      full_trace(replayed, variant, schedule, TraceOrigin{variant.name, options.strategy, options.seed, index}, &result,
+                 args.dmesg);
   const std::string trace_path =
       args.trace.empty() ? default_trace_path(scenario, variant.name, options.seed) : user_path(args.trace);
   write_file_atomically(trace_path, text);
@@ -210,15 +213,16 @@ int cmd_run(const RunArgs& args, const PolicyFlags& flags) {
   return judge(scenario, variant.name, result);
 }
 
-int cmd_replay(const std::string& path) {
+int cmd_replay(const std::string& path, const std::string& dmesg_path) {
   const TraceFile file = read_trace_file(user_path(path));
   Scenario scenario = parse_scenario(file.scenario, path + " (embedded scenario)");
   scenario.path = file.scenario_path;
   const driver::Variant& variant = variant_or_fail(file.origin.variant);
   sim::ReplayStrategy replay(file.schedule);
   sim::Trace trace;
-  trace.logging = false;
+  trace.logging = !dmesg_path.empty();
   const RunResult result = run_once(scenario, variant, replay, trace);
+  if (!dmesg_path.empty()) write_file_atomically(user_path(dmesg_path), render_dmesg(trace, result));
   std::cout << fmt::format("replayed {} decisions of {} under {}\n", file.schedule.size(), scenario.name, variant.name);
   if (result.status == sim::RunStatus::kStrategyError) {
     std::cerr << fmt::format("{}: impossible schedule: {}\n", path, result.strategy_error);
@@ -532,6 +536,7 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args, PolicyFlags& flags) {
   run->add_option("--seed", args.seed, "schedule seed (default: the scenario's)")->transform(decimal(0, kMaxSeed));
   run->add_option("--variant", args.variant, "driver variant (default: the scenario's; see `xfsim variants`)");
   run->add_option("--trace", args.trace, "where to write the trace (default: xfsim-traces/...)")->check(kNonEmpty);
+  run->add_option("--dmesg", args.dmesg, "also write the run as a kernel log (docs/from-log.md)")->check(kNonEmpty);
   run->add_option("--strategy", args.strategy, "random, pct or dfs (default: the scenario's)")
       ->check(CLI::IsMember(user_strategy_names()));
   run->add_option("--schedules", args.schedules, "how many schedules to explore (default: the scenario's)")
@@ -571,9 +576,11 @@ CLI::App* add_fuzz_command(CLI::App& app, FuzzArgs& args, PolicyFlags& flags) {
   return fuzz;
 }
 
-CLI::App* add_replay_command(CLI::App& app, std::string& trace) {
+CLI::App* add_replay_command(CLI::App& app, std::string& trace, std::string& dmesg) {
   auto* replay = app.add_subcommand("replay", "replay a trace and check its verdict");
   replay->add_option("TRACE", trace, "trace file written by run or fuzz")->required();
+  replay->add_option("--dmesg", dmesg, "also write the replayed run as a kernel log (docs/from-log.md)")
+      ->check(kNonEmpty);
   return replay;
 }
 
@@ -625,12 +632,12 @@ int main(int argc, char** argv) {
   PolicyFlags flags;
   RunArgs run;
   FuzzArgs fuzz;
-  std::string replay_trace, check_scenario;
+  std::string replay_trace, replay_dmesg, check_scenario;
   MinimizeArgs minimize;
   // In the order --help lists them.
   const std::vector<Command> commands{
       {add_run_command(app, run, flags), [&] { return cmd_run(run, flags); }},
-      {add_replay_command(app, replay_trace), [&] { return cmd_replay(replay_trace); }},
+      {add_replay_command(app, replay_trace, replay_dmesg), [&] { return cmd_replay(replay_trace, replay_dmesg); }},
       {add_fuzz_command(app, fuzz, flags), [&] { return cmd_fuzz(fuzz, flags); }},
       {add_minimize_command(app, minimize), [&] { return cmd_minimize(minimize.trace, minimize.out); }},
       {add_check_command(app, check_scenario), [&] { return cmd_check(check_scenario); }},
