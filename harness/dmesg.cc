@@ -417,7 +417,7 @@ std::string log_signature(const sim::Violation& v) {
   return out;
 }
 
-std::string render_dmesg(const sim::Trace& trace, const RunResult& result) {
+std::string render_dmesg(const sim::Trace& trace, const RunResult& result, std::vector<uint64_t>* line_steps) {
   std::string out;
   uint64_t last_us = 0;
   // Several printks in one virtual millisecond: a microsecond apart, in order.
@@ -425,29 +425,32 @@ std::string render_dmesg(const sim::Trace& trace, const RunResult& result) {
     last_us = std::max(last_us + 1, time_ms * 1000);
     return timestamp(last_us);
   };
-  auto emit = [&](uint64_t time_ms, std::string_view line) {
+  auto emit = [&](uint64_t time_ms, std::string_view line, uint64_t step) {
+    if (line_steps) line_steps->push_back(step);
     out += stamp(time_ms);
     out += line;
     out += '\n';
   };
   out += timestamp(0) + fmt::format("Linux version {} (xfsim model of the xen-front driver)\n", kUname);
   out += timestamp(0) + "[drm] Registering XEN PV vdispl\n";
+  if (line_steps) line_steps->assign(2, 0);
   size_t violations_seen = 0;
   for (const auto& entry : trace.entries) {
     if (entry.type == sim::TraceEntry::Type::kLog) {
       const bool home = entry.task >= trace.task_domains.size() || trace.task_domains[entry.task].empty();
       if (!home) continue;  // the backend's domain logs to its own console
       const std::string line = kernel_log_line(trace.log_lines[entry.log]);
-      if (!line.empty()) emit(entry.time_ms, line);
+      if (!line.empty()) emit(entry.time_ms, line, entry.step);
     } else if (entry.type == sim::TraceEntry::Type::kViolation && entry.log < trace.violations.size()) {
       ++violations_seen;
-      for (const auto& line : kernel_report(trace.violations[entry.log], entry.task)) emit(entry.time_ms, line);
+      for (const auto& line : kernel_report(trace.violations[entry.log], entry.task))
+        emit(entry.time_ms, line, entry.step);
     }
   }
   // A trace kept without log lines still ends in its findings.
   if (violations_seen == 0) {
     for (const auto& v : result.violations)
-      for (const auto& line : kernel_report(v, 0)) emit(v.where.time_ms, line);
+      for (const auto& line : kernel_report(v, 0)) emit(v.where.time_ms, line, v.step);
   }
   return out;
 }

@@ -53,6 +53,7 @@ std::vector<std::string> kernel_report(const sim::Violation& violation, uint32_t
 std::string log_signature(const sim::Violation& violation);
 
 // The whole run, one line per printk, "[%5llu.%06llu] " timestamps.
-std::string render_dmesg(const sim::Trace& trace, const RunResult& result);
+// `line_steps`, when given, receives the step that printed each line.
+std::string render_dmesg(const sim::Trace& trace, const RunResult& result, std::vector<uint64_t>* line_steps = nullptr);
 
 }  // namespace xfsim::harness

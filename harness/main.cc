@@ -18,6 +18,7 @@
 #include "harness/dmesg.h"
 #include "harness/explore.h"
 #include "harness/fault_sites.h"
+#include "harness/from_log.h"
 #include "harness/minimize.h"
 #include "harness/oracles.h"
 #include "harness/scenario.h"
@@ -618,6 +619,44 @@ int cmd_sites() {
   return 0;
 }
 
+struct FromLogArgs {
+  FromLogOptions options;
+  double time_limit_s = 60;
+};
+
+CLI::App* add_from_log_command(CLI::App& app, FromLogArgs& args) {
+  auto* command = app.add_subcommand("from-log", "search a reproducer for a kernel log's crash (docs/from-log.md)");
+  command->add_option("LOG", args.options.log_path, "kernel log: dmesg, journalctl -k, serial capture")->required();
+  command->add_option("--hint", args.options.hint_path, "scenario to search from")->check(kNonEmpty);
+  command->add_option("--variant", args.options.variant, "driver variant (default: the hint's)");
+  command->add_option("--time-limit", args.time_limit_s, "stop searching after this many seconds (wall clock)")
+      ->check(CLI::Range(0.0, 1e7));
+  command->add_option("--out", args.options.out_dir, "where the reproducer, trace, dmesg and alignment go")
+      ->required()
+      ->check(kNonEmpty);
+  return command;
+}
+
+int cmd_from_log(FromLogArgs args) {
+  FromLogOptions& options = args.options;
+  options.log_path = user_path(options.log_path);
+  options.hint_path = user_path(options.hint_path);
+  options.out_dir = user_path(options.out_dir);
+  const auto start = std::chrono::steady_clock::now();
+  const auto seconds = [start] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  options.out_of_time = [&] { return seconds() >= args.time_limit_s; };
+  if (isatty(STDERR_FILENO)) {
+    options.progress = [&](uint64_t schedules) {
+      std::cerr << fmt::format("\r{} schedules, {:.0f} s", schedules, seconds()) << std::flush;
+    };
+  }
+  const int code = from_log(options, std::cout, std::cerr);
+  if (isatty(STDERR_FILENO)) std::cerr << "\n";
+  return code;
+}
+
 // A subcommand and what runs when the command line names it.
 struct Command {
   CLI::App* app;
@@ -634,6 +673,7 @@ int main(int argc, char** argv) {
   FuzzArgs fuzz;
   std::string replay_trace, replay_dmesg, check_scenario;
   MinimizeArgs minimize;
+  FromLogArgs from_log_args;
   // In the order --help lists them.
   const std::vector<Command> commands{
       {add_run_command(app, run, flags), [&] { return cmd_run(run, flags); }},
@@ -641,6 +681,7 @@ int main(int argc, char** argv) {
       {add_fuzz_command(app, fuzz, flags), [&] { return cmd_fuzz(fuzz, flags); }},
       {add_minimize_command(app, minimize), [&] { return cmd_minimize(minimize.trace, minimize.out); }},
       {add_check_command(app, check_scenario), [&] { return cmd_check(check_scenario); }},
+      {add_from_log_command(app, from_log_args), [&] { return cmd_from_log(from_log_args); }},
       {app.add_subcommand("variants", "list driver variants (bug zoo)"), cmd_variants},
       {app.add_subcommand("oracles", "list violation kinds"), cmd_oracles},
       {app.add_subcommand("sites", "list the fallible calls a fault can be injected at"), cmd_sites},
@@ -651,7 +692,8 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-' &&
       std::none_of(commands.begin(), commands.end(), [&](const Command& c) { return c.app->get_name() == argv[1]; })) {
     std::cerr << fmt::format(
-        "xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, variants, oracles or sites; see --help)\n",
+        "xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, from-log, variants, oracles or sites; see "
+        "--help)\n",
         argv[1]);
     return 2;
   }

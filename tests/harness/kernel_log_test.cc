@@ -5,12 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "harness/dmesg.h"
 #include "harness/explore.h"
+#include "harness/from_log.h"
 #include "harness/kernel_log.h"
+#include "harness/minimize.h"
 #include "harness/scenario.h"
 #include "sim/replay_strategy.h"
 #include "tests/harness/testing.h"
@@ -252,6 +255,51 @@ TEST(KernelLog, HugeInputsAreReadInBoundedMemory) {
   ASSERT_EQ(log.reports.size(), 1u);
   EXPECT_EQ(log.first()->kind, "use-after-free");
   EXPECT_TRUE(log.events.empty());
+}
+
+// xfsim from-log: a bug-zoo run's dmesg, searched from its own scenario,
+// gives back a reproducer with the same signature; bad input is exit 2.
+TEST(FromLog, ReproducesABugZooFindingFromItsDmesg) {
+  const LoggedRun run = first_finding("scenarios/bugs/unref_before_use.json");
+  ASSERT_NE(run.result.first(), nullptr);
+  const std::string dir = std::string(getenv("TEST_TMPDIR")) + "/from-log";
+  const std::string log_path = dir + ".log";
+  { std::ofstream(log_path) << damage(run.dmesg, /*strip_timestamps=*/false, /*wrap=*/true); }
+  FromLogOptions options;
+  options.log_path = log_path;
+  options.hint_path = "scenarios/bugs/unref_before_use.json";
+  options.out_dir = dir;
+  uint64_t budget = 0;
+  uint64_t limit = 200;
+  options.out_of_time = [&] { return ++budget > limit; };
+  std::ostringstream out, err;
+  ASSERT_EQ(from_log(options, out, err), 0) << out.str() << err.str();
+  EXPECT_NE(out.str().find("reproduced: " + log_signature(*run.result.first())), std::string::npos) << out.str();
+  const std::string alignment = read_text(dir + "/alignment.txt");
+  EXPECT_NE(alignment.find("\nequal\n"), std::string::npos) << alignment;
+  EXPECT_NE(alignment.find("-> model.dmesg line"), std::string::npos) << alignment;
+  const nlohmann::json reproducer = nlohmann::json::parse(read_text(dir + "/reproducer.json"));
+  EXPECT_EQ(verify_reproducer(reproducer, testing::variant("unref_before_use")), "");
+  EXPECT_EQ(parse_kernel_log(read_text(dir + "/model.dmesg")).first()->signature(), log_signature(*run.result.first()));
+
+  // The correct driver never reports it: not reproduced, the nearest run written.
+  options.variant = "correct";
+  options.out_dir = dir + "-correct";
+  budget = 0;
+  limit = 20;
+  std::ostringstream out2, err2;
+  EXPECT_EQ(from_log(options, out2, err2), 1) << out2.str() << err2.str();
+
+  // Bad input.
+  options.variant.clear();
+  options.log_path = "tests/logs/does-not-exist.log";
+  std::ostringstream out3, err3;
+  EXPECT_EQ(from_log(options, out3, err3), 2);
+  options.log_path = log_path;
+  options.hint_path.clear();
+  std::ostringstream out4, err4;
+  EXPECT_EQ(from_log(options, out4, err4), 2);
+  EXPECT_NE(err4.str().find("--hint"), std::string::npos);
 }
 
 }  // namespace
