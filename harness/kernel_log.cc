@@ -18,9 +18,7 @@ namespace {
 constexpr std::string_view kModelFunctions[] = {
     "__vm_munmap",
     "atomic_remove_fb",
-    "be_stream_do_io",
     "be_stream_do_io_and_wait",
-    "be_stream_wait_io",
     "bind_evtchn_to_irqhandler",
     "commit_tail",
     "commit_work",
@@ -195,7 +193,8 @@ constexpr Alias kAliases[] = {
     {"xenbus_dev_remove", "xen_drv_remove"},
     {"xenbus_dev_probe", "xen_drv_probe"},
     {"frontend_changed", "xenbus_otherend_changed"},
-    {"xenwatch_thread.cold", "xenwatch_thread"},
+    {"be_stream_do_io", "be_stream_do_io_and_wait"},  // the model folds the two halves of a request
+    {"be_stream_wait_io", "be_stream_do_io_and_wait"},
 };
 
 // Report machinery and the kernel's entry and scheduling code.

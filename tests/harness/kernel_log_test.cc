@@ -175,7 +175,8 @@ TEST(KernelLog, ModelEventsComeBackInOrder) {
 // Logs written by hand in the kernel's formats (from public reports), each
 // with the signature it must give.
 TEST(KernelLog, HandWrittenLogsGiveTheirSignatures) {
-  for (const char* name : {"kasan_uaf_syzbot", "null_deref_journalctl", "refcount_serial80", "lockdep_circular"}) {
+  for (const char* name : {"kasan_uaf_syzbot", "null_deref_journalctl", "refcount_serial80", "lockdep_circular",
+                           "gpf_list_poison", "hung_task"}) {
     const std::string base = std::string("tests/logs/") + name;
     const ParsedLog log = parse_kernel_log_file(base + ".log");
     ASSERT_EQ(log.reports.size(), 1u) << name;
