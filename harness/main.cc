@@ -15,8 +15,10 @@
 #include <CLI/CLI.hpp>
 
 #include "driver_core/variant.h"
+#include "harness/dmesg.h"
 #include "harness/explore.h"
 #include "harness/fault_sites.h"
+#include "harness/from_log.h"
 #include "harness/fuzz_generate.h"
 #include "harness/minimize.h"
 #include "harness/oracles.h"
@@ -140,11 +142,12 @@ int judge(const Scenario& scenario, const std::string& variant, const RunResult&
 
 // Re-runs a found schedule with logging on: the trace a user reads.
 std::string full_trace(const Scenario& scenario, const driver::Variant& variant, const std::vector<uint32_t>& schedule,
-                       const TraceOrigin& origin, RunResult* result_out) {
+                       const TraceOrigin& origin, RunResult* result_out, const std::string& dmesg_path = {}) {
   sim::ReplayStrategy replay(schedule);
   sim::Trace trace;
   RunResult result = run_once(scenario, variant, replay, trace);
   if (result_out) *result_out = result;
+  if (!dmesg_path.empty()) write_file_atomically(user_path(dmesg_path), render_dmesg(trace, result));
   return render_trace(scenario, origin, trace, result);
 }
 
@@ -156,7 +159,7 @@ std::string default_trace_path(const Scenario& scenario, const std::string& vari
 
 // What `run` reads from its command line.
 struct RunArgs {
-  std::string path, variant, trace;
+  std::string path, variant, trace, dmesg;
   std::optional<uint64_t> seed, schedules;
   std::optional<uint32_t> fault_bound;
   std::optional<std::string> strategy;
@@ -198,8 +201,9 @@ int cmd_run(const RunArgs& args, const PolicyFlags& flags) {
   Scenario replayed = parse_scenario(as_run, scenario.path, /*validate=*/false);
   replayed.report_policy = scenario.report_policy;
   RunResult result;
-  const std::string text = full_trace(replayed, variant, schedule,
-                                      TraceOrigin{variant.name, options.strategy, options.seed, index}, &result);
+  const std::string text =
+      full_trace(replayed, variant, schedule, TraceOrigin{variant.name, options.strategy, options.seed, index}, &result,
+                 args.dmesg);
   const std::string trace_path =
       args.trace.empty() ? default_trace_path(scenario, variant.name, options.seed) : user_path(args.trace);
   write_file_atomically(trace_path, text);
@@ -211,15 +215,16 @@ int cmd_run(const RunArgs& args, const PolicyFlags& flags) {
   return judge(scenario, variant.name, result);
 }
 
-int cmd_replay(const std::string& path) {
+int cmd_replay(const std::string& path, const std::string& dmesg_path) {
   const TraceFile file = read_trace_file(user_path(path));
   Scenario scenario = parse_scenario(file.scenario, path + " (embedded scenario)");
   scenario.path = file.scenario_path;
   const driver::Variant& variant = variant_or_fail(file.origin.variant);
   sim::ReplayStrategy replay(file.schedule);
   sim::Trace trace;
-  trace.logging = false;
+  trace.logging = !dmesg_path.empty();
   const RunResult result = run_once(scenario, variant, replay, trace);
+  if (!dmesg_path.empty()) write_file_atomically(user_path(dmesg_path), render_dmesg(trace, result));
   std::cout << fmt::format("replayed {} decisions of {} under {}\n", file.schedule.size(), scenario.name, variant.name);
   if (result.status == sim::RunStatus::kStrategyError) {
     std::cerr << fmt::format("{}: impossible schedule: {}\n", path, result.strategy_error);
@@ -570,6 +575,7 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args, PolicyFlags& flags) {
   run->add_option("--seed", args.seed, "schedule seed (default: the scenario's)")->transform(decimal(0, kMaxSeed));
   run->add_option("--variant", args.variant, "driver variant (default: the scenario's; see `xfsim variants`)");
   run->add_option("--trace", args.trace, "where to write the trace (default: xfsim-traces/...)")->check(kNonEmpty);
+  run->add_option("--dmesg", args.dmesg, "also write the run as a kernel log (docs/from-log.md)")->check(kNonEmpty);
   run->add_option("--strategy", args.strategy, "random, pct or dfs (default: the scenario's)")
       ->check(CLI::IsMember(user_strategy_names()));
   run->add_option("--schedules", args.schedules, "how many schedules to explore (default: the scenario's)")
@@ -615,9 +621,11 @@ CLI::App* add_fuzz_command(CLI::App& app, FuzzArgs& args, PolicyFlags& flags) {
   return fuzz;
 }
 
-CLI::App* add_replay_command(CLI::App& app, std::string& trace) {
+CLI::App* add_replay_command(CLI::App& app, std::string& trace, std::string& dmesg) {
   auto* replay = app.add_subcommand("replay", "replay a trace and check its verdict");
   replay->add_option("TRACE", trace, "trace file written by run or fuzz")->required();
+  replay->add_option("--dmesg", dmesg, "also write the replayed run as a kernel log (docs/from-log.md)")
+      ->check(kNonEmpty);
   return replay;
 }
 
@@ -670,6 +678,44 @@ int cmd_sites() {
   return 0;
 }
 
+struct FromLogArgs {
+  FromLogOptions options;
+  double time_limit_s = 60;
+};
+
+CLI::App* add_from_log_command(CLI::App& app, FromLogArgs& args) {
+  auto* command = app.add_subcommand("from-log", "search a reproducer for a kernel log's crash (docs/from-log.md)");
+  command->add_option("LOG", args.options.log_path, "kernel log: dmesg, journalctl -k, serial capture")->required();
+  command->add_option("--hint", args.options.hint_path, "scenario to search from")->check(kNonEmpty);
+  command->add_option("--variant", args.options.variant, "driver variant (default: the hint's)");
+  command->add_option("--time-limit", args.time_limit_s, "stop searching after this many seconds (wall clock)")
+      ->check(CLI::Range(0.0, 1e7));
+  command->add_option("--out", args.options.out_dir, "where the reproducer, trace, dmesg and alignment go")
+      ->required()
+      ->check(kNonEmpty);
+  return command;
+}
+
+int cmd_from_log(FromLogArgs args) {
+  FromLogOptions& options = args.options;
+  options.log_path = user_path(options.log_path);
+  options.hint_path = user_path(options.hint_path);
+  options.out_dir = user_path(options.out_dir);
+  const auto start = std::chrono::steady_clock::now();
+  const auto seconds = [start] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  options.out_of_time = [&] { return seconds() >= args.time_limit_s; };
+  if (isatty(STDERR_FILENO)) {
+    options.progress = [&](uint64_t schedules) {
+      std::cerr << fmt::format("\r{} schedules, {:.0f} s", schedules, seconds()) << std::flush;
+    };
+  }
+  const int code = from_log(options, std::cout, std::cerr);
+  if (isatty(STDERR_FILENO)) std::cerr << "\n";
+  return code;
+}
+
 // A subcommand and what runs when the command line names it.
 struct Command {
   CLI::App* app;
@@ -684,15 +730,17 @@ int main(int argc, char** argv) {
   PolicyFlags flags;
   RunArgs run;
   FuzzArgs fuzz;
-  std::string replay_trace, check_scenario, coverage_corpus;
+  std::string replay_trace, replay_dmesg, check_scenario, coverage_corpus;
   MinimizeArgs minimize;
+  FromLogArgs from_log_args;
   // In the order --help lists them.
   const std::vector<Command> commands{
       {add_run_command(app, run, flags), [&] { return cmd_run(run, flags); }},
-      {add_replay_command(app, replay_trace), [&] { return cmd_replay(replay_trace); }},
+      {add_replay_command(app, replay_trace, replay_dmesg), [&] { return cmd_replay(replay_trace, replay_dmesg); }},
       {add_fuzz_command(app, fuzz, flags), [&] { return cmd_fuzz(fuzz, flags); }},
       {add_minimize_command(app, minimize), [&] { return cmd_minimize(minimize.trace, minimize.out); }},
       {add_check_command(app, check_scenario), [&] { return cmd_check(check_scenario); }},
+      {add_from_log_command(app, from_log_args), [&] { return cmd_from_log(from_log_args); }},
       {app.add_subcommand("variants", "list driver variants (bug zoo)"), cmd_variants},
       {app.add_subcommand("oracles", "list violation kinds"), cmd_oracles},
       {app.add_subcommand("sites", "list the fallible calls a fault can be injected at"), cmd_sites},
@@ -704,7 +752,8 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-' &&
       std::none_of(commands.begin(), commands.end(), [&](const Command& c) { return c.app->get_name() == argv[1]; })) {
     std::cerr << fmt::format(
-        "xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, variants, oracles, sites or coverage; see "
+        "xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, from-log, variants, oracles, sites or "
+        "coverage; see "
         "--help)\n",
         argv[1]);
     return 2;
