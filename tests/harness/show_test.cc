@@ -457,3 +457,78 @@ TEST(ShowTest, BadInputIsNamedWithItsLine) {
 
 }  // namespace
 }  // namespace xfsim::harness
+
+namespace xfsim::harness {
+namespace {
+
+// ---- Terminal and script output of run / replay; fuzz's pages ----
+
+TEST(ShowOutputTest, JsonIsOneObjectAndQuietOneLine) {
+  const Outcome json = shell(fmt::format(
+      "harness/xfsim run scenarios/lifecycle/standard.json --variant upstream --trace {} --json 2>/dev/null",
+      scratch("json.jsonl")));
+  EXPECT_EQ(json.status, 0);
+  EXPECT_EQ(std::count(json.output.begin(), json.output.end(), '\n'), 1) << json.output;
+  const nlohmann::json result = nlohmann::json::parse(json.output);
+  EXPECT_EQ(result["verdict"], "use-after-free");
+  EXPECT_EQ(result["exit"], 0);
+  ASSERT_EQ(result["findings"].size(), 1u);
+  EXPECT_EQ(result["findings"][0]["function"], "dbuf_free_all");
+  EXPECT_EQ(result["findings"][0]["object"], "xen_drm_front_dbuf dbuf-gem1");
+  const Outcome replay = shell(fmt::format("harness/xfsim replay {} --json", scratch("json.jsonl")));
+  EXPECT_EQ(replay.status, 0);
+  EXPECT_EQ(nlohmann::json::parse(replay.output)["findings"][0]["signature"], result["findings"][0]["signature"]);
+  const Outcome quiet =
+      shell(fmt::format("harness/xfsim run scenarios/lifecycle/standard.json --variant upstream --trace {} --quiet",
+                        scratch("quiet.jsonl")));
+  EXPECT_EQ(quiet.status, 0);
+  EXPECT_EQ(quiet.output.rfind("verdict: use-after-free", 0), 0u) << quiet.output;
+  EXPECT_EQ(std::count(quiet.output.begin(), quiet.output.end(), '\n'), 1) << quiet.output;
+  EXPECT_EQ(shell("harness/xfsim run scenarios/lifecycle/standard.json --quiet --json").status, 2);
+}
+
+TEST(ShowOutputTest, ColourOnlyOnATerminal) {
+  // Piped: the report is plain.
+  const Outcome piped = shell(fmt::format(
+      "harness/xfsim run scenarios/lifecycle/standard.json --variant upstream --trace {}", scratch("plain.jsonl")));
+  EXPECT_NE(piped.output.find("BUG: KASAN: use-after-free in dbuf_free_all"), std::string::npos);
+  EXPECT_EQ(piped.output.find('\033'), std::string::npos);
+  // What a terminal gets: the same report, its headline red.
+  const sim::Violation& v = *standard_timeline().result.first();
+  const std::string coloured = colour_report(v);
+  EXPECT_NE(coloured.find("\033[1;31mBUG: KASAN: use-after-free in dbuf_free_all\033[0m"), std::string::npos);
+  std::string stripped;
+  for (size_t i = 0; i < coloured.size(); ++i) {
+    if (coloured[i] == '\033') {
+      i = coloured.find('m', i);
+      continue;
+    }
+    stripped += coloured[i];
+  }
+  EXPECT_EQ(stripped, v.report());
+}
+
+TEST(ShowOutputTest, FuzzWritesAPagePerFindingAndAnIndex) {
+  const std::string dir = scratch("campaign");
+  const Outcome fuzz = shell(fmt::format(
+      "harness/xfsim fuzz scenarios/lifecycle/standard.json --variant upstream --strategy pct --schedules 50 "
+      "--no-minimize --out {}",
+      dir));
+  EXPECT_EQ(fuzz.status, 1) << fuzz.output;  // findings
+  size_t traces = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    const std::string suffix = ".trace.jsonl";
+    if (name.size() < suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    ++traces;
+    const std::string page = name.substr(0, name.size() - suffix.size()) + ".html";
+    const std::string html = slurp((fs::path(dir) / page).string());
+    EXPECT_NE(html.find("<svg id=\"diagram\""), std::string::npos) << page;
+    EXPECT_NE(slurp((fs::path(dir) / "index.html").string()).find("href=\"" + page + "\""), std::string::npos);
+  }
+  EXPECT_GT(traces, 0u);
+  EXPECT_NE(slurp((fs::path(dir) / "index.html").string()).find("schedules/s"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace xfsim::harness
