@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(bazel-bootstrap bazel-platforms googletest libgtest-dev libgmock-dev librapidcheck-dev
           libspdlog-dev libfmt-dev libgoogle-perftools-dev nlohmann-json3-dev libcli11-dev libvalijson-dev g++
-          clang-format-14)
+          clang-format-14 chromium)  # chromium: tests/harness/show_test renders the HTML page headless
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

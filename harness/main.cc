@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <optional>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -23,6 +25,7 @@
 #include "harness/minimize.h"
 #include "harness/oracles.h"
 #include "harness/scenario.h"
+#include "harness/show.h"
 #include "harness/trace_file.h"
 #include "harness/world.h"
 #include "sim/replay_strategy.h"
@@ -64,15 +67,60 @@ std::string describe(const RunResult& result) {
   return result.verdict();
 }
 
+// The result of the last run or replay, for --json.
+std::optional<RunResult>& last_result() {
+  static std::optional<RunResult> result;
+  return result;
+}
+
+// --quiet: only the verdict line; --json: one JSON object, the result. What
+// the command prints besides is held back (its errors still go to stderr).
+struct OutputFlags {
+  bool quiet = false, json = false;
+};
+
+int with_output(const OutputFlags& flags, const std::function<int()>& command) {
+  if (!flags.quiet && !flags.json) return command();
+  std::ostringstream held;
+  std::streambuf* const out = std::cout.rdbuf(held.rdbuf());
+  int code = 2;
+  try {
+    code = command();
+  } catch (...) {
+    std::cout.rdbuf(out);
+    throw;
+  }
+  std::cout.rdbuf(out);
+  const std::string text = held.str();
+  if (flags.json) {
+    nlohmann::ordered_json result =
+        last_result() ? result_json(*last_result()) : nlohmann::ordered_json{{"verdict", "none"}};
+    result["exit"] = code;
+    std::cout << result.dump() << std::endl;
+  } else if (const size_t at = text.rfind("verdict: "); at != std::string::npos) {
+    std::cout << text.substr(at);
+  }
+  return code;
+}
+
+void add_output_flags(CLI::App* command, OutputFlags& flags) {
+  auto* quiet = command->add_flag("--quiet", flags.quiet, "print only the verdict line");
+  command->add_flag("--json", flags.json, "print one JSON object: the result (verdict, findings, hashes, exit)")
+      ->excludes(quiet);
+}
+
 // Every finding of a run, in order, each with its kernel-style report.
 void print_findings(const RunResult& result) {
+  last_result() = result;
   if (result.violations.empty()) return;
   std::cout << fmt::format("findings ({}, in the order reported):\n", result.violations.size());
   for (size_t i = 0; i < result.violations.size(); ++i) {
     std::cout << fmt::format("  {}. {}\n", i + 1, describe(result.violations[i]));
   }
   if (result.violations_dropped > 0) std::cout << fmt::format("  ({} more not recorded)\n", result.violations_dropped);
-  for (const auto& v : result.violations) std::cout << v.report();
+  // Coloured on a terminal (NO_COLOR turns it off), plain in a pipe or file.
+  const bool colour = isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  for (const auto& v : result.violations) std::cout << (colour ? colour_report(v) : v.report());
 }
 
 // --stop-on / --ignore on top of the scenario's own expect.stop_on / ignore.
@@ -315,6 +363,13 @@ void write_finding(const std::string& dir, const Scenario& scenario, const drive
   const sim::Violation* violation = finding.violation();
   std::cerr << fmt::format("\nfound {} at schedule {}{}\n  trace:    {}\n", finding.signature, finding.schedule_index,
                            violation ? ": " + violation->detail : "", trace_path);
+  const std::string html_path = (fs::path(dir) / (base + ".html")).string();
+  try {  // the page is for reading; the trace and reproducer matter more
+    write_file_atomically(html_path, render_html(build_timeline(trace_path)));
+    std::cerr << fmt::format("  page:     {}\n", html_path);
+  } catch (const std::exception& e) {
+    std::cerr << fmt::format("  no page written: {}\n", e.what());
+  }
   if (violation) std::cerr << violation->report();
   Reproducer reproducer{finding.scenario, finding.schedule, finding.signature, finding.result};
   if (minimise) {
@@ -453,6 +508,21 @@ int cmd_fuzz_generate(const FuzzArgs& args) {
   return result.findings.empty() ? 0 : 1;
 }
 
+// index.html: the campaign's findings by signature, each linking its page.
+void write_campaign_index(const std::string& dir, const std::string& scenario, const std::string& variant,
+                          const CampaignResult& campaign, double seconds) {
+  std::vector<CampaignFindingLink> links;
+  for (const auto& f : campaign.findings) {
+    const std::string base = finding_file_base(f.signature);
+    links.push_back(CampaignFindingLink{f.signature, f.result.verdict(), base + ".html", base + ".trace.jsonl",
+                                        fs::exists(fs::path(dir) / (base + ".json")) ? base + ".json" : "",
+                                        f.schedule_index});
+  }
+  write_file_atomically((fs::path(dir) / "index.html").string(),
+                        render_campaign_index(scenario, variant, campaign.schedules_run, seconds,
+                                              campaign.distinct_interleavings, links));
+}
+
 int cmd_fuzz(FuzzArgs args, const PolicyFlags& flags) {
   if (args.generate) return cmd_fuzz_generate(args);
   if (args.path.empty()) throw ScenarioError("fuzz: a SCENARIO, or --generate");
@@ -497,6 +567,7 @@ int cmd_fuzz(FuzzArgs args, const PolicyFlags& flags) {
   std::cerr << (progress.terminal() ? "\n" : "");
   progress.save(campaign.schedules_run, campaign.findings.size(), !campaign.stopped_early);
   print_fuzz_summary(campaign, options, exhaustive, seconds, not_saved);
+  write_campaign_index(out_dir, scenario.name, variant.name, campaign, seconds);
   if (!determinism_held(campaign)) return 1;
   std::cout << "verdict: "
             << (campaign.findings.empty() ? std::string("clean") : campaign.findings.front().result.verdict())
@@ -569,8 +640,9 @@ void add_policy_flags(CLI::App* command, PolicyFlags& flags) {
                     "tasks block");
 }
 
-CLI::App* add_run_command(CLI::App& app, RunArgs& args, PolicyFlags& flags) {
+CLI::App* add_run_command(CLI::App& app, RunArgs& args, PolicyFlags& flags, OutputFlags& output) {
   auto* run = app.add_subcommand("run", "run a scenario; ends with `verdict: ...`");
+  add_output_flags(run, output);
   run->add_option("SCENARIO", args.path, "scenario JSON file")->required();
   run->add_option("--seed", args.seed, "schedule seed (default: the scenario's)")->transform(decimal(0, kMaxSeed));
   run->add_option("--variant", args.variant, "driver variant (default: the scenario's; see `xfsim variants`)");
@@ -621,11 +693,12 @@ CLI::App* add_fuzz_command(CLI::App& app, FuzzArgs& args, PolicyFlags& flags) {
   return fuzz;
 }
 
-CLI::App* add_replay_command(CLI::App& app, std::string& trace, std::string& dmesg) {
+CLI::App* add_replay_command(CLI::App& app, std::string& trace, std::string& dmesg, OutputFlags& output) {
   auto* replay = app.add_subcommand("replay", "replay a trace and check its verdict");
   replay->add_option("TRACE", trace, "trace file written by run or fuzz")->required();
   replay->add_option("--dmesg", dmesg, "also write the replayed run as a kernel log (docs/from-log.md)")
       ->check(kNonEmpty);
+  add_output_flags(replay, output);
   return replay;
 }
 
@@ -638,6 +711,19 @@ CLI::App* add_minimize_command(CLI::App& app, MinimizeArgs& args) {
   minimize->add_option("TRACE", args.trace, "trace file ending in a violation")->required();
   minimize->add_option("--out", args.out, "scenario JSON to write")->required()->check(kNonEmpty);
   return minimize;
+}
+
+struct ShowArgs {
+  std::string trace, format = "text", out;
+};
+
+CLI::App* add_show_command(CLI::App& app, ShowArgs& args) {
+  auto* show = app.add_subcommand("show", "draw a trace: perfetto timeline, HTML page, mermaid diagram or text");
+  show->add_option("TRACE", args.trace, "trace file written by run or fuzz")->required();
+  show->add_option("--format", args.format, "perfetto, html, mermaid or text (default text)")
+      ->check(CLI::IsMember(std::vector<std::string>(std::begin(kShowFormats), std::end(kShowFormats))));
+  show->add_option("-o,--out", args.out, "file to write (default: stdout)")->check(kNonEmpty);
+  return show;
 }
 
 CLI::App* add_check_command(CLI::App& app, std::string& scenario) {
@@ -728,19 +814,25 @@ int main(int argc, char** argv) {
   CLI::App app{"xfsim: deterministic simulator for the xen-front display driver lifecycle"};
   app.require_subcommand(1);
   PolicyFlags flags;
+  OutputFlags output;
   RunArgs run;
   FuzzArgs fuzz;
   std::string replay_trace, replay_dmesg, check_scenario, coverage_corpus;
   MinimizeArgs minimize;
   FromLogArgs from_log_args;
+  ShowArgs show;
   // In the order --help lists them.
   const std::vector<Command> commands{
-      {add_run_command(app, run, flags), [&] { return cmd_run(run, flags); }},
-      {add_replay_command(app, replay_trace, replay_dmesg), [&] { return cmd_replay(replay_trace, replay_dmesg); }},
+      {add_run_command(app, run, flags, output),
+       [&] { return with_output(output, [&] { return cmd_run(run, flags); }); }},
+      {add_replay_command(app, replay_trace, replay_dmesg, output),
+       [&] { return with_output(output, [&] { return cmd_replay(replay_trace, replay_dmesg); }); }},
       {add_fuzz_command(app, fuzz, flags), [&] { return cmd_fuzz(fuzz, flags); }},
       {add_minimize_command(app, minimize), [&] { return cmd_minimize(minimize.trace, minimize.out); }},
       {add_check_command(app, check_scenario), [&] { return cmd_check(check_scenario); }},
       {add_from_log_command(app, from_log_args), [&] { return cmd_from_log(from_log_args); }},
+      {add_show_command(app, show),
+       [&] { return show_command(user_path(show.trace), show.format, show.out.empty() ? "" : user_path(show.out)); }},
       {app.add_subcommand("variants", "list driver variants (bug zoo)"), cmd_variants},
       {app.add_subcommand("oracles", "list violation kinds"), cmd_oracles},
       {app.add_subcommand("sites", "list the fallible calls a fault can be injected at"), cmd_sites},
@@ -752,8 +844,8 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-' &&
       std::none_of(commands.begin(), commands.end(), [&](const Command& c) { return c.app->get_name() == argv[1]; })) {
     std::cerr << fmt::format(
-        "xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, from-log, variants, oracles, sites or "
-        "coverage; see "
+        "xfsim: unknown subcommand '{}' (run, replay, check, fuzz, minimize, from-log, show, variants, oracles, sites "
+        "or coverage; see "
         "--help)\n",
         argv[1]);
     return 2;

@@ -297,16 +297,27 @@ class Scheduler {
 };
 
 FunctionFrame::FunctionFrame(Scheduler& scheduler, const char* function)
-    : stack_(scheduler.current() == kNoTask ? nullptr : &scheduler.shadow_stack(scheduler.current())), depth_(0) {
+    : stack_(scheduler.current() == kNoTask ? nullptr : &scheduler.shadow_stack(scheduler.current())),
+      depth_(0),
+      recorder_(nullptr) {
   if (stack_ == nullptr) return;
   depth_ = stack_->depth;
   stack_->push(function);
+  if (scheduler.trace().record_calls) [[unlikely]] {
+    recorder_ = &scheduler;
+    scheduler.trace().calls.push_back(CallEvent{scheduler.step(), scheduler.current(), depth_, function});
+  }
 }
 
 FunctionFrame::~FunctionFrame() {
   // Restores the depth rather than popping: frames destroyed out of order at
   // shutdown (outer before inner) still leave the stack consistent.
   if (stack_ != nullptr && stack_->depth > depth_) stack_->depth = depth_;
+  // A frame left at shutdown (no task running) is not recorded: show ends
+  // what is still open at the end of the run.
+  if (recorder_ != nullptr && recorder_->current() != kNoTask) [[unlikely]] {
+    recorder_->trace().calls.push_back(CallEvent{recorder_->step(), recorder_->current(), depth_, nullptr});
+  }
 }
 
 }  // namespace xfsim::sim

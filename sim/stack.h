@@ -71,8 +71,9 @@ class FunctionFrame {
   FunctionFrame& operator=(const FunctionFrame&) = delete;
 
  private:
-  ShadowStack* stack_;  // nullptr outside a task (timer callbacks: softirq)
-  uint32_t depth_;      // the stack's depth before the push
+  ShadowStack* stack_;   // nullptr outside a task (timer callbacks: softirq)
+  uint32_t depth_;       // the stack's depth before the push
+  Scheduler* recorder_;  // when its trace records calls (Trace::record_calls), else nullptr
 };
 
 }  // namespace xfsim::sim

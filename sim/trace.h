@@ -30,8 +30,20 @@ struct TraceEntry {
   int32_t error = 0;
 };
 
+// A modelled kernel function entered or left by a task (Trace::record_calls):
+// what `xfsim show` draws slices from. Not written to trace files: show
+// replays a trace to get them.
+struct CallEvent {
+  uint64_t step;         // Scheduler::step() when it happened: the decision with step - 1 is running
+  uint32_t task;         // the running task
+  uint32_t depth;        // the frame's depth on the task's shadow stack (0: outermost)
+  const char* function;  // entered: its name; left: nullptr
+};
+
 struct Trace {
-  bool logging = true;  // off in fuzz loops; a found schedule is re-run with it on
+  bool logging = true;        // off in fuzz loops; a found schedule is re-run with it on
+  bool record_calls = false;  // on only for `xfsim show`: fills `calls`
+  std::vector<CallEvent> calls;
   std::vector<TraceEntry> entries;
   std::vector<std::string> task_names;         // by TaskId (a spawn's text)
   std::vector<std::string> task_domains;       // by TaskId: "" in the home domain, else the domain's name
@@ -63,6 +75,7 @@ struct Trace {
     task_domains.clear();
     log_lines.clear();
     violations.clear();
+    calls.clear();
     schedule_hash = kScheduleHashSeed;
     content_hash = kScheduleHashSeed;
   }
