@@ -31,6 +31,7 @@ std::vector<Variant> make_variants() {
         v.drv_init_unwind_v5_10 = true;
         v.fb_published_before_attach = true;
         v.import_sg_table_leaks = true;
+        v.backend_map_ignores_page_errors = true;
       });
   add("unref_before_use", "dumb create drops the GEM reference before its last use",
       [](Variant& v) { v.unref_before_use = true; });

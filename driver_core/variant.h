@@ -60,6 +60,13 @@ struct Variant {
   // xen_drm_front_gem_import_sg_table returns the error of a failed
   // DBUF_CREATE without putting the object it created: it leaks.
   bool import_sg_table_leaks = false;
+  // xen_front_pgdir_shbuf's backend_map (be-alloc) before XSA-361 (Jan
+  // Beulich, "xen-front-pgdir-shbuf: don't record wrong grant handle upon
+  // error", 2021): a per-page map failure is only logged ("Failed to map page
+  // %d: %d"), gnttab_map_refs' 0 is returned, and the buffer is used with
+  // holes where the backend's pages should be. correct fails with -ENXIO and
+  // unmaps what it mapped.
+  bool backend_map_ignores_page_errors = false;
 };
 
 // Every variant, `correct` and `upstream` first. Order is the listing order.
