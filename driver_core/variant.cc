@@ -33,6 +33,7 @@ std::vector<Variant> make_variants() {
         v.import_sg_table_leaks = true;
         v.evtchnl_free_all_by_num_evt_pairs = true;
         v.initialised_ignores_backend_close = true;
+        v.backend_map_ignores_page_errors = true;
       });
   add("unref_before_use", "dumb create drops the GEM reference before its last use",
       [](Variant& v) { v.unref_before_use = true; });

@@ -69,6 +69,13 @@ struct Variant {
   // the frontend stays Initialised, and a backend that waits for it to say
   // Initialising (libxenbe) never starts over: a hang.
   bool initialised_ignores_backend_close = false;
+  // xen_front_pgdir_shbuf's backend_map (be-alloc) before XSA-361 (Jan
+  // Beulich, "xen-front-pgdir-shbuf: don't record wrong grant handle upon
+  // error", 2021): a per-page map failure is only logged ("Failed to map page
+  // %d: %d"), gnttab_map_refs' 0 is returned, and the buffer is used with
+  // holes where the backend's pages should be. correct fails with -ENXIO and
+  // unmaps what it mapped.
+  bool backend_map_ignores_page_errors = false;
 };
 
 // Every variant, `correct` and `upstream` first. Order is the listing order.

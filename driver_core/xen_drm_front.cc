@@ -557,14 +557,24 @@ sim::Task<int> XenDrmFront::xen_drm_front_dbuf_create(uint64_t cookie, uint32_t 
   if (ret == 0 && obj.be_alloc) {
     // xen_front_pgdir_shbuf_map: the backend's grants into our ballooned pages.
     if (!m_.kmem.check(dbuf, site) || !m_.kmem.check(&obj, site)) co_return -EIO;
-    // The directory the backend filled in.
-    const std::vector<uint32_t>& grefs = dbuf->directory->page.read();
-    for (size_t i = 0; i < obj.pages.size() && i < grefs.size(); ++i) {
-      const grant_ref_t gref = grefs[i];
+    // The directory the backend filled in: one gref per page, read from the
+    // kcalloc'd directory, so a slot the backend did not fill (it answered
+    // before filling it, or lied) reads 0, never a valid grant.
+    const std::vector<uint32_t> grefs = dbuf->directory->page.read();
+    for (size_t i = 0; i < obj.pages.size(); ++i) {
+      const grant_ref_t gref = i < grefs.size() ? grefs[i] : 0;
       m_.gnttab.map_into(obj.pages[i], gref, site);
+      if (m_.memory.frame(obj.pages[i]).mapped_foreign == kNoPage) {
+        // GNTST_bad_gntref (-4): the only per-op status the model gives.
+        m_.scheduler.logf("vdispl vdispl-0: Failed to map page {}: -4", i);
+        if (!variant_.backend_map_ignores_page_errors && ret == 0) ret = -ENXIO;
+        continue;
+      }
       dbuf->backend_grefs.push_back(gref);
       dbuf->mapped_pages.push_back(obj.pages[i]);
     }
+    // backend_unmap: dbuf_free below unmaps the pages that did map.
+    if (ret != 0) m_.scheduler.logf("vdispl vdispl-0: Failed to map grant references, ret {}", ret);
   }
   if (ret != 0) co_await dbuf_free(cookie, site);
   co_return ret;

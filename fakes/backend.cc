@@ -14,7 +14,35 @@ bool frontend_left(XenbusState state) {
   return state == XenbusState::Initialising || state == XenbusState::Closing || state == XenbusState::Closed ||
          state == XenbusState::Unknown;
 }
+
+struct MisbehaviourEntry {
+  Misbehaviour kind;
+  const char* name;
+  const sim::FaultSite* site;
+};
+constexpr MisbehaviourEntry kMisbehaviours[] = {
+    {Misbehaviour::kFailCleanly, "fail_cleanly", &kHostileFailCleanly},
+    {Misbehaviour::kNeverAnswer, "never_answer", &kHostileNeverAnswer},
+    {Misbehaviour::kAnswerTwice, "answer_twice", &kHostileAnswerTwice},
+    {Misbehaviour::kWrongId, "wrong_id", &kHostileWrongId},
+    {Misbehaviour::kAnswerEarly, "answer_early", &kHostileAnswerEarly},
+    {Misbehaviour::kAnswerLate, "answer_late", &kHostileAnswerLate},
+};
 }  // namespace
+
+std::optional<Misbehaviour> misbehaviour_named(const std::string& name) {
+  for (const MisbehaviourEntry& entry : kMisbehaviours) {
+    if (name == entry.name) return entry.kind;
+  }
+  return std::nullopt;
+}
+
+const char* misbehaviour_name(Misbehaviour m) {
+  for (const MisbehaviourEntry& entry : kMisbehaviours) {
+    if (m == entry.kind) return entry.name;
+  }
+  return "none";
+}
 
 Backend::Backend(sim::Scheduler& scheduler, XenStore& store, GrantTable& gnttab, EventChannels& evtchn, Memory& memory,
                  SharedPages& shared, BackendConfig config, std::string frontend_path, std::string backend_path)
@@ -30,6 +58,7 @@ Backend::Backend(sim::Scheduler& scheduler, XenStore& store, GrantTable& gnttab,
       frontend_state_path_(frontend_path_ + "/state"),
       backend_state_path_(backend_path_ + "/state"),
       wake_(scheduler, "displ_be"),
+      early_work_(scheduler, "displ_be_early_work"),
       domain_(scheduler.add_domain("Domain-0")) {  // kBackendDomid: displ_be runs in dom0
   // Runs in the writer's step, on this machine's behalf.
   store_.register_remote_watch(frontend_state_path_, sim::MachineCallback(scheduler_, sim::machine_resource(domain_),
@@ -223,6 +252,7 @@ sim::Task<bool> Backend::connect() {
                          }));
     channels_.push_back(channel);
   }
+  scanout_.assign(channels_.size(), 0);
   co_return !channels_.empty();
 }
 
@@ -248,12 +278,58 @@ sim::Task<> Backend::handle(uint32_t connector, const DisplifRequest& request) {
   XFSIM_KFUNC_AS(scheduler_, "displback_handle_request");
   co_await scheduler_.point("displ_be_handle_request");
   if (hung_) co_return;  // a hung backend takes requests and never answers
-  schedule_answer(connector, request, execute(request));
+  int32_t fail_status = 0;
+  const Misbehaviour misbehave = choose_misbehaviour(request, fail_status);
+  if (misbehave != Misbehaviour::kNone) {
+    scheduler_.logf("displ_be: {} on {} (id {})", misbehaviour_name(misbehave), displif_op_name(request.operation),
+                    request.id);
+  }
+  if (misbehave == Misbehaviour::kFailCleanly) {
+    // Refused before anything is done: no grant mapped, no object recorded.
+    schedule_answer(connector, request, fail_status, misbehave);
+    co_return;
+  }
+  if (misbehave != Misbehaviour::kAnswerEarly) {
+    schedule_answer(connector, request, execute(connector, request), misbehave);
+    co_return;
+  }
+  // OK first, the work after: the frontend may run on the answer (map a
+  // directory not yet filled) before the backend has done anything.
+  // It gets round to the work a little later (the frontend, which takes no
+  // virtual time, has acted on the answer by then).
+  const uint32_t generation = generation_;
+  respond(connector, request, 0, request.id);
+  co_await early_work_.wait("displ_be_answered_early", kEarlyWorkMs);
+  if (!alive_ || hung_ || generation != generation_) co_return;
+  const int32_t status = execute(connector, request);
+  if (request.operation == DisplifOp::PG_FLIP && status == 0) schedule_flip_event(connector, request.fb_cookie);
+}
+
+Misbehaviour Backend::choose_misbehaviour(const DisplifRequest& request, int32_t& status) {
+  auto it = config_.answers.find(request.operation);
+  if (it != config_.answers.end() && it->second.misbehave != Misbehaviour::kNone) {
+    status = it->second.status != 0 ? it->second.status : kHostileFailCleanly.error;
+    return it->second.misbehave;
+  }
+  for (const MisbehaviourEntry& entry : kMisbehaviours) {
+    if (const int error = scheduler_.should_fail(*entry.site)) {
+      status = error;
+      return entry.kind;
+    }
+  }
+  return Misbehaviour::kNone;
+}
+
+void Backend::protocol_violation(const sim::ViolationKind& kind, const DisplifRequest& request,
+                                 const std::string& what) {
+  const char* op = displif_op_name(request.operation);
+  scheduler_.report(kind, fmt::format("displ_be:{}", op),
+                    fmt::format("the frontend's {} (id {}): {}", op, request.id, what), op);
 }
 
 // One function per request that needs more than a line; this switch only
 // dispatches.
-int32_t Backend::execute(const DisplifRequest& request) {
+int32_t Backend::execute(uint32_t connector, const DisplifRequest& request) {
   switch (request.operation) {
     case DisplifOp::DBUF_CREATE:
       return dbuf_create(request);
@@ -262,17 +338,24 @@ int32_t Backend::execute(const DisplifRequest& request) {
     case DisplifOp::FB_ATTACH:
       return fb_attach(request);
     case DisplifOp::FB_DETACH:
-      return fbs_.erase(request.fb_cookie) ? 0 : -EINVAL;
+      return fb_detach(request);
     case DisplifOp::SET_CONFIG:
-      return request.fb_cookie != 0 && !fbs_.count(request.fb_cookie) ? -EINVAL : 0;
     case DisplifOp::PG_FLIP:
-      return fbs_.count(request.fb_cookie) ? 0 : -EINVAL;
+      return show(connector, request);
   }
   XFSIM_ASSERT(false, "unknown displif operation {}", static_cast<int>(request.operation));
 }
 
 int32_t Backend::dbuf_create(const DisplifRequest& request) {
-  if (buffers_.count(request.dbuf_cookie) || request.dbuf_cookie == 0) return -EINVAL;
+  if (request.dbuf_cookie == 0) {
+    protocol_violation(kDisplifInvalidCookie, request, "dbuf_cookie 0");
+    return -EINVAL;
+  }
+  if (buffers_.count(request.dbuf_cookie)) {
+    protocol_violation(kDisplifDuplicateCookie, request,
+                       fmt::format("dbuf cookie {:#x} already names a display buffer", request.dbuf_cookie));
+    return -EINVAL;
+  }
   const uint32_t dir_page = gnttab_.map(request.gref_directory, kBackendDomid, "displ_be_dbuf_create");
   const SharedPageFrames& frames = shared_.write();
   if (dir_page == kNoPage || !frames.directories.count(dir_page)) return -EINVAL;
@@ -305,42 +388,88 @@ int32_t Backend::dbuf_create(const DisplifRequest& request) {
 }
 
 int32_t Backend::dbuf_destroy(const DisplifRequest& request) {
-  if (!buffers_.count(request.dbuf_cookie)) return -EINVAL;
+  if (!buffers_.count(request.dbuf_cookie)) {
+    // displif.h names no error for it: displ_be refuses it, and says so.
+    scheduler_.logf("displ_be: DBUF_DESTROY of unknown dbuf cookie {:#x}", request.dbuf_cookie);
+    return -EINVAL;
+  }
   destroy_buffer(request.dbuf_cookie, "displ_be_dbuf_destroy");
   return 0;
 }
 
 int32_t Backend::fb_attach(const DisplifRequest& request) {
-  if (!buffers_.count(request.dbuf_cookie) || fbs_.count(request.fb_cookie)) return -EINVAL;
-  fbs_.insert(request.fb_cookie);
+  if (request.dbuf_cookie == 0 || request.fb_cookie == 0) {
+    protocol_violation(kDisplifInvalidCookie, request,
+                       fmt::format("dbuf cookie {:#x}, fb cookie {:#x}", request.dbuf_cookie, request.fb_cookie));
+    return -EINVAL;
+  }
+  if (!buffers_.count(request.dbuf_cookie)) {
+    protocol_violation(kDisplifUnknownObject, request,
+                       fmt::format("attaches fb {:#x} to dbuf {:#x}, which was never created (or is destroyed)",
+                                   request.fb_cookie, request.dbuf_cookie));
+    return -EINVAL;
+  }
+  if (fbs_.count(request.fb_cookie)) {
+    protocol_violation(kDisplifDuplicateCookie, request,
+                       fmt::format("fb cookie {:#x} is already attached", request.fb_cookie));
+    return -EINVAL;
+  }
+  fbs_[request.fb_cookie] = request.dbuf_cookie;
   return 0;
 }
 
-void Backend::schedule_answer(uint32_t connector, const DisplifRequest& request, int32_t status) {
+int32_t Backend::fb_detach(const DisplifRequest& request) {
+  if (!fbs_.erase(request.fb_cookie)) {
+    scheduler_.logf("displ_be: FB_DETACH of unknown fb cookie {:#x}", request.fb_cookie);
+    return -EINVAL;
+  }
+  return 0;
+}
+
+int32_t Backend::show(uint32_t connector, const DisplifRequest& request) {
+  const bool reset = request.operation == DisplifOp::SET_CONFIG && request.fb_cookie == 0;
+  if (!reset && !fbs_.count(request.fb_cookie)) {
+    protocol_violation(
+        kDisplifUnknownObject, request,
+        fmt::format("shows fb {:#x} on connector {}, which is not attached", request.fb_cookie, connector));
+    return -EINVAL;
+  }
+  if (connector < scanout_.size()) scanout_[connector] = request.fb_cookie;
+  return 0;
+}
+
+void Backend::schedule_answer(uint32_t connector, const DisplifRequest& request, int32_t status,
+                              Misbehaviour misbehave) {
   auto it = config_.answers.find(request.operation);
   const BackendAnswer answer = it == config_.answers.end() ? BackendAnswer{} : it->second;
-  if (answer.drop) return;
-  if (status == 0) status = answer.status;
+  if (answer.drop || misbehave == Misbehaviour::kNeverAnswer) return;
+  if (status == 0 && misbehave != Misbehaviour::kFailCleanly) status = answer.status;
+  const uint64_t latency = answer.latency_ms + (misbehave == Misbehaviour::kAnswerLate ? kLateAnswerMs : 0);
+  // A wrong id: one the frontend is not waiting for (ids are a u16 counter).
+  const uint16_t id = misbehave == Misbehaviour::kWrongId ? static_cast<uint16_t>(request.id ^ 0x8000) : request.id;
+  const int answers = misbehave == Misbehaviour::kAnswerTwice ? 2 : 1;
   const uint32_t generation = generation_;
-  scheduler_.add_timer(answer.latency_ms, [this, connector, request, status, generation] {
+  scheduler_.add_timer(latency, [this, connector, request, status, generation, id, answers] {
     if (!alive_ || hung_ || generation != generation_ || connector >= channels_.size()) return;
-    respond(connector, request, status);
-    if (request.operation == DisplifOp::PG_FLIP && status == 0) {
-      const uint64_t cookie = request.fb_cookie;
-      scheduler_.add_timer(config_.flip_event_latency_ms, [this, connector, cookie, generation] {
-        if (alive_ && !hung_ && generation == generation_ && connector < channels_.size()) {
-          send_flip_event(connector, cookie);
-        }
-      });
+    for (int i = 0; i < answers; ++i) respond(connector, request, status, id);
+    if (request.operation == DisplifOp::PG_FLIP && status == 0) schedule_flip_event(connector, request.fb_cookie);
+  });
+}
+
+void Backend::schedule_flip_event(uint32_t connector, uint64_t cookie) {
+  const uint32_t generation = generation_;
+  scheduler_.add_timer(config_.flip_event_latency_ms, [this, connector, cookie, generation] {
+    if (alive_ && !hung_ && generation == generation_ && connector < channels_.size()) {
+      send_flip_event(connector, cookie);
     }
   });
 }
 
-void Backend::respond(uint32_t connector, const DisplifRequest& request, int32_t status) {
+void Backend::respond(uint32_t connector, const DisplifRequest& request, int32_t status, uint16_t id) {
   Channel& channel = channels_[connector];
   // A ring the frontend already took back (grant ended) is not written.
   if (channel.ring == nullptr || !gnttab_.active(channel.req_gref)) return;
-  channel.ring->page.write().push_response(DisplifResponse{request.id, request.operation, status});
+  channel.ring->page.write().push_response(DisplifResponse{id, request.operation, status});
   evtchn_.notify_frontend(channel.req_port);
 }
 
@@ -381,7 +510,15 @@ void Backend::release_mappings(const char* site) {
   }
   channels_.clear();
   fbs_.clear();
+  scanout_.clear();
   ++generation_;
+}
+
+size_t Backend::frontend_grants_mapped() const {
+  size_t mapped = 0;
+  for (const auto& [cookie, buffer] : buffers_) mapped += buffer.frontend_grefs.size();
+  for (const Channel& channel : channels_) mapped += (channel.ring != nullptr) + (channel.event_page != nullptr);
+  return mapped;
 }
 
 void Backend::release_all(const char* site, bool instance_gone) {

@@ -4,7 +4,19 @@
 // sends page-flip events, and with be-alloc allocates and frees the buffer
 // pages. Scripted behaviours: clean disconnect, death that leaves XenStore
 // saying Connected, restart, late answers, an event for an unknown fb.
+//
+// It keeps the protocol state the frontend built (dbufs, framebuffers, what
+// each connector scans out, the grants it maps) and judges the frontend's
+// requests against displif.h (oracles below). It can also be hostile
+// (docs/fakes.md, "The hostile backend"): fail an operation cleanly, answer
+// twice, with a wrong id, never, early (before its side effects) or late
+// (after the frontend's timeout). Each misbehaviour is a FaultSite
+// (FaultSite::hostile): a scenario scripts it per occurrence ("faults") or for
+// every request of an operation (answers.OP.misbehave), and a strategy with
+// a fault bound explores it when the run asks for a hostile backend.
 #pragma once
+
+#include <cerrno>
 
 #include <cstdint>
 #include <map>
@@ -18,15 +30,75 @@
 #include "fakes/grant_table.h"
 #include "fakes/page_frames.h"
 #include "fakes/xenstore.h"
+#include "sim/fault.h"
 #include "sim/scheduler.h"
+#include "sim/violation.h"
 #include "sim/wait_queue.h"
 
 namespace xfsim::fakes {
+
+// Protocol violations by the frontend, as displif.h states them (the backend
+// is the one that sees them): "An attempt to create multiple display buffers
+// with the same dbuf_cookie is an error" (and frame buffers with the same
+// fb_cookie); "Display buffers's cookie of value 0 is treated as invalid";
+// FB_ATTACH attaches "to previously created display buffer"; SET_CONFIG's
+// and PG_FLIP's fb_cookie identify a framebuffer. Where displif.h says
+// nothing (DBUF_DESTROY or FB_DETACH of an unknown cookie, DBUF_DESTROY of a
+// buffer still attached or scanned out) displ_be answers or notes it in its
+// log, and no verdict is given.
+inline constexpr sim::ViolationKind kDisplifDuplicateCookie{
+    "displif-duplicate-cookie", "the frontend creates a dbuf or attaches an fb with a cookie the backend still holds"};
+inline constexpr sim::ViolationKind kDisplifInvalidCookie{"displif-invalid-cookie",
+                                                          "the frontend sends a dbuf or fb cookie of 0 (invalid)"};
+inline constexpr sim::ViolationKind kDisplifUnknownObject{
+    "displif-unknown-object", "FB_ATTACH to a dbuf, or SET_CONFIG / PG_FLIP of an fb, the backend does not have"};
+inline constexpr const sim::ViolationKind* kBackendOracles[] = {&kDisplifDuplicateCookie, &kDisplifInvalidCookie,
+                                                                &kDisplifUnknownObject};
+
+// The hostile backend's misbehaviours, per request. kNone: as displ_be.
+enum class Misbehaviour : uint8_t {
+  kNone,
+  kFailCleanly,  // an error answer, and no side effect at all
+  kNeverAnswer,  // the request is done, no answer is written
+  kAnswerTwice,  // the same answer twice
+  kWrongId,      // the answer carries an id the frontend did not send
+  kAnswerEarly,  // OK answered first, the request done only afterwards
+  kAnswerLate,   // answered after the frontend's 3000 ms timeout
+};
+std::optional<Misbehaviour> misbehaviour_named(const std::string& name);
+const char* misbehaviour_name(Misbehaviour m);
+
+// The frontend waits XEN_DRM_FRONT_WAIT_BACK_MS (3000) for an answer: a late
+// one comes after it.
+inline constexpr uint64_t kLateAnswerMs = 3000 + 500;
+// An early answer's work is done this long after the answer.
+inline constexpr int64_t kEarlyWorkMs = 1;
+
+// One site per misbehaviour, asked in this order for every request (the first
+// that fires wins). The error is the status of a clean failure; the others
+// carry no error (the site's own is never returned to anyone).
+inline constexpr sim::FaultSite kHostileFailCleanly{
+    "displ_be:fail_cleanly", "displ_be fails a request with -EINVAL and keeps no side effect", -EINVAL, true};
+inline constexpr sim::FaultSite kHostileNeverAnswer{"displ_be:never_answer",
+                                                    "displ_be does a request and never answers it", -ETIMEDOUT, true};
+inline constexpr sim::FaultSite kHostileAnswerTwice{"displ_be:answer_twice", "displ_be answers a request twice", -EIO,
+                                                    true};
+inline constexpr sim::FaultSite kHostileWrongId{"displ_be:wrong_id",
+                                                "displ_be answers a request with an id it was not sent", -EIO, true};
+inline constexpr sim::FaultSite kHostileAnswerEarly{
+    "displ_be:answer_early", "displ_be answers OK before doing the request (directory not yet filled)", -EIO, true};
+inline constexpr sim::FaultSite kHostileAnswerLate{
+    "displ_be:answer_late", "displ_be answers after the frontend's 3000 ms timeout", -ETIMEDOUT, true};
+inline constexpr const sim::FaultSite* kBackendFaultSites[] = {&kHostileFailCleanly, &kHostileNeverAnswer,
+                                                               &kHostileAnswerTwice, &kHostileWrongId,
+                                                               &kHostileAnswerEarly, &kHostileAnswerLate};
 
 struct BackendAnswer {
   int32_t status = 0;
   uint64_t latency_ms = 1;
   bool drop = false;  // never answer
+  // Every request of this operation (scripted; the sites choose per request).
+  Misbehaviour misbehave = Misbehaviour::kNone;
 };
 
 struct BackendAction {
@@ -53,6 +125,16 @@ class Backend {
   void start();
   void arm_script();
   void perform(const BackendAction& action);
+
+  // Protocol state, as the backend knows it (tests, and the oracles above).
+  bool has_dbuf(uint64_t cookie) const { return buffers_.count(cookie) != 0; }
+  bool has_fb(uint64_t cookie) const { return fbs_.count(cookie) != 0; }
+  size_t dbuf_count() const { return buffers_.size(); }
+  size_t fb_count() const { return fbs_.size(); }
+  // The fb a connector scans out (0: none, or reset).
+  uint64_t scanout(uint32_t connector) const { return connector < scanout_.size() ? scanout_[connector] : 0; }
+  // Grants of the frontend's the backend maps now (rings and buffer pages).
+  size_t frontend_grants_mapped() const;
 
  private:
   struct Channel {
@@ -86,14 +168,21 @@ class Backend {
   sim::Task<> serve();
   sim::Task<> handle(uint32_t connector, const DisplifRequest& request);
   // What a request does to the backend's state, and its status.
-  int32_t execute(const DisplifRequest& request);
+  int32_t execute(uint32_t connector, const DisplifRequest& request);
   int32_t dbuf_create(const DisplifRequest& request);
   int32_t dbuf_destroy(const DisplifRequest& request);
   int32_t fb_attach(const DisplifRequest& request);
+  int32_t fb_detach(const DisplifRequest& request);
+  int32_t show(uint32_t connector, const DisplifRequest& request);  // SET_CONFIG, PG_FLIP
+  // What the scenario scripts for this operation, else what the sites say
+  // (scripted faults, or a strategy's choice); `status` the failure's.
+  Misbehaviour choose_misbehaviour(const DisplifRequest& request, int32_t& status);
+  void protocol_violation(const sim::ViolationKind& kind, const DisplifRequest& request, const std::string& what);
   // The answer the script asks for (status, latency, or none), then the
   // page-flip event of a successful flip.
-  void schedule_answer(uint32_t connector, const DisplifRequest& request, int32_t status);
-  void respond(uint32_t connector, const DisplifRequest& request, int32_t status);
+  void schedule_answer(uint32_t connector, const DisplifRequest& request, int32_t status, Misbehaviour misbehave);
+  void respond(uint32_t connector, const DisplifRequest& request, int32_t status, uint16_t id);
+  void schedule_flip_event(uint32_t connector, uint64_t cookie);
   void send_flip_event(uint32_t connector, uint64_t fb_cookie);
   // Rings, event channels and the frontend's grants (on Closing, death).
   void release_mappings(const char* site);
@@ -116,6 +205,7 @@ class Backend {
   std::string frontend_path_, backend_path_;
   std::string frontend_state_path_, backend_state_path_;  // built once: read on every wake-up
   sim::WaitQueue wake_;
+  sim::WaitQueue early_work_;   // never woken: answer_early's delay before the work
   const sim::DomainId domain_;  // the machine displ_be runs on
   bool kicked_ = false;
   bool alive_ = true;
@@ -128,7 +218,8 @@ class Backend {
   bool be_alloc_ = false;
   std::vector<Channel> channels_;
   std::map<uint64_t, Buffer> buffers_;  // by dbuf cookie (ordered: deterministic teardown)
-  std::set<uint64_t> fbs_;
+  std::map<uint64_t, uint64_t> fbs_;    // fb cookie -> the dbuf it is attached to
+  std::vector<uint64_t> scanout_;       // per connector: the fb shown (0: none)
   uint32_t generation_ = 0;
   uint32_t instances_ = 0;
 };

@@ -82,8 +82,12 @@ struct DisplifRing : KObject {
     // RING_GET_REQUEST + req_prod_pvt++; false (and ring-overflow) when full.
     bool push_request(sim::Scheduler& scheduler, const DisplifRequest& request, const char* site);
     void push_requests() { req_prod = req_prod_pvt; }
-    // RING_FULL: as many requests pushed as answers consumed plus the slots.
-    bool full() const { return req_prod_pvt - rsp_cons >= kRingSlots; }
+    // RING_FULL, as the macro computes it: RING_FREE_REQUESTS ==
+    // RING_SIZE - (req_prod_pvt - rsp_cons) == 0, in unsigned arithmetic. A
+    // backend that answered more often than it was asked (answer_twice) puts
+    // rsp_cons ahead of req_prod_pvt: the difference wraps, and the ring is
+    // not full (the macro's answer, not "full by 2^32").
+    bool full() const { return static_cast<uint32_t>(kRingSlots - (req_prod_pvt - rsp_cons)) == 0; }
     bool has_unconsumed_requests() const { return req_cons != req_prod; }
     DisplifRequest take_request() {
       XFSIM_ASSERT(req_prod - req_cons <= kRingSlots && req_cons != req_prod, "ring: req_cons {} req_prod {}", req_cons,

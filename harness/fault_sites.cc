@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "driver_core/xen_drm_front.h"
+#include "fakes/backend.h"
 #include "sim/assert.h"
 
 namespace xfsim::harness {
@@ -10,6 +11,7 @@ namespace xfsim::harness {
 const std::vector<const sim::FaultSite*>& fault_sites() {
   static const std::vector<const sim::FaultSite*> sites = [] {
     std::vector<const sim::FaultSite*> all(std::begin(driver::kDriverFaultSites), std::end(driver::kDriverFaultSites));
+    all.insert(all.end(), std::begin(fakes::kBackendFaultSites), std::end(fakes::kBackendFaultSites));
     for (size_t i = 0; i < all.size(); ++i) {
       XFSIM_ASSERT(all[i]->error < 0, "fault site {} fails with {}, not a negative errno", all[i]->name, all[i]->error);
       for (size_t j = 0; j < i; ++j) {

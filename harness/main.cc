@@ -131,12 +131,17 @@ struct PolicyFlags {
   std::vector<std::string> stop_on, ignore;
   bool check_determinism = false;
   bool any_instant = false;
+  bool hostile_backend = false;
 };
 
 void apply_policy_options(Scenario& scenario, const PolicyFlags& flags) {
   if (flags.any_instant) {  // in the source too: a trace header replays with it
     scenario.schedule.any_instant = true;
     scenario.source["schedule"]["any_instant"] = true;
+  }
+  if (flags.hostile_backend) {
+    scenario.schedule.hostile_backend = true;
+    scenario.source["schedule"]["hostile_backend"] = true;
   }
   if (!flags.stop_on.empty()) {
     scenario.report_policy.stop_on.clear();
@@ -638,6 +643,8 @@ void add_policy_flags(CLI::App* command, PolicyFlags& flags) {
   command->add_flag("--any-instant", flags.any_instant,
                     "a due timer (scripted action, interrupt) may fire between any two steps, not only when all "
                     "tasks block");
+  command->add_flag("--hostile-backend", flags.hostile_backend,
+                    "with a fault bound, the strategy may also make the backend misbehave (the displ_be:* sites)");
 }
 
 CLI::App* add_run_command(CLI::App& app, RunArgs& args, PolicyFlags& flags, OutputFlags& output) {

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <span>
 
+#include "fakes/backend.h"
 #include "fakes/displif.h"
 #include "fakes/drm.h"
 #include "fakes/grant_table.h"
@@ -28,6 +29,7 @@ const std::vector<const sim::ViolationKind*>& oracle_kinds() {
           {fakes::kPageFramesOracles},
           {fakes::kXenstoreOracles},
           {fakes::kDisplifOracles},
+          {fakes::kBackendOracles},
           {fakes::kDrmOracles}}) {
       all.insert(all.end(), layer.begin(), layer.end());
     }

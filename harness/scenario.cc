@@ -626,6 +626,12 @@ fakes::BackendAnswer parse_answer(const nlohmann::json& answer, const JsonPlace&
   a.status = status ? static_cast<int32_t>(read_signed(*status, at / "status", -4095, 4095)) : 0;
   a.latency_ms = u64(answer, at, "latency_ms", 1, kI64);
   a.drop = flag(answer, at, "drop", false);
+  if (const nlohmann::json* misbehave = find_member(answer, at, "misbehave")) {
+    const std::string name = read_string(*misbehave, at / "misbehave");
+    const std::optional<fakes::Misbehaviour> m = fakes::misbehaviour_named(name);
+    if (!m) (at / "misbehave").fail(fmt::format("unknown misbehaviour '{}'", name));
+    a.misbehave = *m;
+  }
   return a;
 }
 
@@ -723,6 +729,7 @@ Schedule parse_schedule(const nlohmann::json& sch, const JsonPlace& at) {
   schedule.sleep_sets = flag(sch, at, "sleep_sets", false);
   schedule.fault_bound = u32(sch, at, "fault_bound", 0u);
   schedule.any_instant = flag(sch, at, "any_instant", false);
+  schedule.hostile_backend = flag(sch, at, "hostile_backend", false);
   schedule.steps_max = u64(sch, at, "steps_max", 100000, kI64);
   if (const nlohmann::json* decisions = find_member(sch, at, "decisions")) {
     schedule.decisions = read_each(*decisions, at / "decisions", [](const nlohmann::json& task, const JsonPlace& p) {

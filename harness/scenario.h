@@ -113,6 +113,9 @@ struct Schedule : ScheduleChoice {
   // Events at any instant (Scheduler::set_any_instant): a due timer (a
   // scripted action, an interrupt) is a choice at every decision.
   bool any_instant = false;
+  // A strategy exploring faults may also choose the backend's misbehaviours
+  // (fakes/backend.h: the displ_be:* fault sites).
+  bool hostile_backend = false;
 };
 
 struct Scenario {

@@ -184,6 +184,7 @@ RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim
   observed = &w;
   w.scheduler.set_report_policy(scenario.report_policy);
   w.scheduler.set_scripted_faults(scenario.faults);
+  w.scheduler.set_hostile_backend(scenario.schedule.hostile_backend);
   w.scheduler.spawn("xenwatch", sim::TaskKind::kKthread, w.store.xenwatch_thread(), /*daemon=*/true);
   w.scheduler.spawn("xenbus_probe", sim::TaskKind::kKthread, w.probe());
   w.backend.start();

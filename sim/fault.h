@@ -22,6 +22,10 @@ struct FaultSite {
   const char* name;
   const char* meaning;
   int error;  // what the call returns when it fails (a negative errno)
+  // A misbehaviour of the hostile backend (fakes/backend.h), not a failing
+  // call of the driver: scripted like any fault, explored only when the run
+  // asks for a hostile backend (Scheduler::set_hostile_backend).
+  bool hostile = false;
 };
 
 // A fault a scenario asks for: the nth call at `site` in the run fails.

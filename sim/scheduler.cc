@@ -461,7 +461,8 @@ int Scheduler::should_fail(const FaultSite& site) {
       if (fault.nth == nth && fault.site == site.name) error = fault.error != 0 ? fault.error : site.error;
     }
   }
-  if (error == 0 && needs_.faults && strategy_.inject_fault(FaultPoint{step_, &site, nth})) {
+  if (error == 0 && needs_.faults && (!site.hostile || hostile_backend_) &&
+      strategy_.inject_fault(FaultPoint{step_, &site, nth})) {
     error = site.error;
     explored = true;
   }

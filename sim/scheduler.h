@@ -184,6 +184,9 @@ class Scheduler {
   // outlive the run (they are the scenario's).
   int should_fail(const FaultSite& site);
   void set_scripted_faults(const std::vector<ScriptedFault>& faults) { scripted_faults_ = &faults; }
+  // Whether a strategy exploring faults may also choose the hostile
+  // backend's misbehaviours (FaultSite::hostile). Off: only scripted ones.
+  void set_hostile_backend(bool on) { hostile_backend_ = on; }
   const std::vector<InjectedFault>& injected_faults() const { return injected_faults_; }
 
   void log(std::string text);  // printk-like line in the trace
@@ -288,6 +291,7 @@ class Scheduler {
   std::vector<std::pair<const FaultSite*, uint32_t>> fault_site_calls_;
   const std::vector<ScriptedFault>* scripted_faults_ = nullptr;
   std::vector<InjectedFault> injected_faults_;
+  bool hostile_backend_ = false;
 
   void touch(uint32_t resource, bool write = true) { step_footprint_.touch(resource, write); }
   template <typename T>

@@ -33,7 +33,7 @@ TEST(Oracles, TheCatalogueComesFromTheDeclarationsAndNamesEachKindOnce) {
     if (sim::ReportPolicy::default_policy().stops(*kind) && !kind->always_stops) memory.insert(kind->name);
     EXPECT_TRUE(is_oracle_kind(kind->name));
   }
-  EXPECT_EQ(names.size(), 24u);  // 22, and the log expectations (harness/world.h)
+  EXPECT_EQ(names.size(), 27u);  // 22, the backend's 3 (fakes/backend.h), the log expectations (harness/world.h)
   EXPECT_EQ(memory, (std::set<std::string>{"access-after-free", "backend-page-freed-while-reachable", "double-free",
                                            "free-of-granted-page", "null-deref", "use-after-free"}));
   EXPECT_FALSE(is_oracle_kind("use-after-fre"));
