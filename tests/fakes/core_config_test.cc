@@ -131,7 +131,7 @@ struct DrmBench : testing::FakesBench {
 // v5.14 unplug zapped them, and with no .fault the touch is SIGBUS.
 sim::Task<> map_unplug_touch(DrmBench& b) {
   EXPECT_EQ(co_await b.drm.drm_dev_register(*b.dev), 0);
-  drm_file* file = co_await b.drm.drm_open(*b.dev, "compositor");
+  drm_file* file = co_await b.drm.drm_open(b.dev->minor, "compositor");
   auto* obj = b.kmem.kzalloc<MapAllDriver::Object>("stub_object", "gem");
   b.drm.register_object(*b.dev, obj, 2 * 4096u);
   for (int i = 0; i < 2; ++i) obj->pages.push_back(b.memory.alloc_page(kFrontendDomid, "p"));
