@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -331,6 +332,54 @@ TEST(ShowTest, PerfettoIsValidTraceEventJson) {
     if (e["ph"] == "M" && e["name"] == "process_name") processes.insert(e["pid"].get<int64_t>());
   }
   EXPECT_EQ(processes.size(), 2u);
+}
+
+// The finding's object, dbuf-gemN (a plain kzalloc), is a 0/1 "live" track
+// from its allocation to its free, at the moments of the KASAN report; the
+// GEM object it stands for counts its references (a handle, then the
+// framebuffer's) down to 0. Each event is a change.
+TEST(ShowTest, PerfettoCountsTheReferencesOfTheFindingsObjects) {
+  const Timeline& t = standard_timeline();
+  const sim::Violation* v = t.result.first();
+  ASSERT_TRUE(v != nullptr && v->allocated && v->freed);
+  ASSERT_EQ(v->object_type, "xen_drm_front_dbuf");
+  ASSERT_EQ(v->object_name.rfind("dbuf-", 0), 0u);
+  const nlohmann::json doc = nlohmann::json::parse(render_perfetto(t));
+  std::map<std::string, std::vector<std::pair<double, int64_t>>> tracks;
+  std::map<std::string, double> kasan;  // "alloc", "free" -> ts
+  for (const auto& e : doc["traceEvents"]) {
+    if (e["ph"] == "C" && e["cat"] == "refcount") {
+      ASSERT_EQ(e["args"].size(), 1u);
+      tracks[e["name"]].push_back({e["ts"].get<double>(), e["args"].begin()->get<int64_t>()});
+    }
+    if (e["ph"] == "i" && e["cat"] == "kasan") {
+      const std::string name = e["name"];
+      kasan[name.substr(0, name.find(' '))] = e["ts"].get<double>();
+    }
+  }
+  const std::string live = fmt::format("live {} ({})", v->object_name, v->object_type);
+  const std::string refs = fmt::format("refs {} (xen_gem_object)", v->object_name.substr(5));
+  ASSERT_TRUE(tracks.count(live)) << live;
+  ASSERT_TRUE(tracks.count(refs)) << refs;
+  EXPECT_EQ(tracks.size(), 2u);
+  const std::vector<std::pair<double, int64_t>> expected{{kasan.at("alloc"), 1}, {kasan.at("free"), 0}};
+  EXPECT_EQ(tracks[live], expected);
+  const auto& gem = tracks[refs];
+  ASSERT_GE(gem.size(), 3u);
+  EXPECT_EQ(gem.back().second, 0);
+  EXPECT_LE(gem.back().first, kasan.at("free"));
+  EXPECT_EQ(std::max_element(gem.begin(), gem.end(), [](auto& a, auto& b) { return a.second < b.second; })->second, 2);
+  for (const auto& [name, values] : tracks) {
+    for (size_t i = 1; i < values.size(); ++i) {
+      EXPECT_LT(values[i - 1].first, values[i].first) << name;
+      EXPECT_NE(values[i - 1].second, values[i].second) << name;
+    }
+  }
+  // On the Timeline, the free is the step of the report's free stack.
+  const ShowObjectCounter& freed =
+      *std::find_if(t.object_counters.begin(), t.object_counters.end(),
+                    [&](const ShowObjectCounter& c) { return c.track == live && c.value == 0; });
+  EXPECT_EQ(freed.step, v->freed->step - 1);
 }
 
 // The checker itself catches what it is there for.
