@@ -161,9 +161,18 @@ struct CampaignFindingLink {
   std::string signature, verdict, html, trace, scenario;
   uint64_t schedule_index = 0;
 };
+// Where a campaign stood at one progress tick (every 256 schedules) or at its
+// start and end.
+struct CampaignPoint {
+  uint64_t schedules = 0, interleavings = 0, findings = 0;
+};
+// `progress` in order of schedules; drawn as an inline SVG line chart (no
+// script), thinned to at most kCampaignChartPoints points (the last kept).
+inline constexpr size_t kCampaignChartPoints = 200;
 std::string render_campaign_index(const std::string& scenario, const std::string& variant, uint64_t schedules,
                                   double seconds, uint64_t interleavings,
-                                  const std::vector<CampaignFindingLink>& findings);
+                                  const std::vector<CampaignFindingLink>& findings,
+                                  const std::vector<CampaignPoint>& progress);
 
 std::string html_escape(const std::string& text);
 

@@ -579,5 +579,61 @@ TEST(ShowOutputTest, FuzzWritesAPagePerFindingAndAnIndex) {
   EXPECT_NE(slurp((fs::path(dir) / "index.html").string()).find("schedules/s"), std::string::npos);
 }
 
+// index.html draws distinct interleavings and findings against schedules
+// run: a point at the start, every 256 schedules and at the end, so 600
+// schedules make 4; x grows, and neither count ever falls (y never rises).
+TEST(ShowOutputTest, FuzzIndexChartsInterleavingsAndFindings) {
+  const std::string dir = scratch("campaign-chart");
+  const Outcome fuzz = shell(fmt::format(
+      "harness/xfsim fuzz scenarios/lifecycle/standard.json --variant upstream --strategy pct --schedules 600 "
+      "--no-minimize --out {}",
+      dir));
+  ASSERT_EQ(fuzz.status, 1) << fuzz.output;  // findings
+  const std::string index = slurp((fs::path(dir) / "index.html").string());
+  const size_t svg = index.find("<svg id=\"progress\"");
+  ASSERT_NE(svg, std::string::npos);
+  EXPECT_EQ(index.find("<script"), std::string::npos);
+  const auto polyline = [&](const std::string& cls) {
+    std::vector<std::pair<double, double>> points;
+    const std::string open = "<polyline class=\"" + cls + "\"";
+    const size_t at = index.find(open, svg);
+    EXPECT_NE(at, std::string::npos) << cls;
+    if (at == std::string::npos) return points;
+    const size_t begin = index.find("points=\"", at) + 8;
+    std::istringstream in(index.substr(begin, index.find('"', begin) - begin));
+    double x, y;
+    char comma;
+    while (in >> x >> comma >> y) points.push_back({x, y});
+    return points;
+  };
+  for (const char* cls : {"interleavings", "findings"}) {
+    const auto points = polyline(cls);
+    EXPECT_EQ(points.size(), 4u) << cls;
+    for (size_t i = 1; i < points.size(); ++i) {
+      EXPECT_LT(points[i - 1].first, points[i].first) << cls;
+      EXPECT_GE(points[i - 1].second, points[i].second) << cls;
+    }
+    ASSERT_FALSE(points.empty());
+    EXPECT_GT(points.front().second, points.back().second) << cls << ": the count rose";
+  }
+  // The x axis ends at the schedules run.
+  EXPECT_NE(index.find(">600</text>", svg), std::string::npos);
+}
+
+// A long campaign's chart is thinned to kCampaignChartPoints, first and last kept.
+TEST(ShowOutputTest, TheCampaignChartIsThinned) {
+  std::vector<CampaignPoint> progress;
+  for (uint64_t i = 0; i <= 1000; ++i) progress.push_back(CampaignPoint{i * 256, i * 100, i / 300});
+  const std::string index = render_campaign_index("s", "v", 256000, 1.0, 100000, {}, progress);
+  const size_t at = index.find("<polyline class=\"interleavings\"");
+  ASSERT_NE(at, std::string::npos);
+  const size_t begin = index.find("points=\"", at) + 8;
+  const std::string points = index.substr(begin, index.find('"', begin) - begin);
+  EXPECT_EQ(std::count(points.begin(), points.end(), ','), static_cast<long>(kCampaignChartPoints));
+  EXPECT_EQ(points.rfind("70.0,170.0", 0), 0u);                                                   // the start
+  EXPECT_EQ(points.substr(points.rfind(' ') + 1), "570.0,20.0");                                  // the end
+  EXPECT_EQ(render_campaign_index("s", "v", 0, 1.0, 0, {}, {}).find("<svg"), std::string::npos);  // no points, no chart
+}
+
 }  // namespace
 }  // namespace xfsim::harness
