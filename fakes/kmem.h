@@ -69,6 +69,8 @@ class Kmem {
   void for_each_object(Fn&& fn) const {
     for (const Record& record : records_) fn(record.type, *record.object, record.freed);
   }
+  // The name an object was allocated (or renamed) with; for the same observers.
+  const std::string& name_of(const KObject& object) const { return records_[object.kmem_id - 1].name; }
 
  private:
   struct Record {

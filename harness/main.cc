@@ -425,6 +425,7 @@ class FuzzProgress {
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
   void tick(uint64_t done, size_t findings, uint64_t interleavings) {
+    record(done, findings, interleavings);
     const auto now = std::chrono::steady_clock::now();
     if (now - last_ < std::chrono::seconds(terminal_ ? 0 : 5)) return;
     last_ = now;
@@ -435,6 +436,19 @@ class FuzzProgress {
                              terminal_ ? "   " : "\n")
               << std::flush;
   }
+
+  // A point of index.html's chart (each tick, the start and the end).
+  void record(uint64_t done, size_t findings, uint64_t interleavings) {
+    if (!points_.empty() && points_.back().schedules == done) points_.pop_back();
+    points_.push_back(CampaignPoint{done, interleavings, findings});
+    if (points_.size() < 4 * kCampaignChartPoints) return;
+    // A long campaign: every other point, the first and the last kept.
+    std::vector<CampaignPoint> half;
+    for (size_t i = 0; i < points_.size(); i += 2) half.push_back(points_[i]);
+    if (half.back().schedules != done) half.push_back(points_.back());
+    points_ = std::move(half);
+  }
+  const std::vector<CampaignPoint>& points() const { return points_; }
 
   void save(uint64_t done, size_t findings, bool finished) const {
     nlohmann::ordered_json progress;
@@ -462,6 +476,7 @@ class FuzzProgress {
   const bool terminal_ = isatty(STDERR_FILENO);
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_ = start_;
+  std::vector<CampaignPoint> points_{CampaignPoint{}};
 };
 
 void print_fuzz_summary(const CampaignResult& campaign, const CampaignOptions& options, bool exhaustive, double seconds,
@@ -515,7 +530,7 @@ int cmd_fuzz_generate(const FuzzArgs& args) {
 
 // index.html: the campaign's findings by signature, each linking its page.
 void write_campaign_index(const std::string& dir, const std::string& scenario, const std::string& variant,
-                          const CampaignResult& campaign, double seconds) {
+                          const CampaignResult& campaign, double seconds, const std::vector<CampaignPoint>& progress) {
   std::vector<CampaignFindingLink> links;
   for (const auto& f : campaign.findings) {
     const std::string base = finding_file_base(f.signature);
@@ -525,7 +540,7 @@ void write_campaign_index(const std::string& dir, const std::string& scenario, c
   }
   write_file_atomically((fs::path(dir) / "index.html").string(),
                         render_campaign_index(scenario, variant, campaign.schedules_run, seconds,
-                                              campaign.distinct_interleavings, links));
+                                              campaign.distinct_interleavings, links, progress));
 }
 
 int cmd_fuzz(FuzzArgs args, const PolicyFlags& flags) {
@@ -571,8 +586,9 @@ int cmd_fuzz(FuzzArgs args, const PolicyFlags& flags) {
   const double seconds = progress.seconds();
   std::cerr << (progress.terminal() ? "\n" : "");
   progress.save(campaign.schedules_run, campaign.findings.size(), !campaign.stopped_early);
+  progress.record(campaign.schedules_run, campaign.findings.size(), campaign.distinct_interleavings);
   print_fuzz_summary(campaign, options, exhaustive, seconds, not_saved);
-  write_campaign_index(out_dir, scenario.name, variant.name, campaign, seconds);
+  write_campaign_index(out_dir, scenario.name, variant.name, campaign, seconds, progress.points());
   if (!determinism_held(campaign)) return 1;
   std::cout << "verdict: "
             << (campaign.findings.empty() ? std::string("clean") : campaign.findings.front().result.verdict())

@@ -8,6 +8,9 @@
 #include <fmt/format.h>
 
 #include "driver_core/variant.h"
+#include "driver_core/xen_drm_front.h"
+#include "fakes/drm.h"
+#include "fakes/kmem.h"
 #include "harness/scenario.h"
 #include "harness/show.h"
 #include "harness/trace_file.h"
@@ -48,6 +51,50 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
 
+// A kmem object as the replay saw it, and its outstanding references at
+// each change (step counter, value).
+struct ObjectHistory {
+  std::string type, name;
+  bool refcounted = false;
+  bool gem = false;
+  uint64_t cookie = 0;  // a GEM object's xen_drm_front_dbuf_to_cookie, a dbuf's dbuf_cookie
+  std::vector<std::pair<uint64_t, int64_t>> changes;
+};
+
+// The references the kernel counts on an object, where it counts them.
+std::optional<int64_t> outstanding_refs(const fakes::KObject& object) {
+  if (const auto* gem = dynamic_cast<const fakes::drm_gem_object*>(&object)) return gem->refcount.count;
+  if (const auto* dev = dynamic_cast<const fakes::drm_device*>(&object)) return dev->ref.count;
+  if (const auto* fb = dynamic_cast<const fakes::drm_framebuffer*>(&object)) return fb->refcount.count;
+  if (const auto* buf = dynamic_cast<const fakes::dma_buf*>(&object)) return buf->f_count;
+  if (const auto* file = dynamic_cast<const fakes::drm_file*>(&object)) return file->refs;
+  return std::nullopt;
+}
+
+// Reads every object before each decision (harness/world.h KmemSampler):
+// fields only, no kmem.check, so the run is the one `replay` makes.
+void sample_objects(std::vector<ObjectHistory>& objects, const fakes::Kmem& kmem, uint64_t counter) {
+  size_t i = 0;
+  kmem.for_each_object([&](const char* type, const fakes::KObject& object, bool freed) {
+    if (i == objects.size()) {
+      ObjectHistory fresh;
+      fresh.type = type;
+      fresh.refcounted = outstanding_refs(object).has_value();
+      fresh.gem = dynamic_cast<const fakes::drm_gem_object*>(&object) != nullptr;
+      if (fresh.gem)
+        fresh.cookie = driver::xen_drm_front_dbuf_to_cookie(static_cast<const fakes::drm_gem_object&>(object));
+      objects.push_back(std::move(fresh));
+    }
+    ObjectHistory& h = objects[i++];
+    if (const std::string& name = kmem.name_of(object); h.name != name) h.name = name;
+    if (!freed) {
+      if (const auto* dbuf = dynamic_cast<const driver::xen_drm_front_dbuf*>(&object)) h.cookie = dbuf->dbuf_cookie;
+    }
+    const int64_t value = freed ? 0 : outstanding_refs(object).value_or(1);
+    if (h.changes.empty() || h.changes.back().second != value) h.changes.emplace_back(counter, value);
+  });
+}
+
 struct OpenFrame {
   std::string function;
   uint32_t depth;
@@ -85,7 +132,10 @@ Timeline build_timeline(const std::string& trace_path) {
   t.variant = variant->name;
   t.recorded_verdict = file.verdict;
   t.scenario = file.scenario;
-  t.result = run_once(scenario, *variant, replay, trace);
+  std::vector<ObjectHistory> objects;
+  t.result =
+      run_once(scenario, *variant, replay, trace, nullptr,
+               [&objects](const fakes::Kmem& kmem, uint64_t counter) { sample_objects(objects, kmem, counter); });
   if (t.result.status == sim::RunStatus::kStrategyError) {
     throw ScenarioError(
         fmt::format("{}: the schedule no longer fits the model: {}", trace_path, t.result.strategy_error));
@@ -211,6 +261,38 @@ Timeline build_timeline(const std::string& trace_path) {
     if (v.allocated) moment(ShowInstant::Kind::kAlloc, *v.allocated, "alloc");
     if (v.freed) moment(ShowInstant::Kind::kFree, *v.freed, "free");
     if (v.allocated || v.freed) moment(ShowInstant::Kind::kBadAccess, v.where, v.access.empty() ? "access" : v.access);
+  }
+  // The outstanding references of each finding's object, and of the GEM
+  // object a dbuf stands for (the one whose cookie it carries).
+  std::vector<size_t> tracked;
+  const auto track = [&tracked](size_t i) {
+    if (std::find(tracked.begin(), tracked.end(), i) == tracked.end()) tracked.push_back(i);
+  };
+  for (const auto& v : t.result.violations) {
+    if (v.object_name.empty()) continue;
+    std::optional<size_t> found;  // the newest of that name allocated by the time of the allocation reported
+    for (size_t i = 0; i < objects.size(); ++i) {
+      const ObjectHistory& h = objects[i];
+      if (h.type != v.object_type || h.name != v.object_name || h.changes.empty()) continue;
+      if (!v.allocated || h.changes.front().first <= v.allocated->step) found = i;
+    }
+    if (!found) continue;
+    track(*found);
+    if (objects[*found].type == std::string("xen_drm_front_dbuf")) {
+      for (size_t i = 0; i < objects.size(); ++i) {
+        if (objects[i].gem && objects[i].cookie == objects[*found].cookie) track(i);
+      }
+    }
+  }
+  for (size_t i : tracked) {
+    const ObjectHistory& h = objects[i];
+    const char* unit = h.refcounted ? "refs" : "live";
+    for (const auto& [counter, value] : h.changes) {
+      const uint64_t step = counter == 0 ? 0 : counter - 1;
+      const uint64_t time_ms = step < t.steps.size() ? t.steps[step].time_ms : t.result.time_ms;
+      t.object_counters.push_back(ShowObjectCounter{fmt::format("{} {} ({})", unit, h.name, h.type), unit, step,
+                                                    time_ms, at_counter(counter), value});
+    }
   }
   std::stable_sort(t.instants.begin(), t.instants.end(),
                    [](const ShowInstant& a, const ShowInstant& b) { return a.at_us < b.at_us; });

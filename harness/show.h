@@ -84,6 +84,20 @@ struct ShowCounter {
   std::string state;
 };
 
+// The outstanding references of an object of a finding (the violation's
+// object, and the GEM object a xen_drm_front_dbuf stands for), sampled
+// read-only before each decision of the replay, one entry per change. An
+// object without a refcount (a plain kzalloc) is a 0/1 "live" track, from its
+// allocation to its free; a freed object counts 0.
+struct ShowObjectCounter {
+  std::string track;  // "refs gem0 (drm_gem_object)", "live dbuf-gem0 (xen_drm_front_dbuf)"
+  std::string unit;   // "refs" or "live"
+  uint64_t step = 0;  // the step that made the change
+  uint64_t time_ms = 0;
+  double at_us = 0;
+  int64_t value = 0;
+};
+
 struct Timeline {
   std::string trace_path;
   std::string scenario_name;
@@ -97,7 +111,8 @@ struct Timeline {
   std::vector<ShowInstant> instants;
   std::vector<ShowFlow> flows;
   std::vector<ShowCounter> counters;
-  std::vector<std::string> log;  // "step N  task: line"
+  std::vector<ShowObjectCounter> object_counters;  // by track, then in time
+  std::vector<std::string> log;                    // "step N  task: line"
   double end_us = 0;
 
   const ShowTask* task(uint32_t id) const { return id < tasks.size() ? &tasks[id] : nullptr; }
@@ -146,9 +161,18 @@ struct CampaignFindingLink {
   std::string signature, verdict, html, trace, scenario;
   uint64_t schedule_index = 0;
 };
+// Where a campaign stood at one progress tick (every 256 schedules) or at its
+// start and end.
+struct CampaignPoint {
+  uint64_t schedules = 0, interleavings = 0, findings = 0;
+};
+// `progress` in order of schedules; drawn as an inline SVG line chart (no
+// script), thinned to at most kCampaignChartPoints points (the last kept).
+inline constexpr size_t kCampaignChartPoints = 200;
 std::string render_campaign_index(const std::string& scenario, const std::string& variant, uint64_t schedules,
                                   double seconds, uint64_t interleavings,
-                                  const std::vector<CampaignFindingLink>& findings);
+                                  const std::vector<CampaignFindingLink>& findings,
+                                  const std::vector<CampaignPoint>& progress);
 
 std::string html_escape(const std::string& text);
 

@@ -231,9 +231,66 @@ std::string render_html(const Timeline& t) {
   return out;
 }
 
+namespace {
+
+// Distinct interleavings (blue, left scale) and distinct findings (red, right
+// scale) against schedules run, each line scaled to its own maximum.
+std::string campaign_chart(const std::vector<CampaignPoint>& progress) {
+  if (progress.empty()) return "";
+  std::vector<CampaignPoint> points;
+  const size_t n = progress.size();
+  const size_t keep = std::min(n, kCampaignChartPoints);
+  for (size_t i = 0; i < keep; ++i) points.push_back(progress[keep == 1 ? n - 1 : i * (n - 1) / (keep - 1)]);
+  uint64_t max_x = 1, max_i = 1, max_f = 1;
+  for (const auto& p : points) {
+    max_x = std::max(max_x, p.schedules);
+    max_i = std::max(max_i, p.interleavings);
+    max_f = std::max(max_f, p.findings);
+  }
+  constexpr double kLeft = 70, kRight = 570, kTop = 20, kBottom = 170;
+  const auto x = [&](uint64_t v) {
+    return kLeft + (kRight - kLeft) * static_cast<double>(v) / static_cast<double>(max_x);
+  };
+  const auto y = [&](uint64_t v, uint64_t max) {
+    return kBottom - (kBottom - kTop) * static_cast<double>(v) / static_cast<double>(max);
+  };
+  std::string interleavings, findings;
+  for (const auto& p : points) {
+    interleavings +=
+        fmt::format("{}{:.1f},{:.1f}", interleavings.empty() ? "" : " ", x(p.schedules), y(p.interleavings, max_i));
+    findings += fmt::format("{}{:.1f},{:.1f}", findings.empty() ? "" : " ", x(p.schedules), y(p.findings, max_f));
+  }
+  std::string out =
+      "<h2>Distinct interleavings and findings over the campaign</h2>\n"
+      "<svg id=\"progress\" width=\"640\" height=\"210\" viewBox=\"0 0 640 210\" role=\"img\" "
+      "aria-label=\"distinct interleavings and distinct findings against schedules run\">\n";
+  out += fmt::format(
+      "<path d=\"M{0} {1} V{2} H{3} V{1}\" fill=\"none\" stroke=\"#888\"/>\n"
+      "<text x=\"{0}\" y=\"{4}\" text-anchor=\"middle\" font-size=\"11\">0</text>"
+      "<text x=\"{3}\" y=\"{4}\" text-anchor=\"middle\" font-size=\"11\">{5}</text>"
+      "<text x=\"{6}\" y=\"{7}\" text-anchor=\"middle\" font-size=\"11\">schedules run</text>\n"
+      "<text x=\"{8}\" y=\"{1}\" text-anchor=\"end\" font-size=\"11\" fill=\"#1f5fa8\">{9}</text>"
+      "<text x=\"{8}\" y=\"{2}\" text-anchor=\"end\" font-size=\"11\" fill=\"#1f5fa8\">0</text>"
+      "<text x=\"{10}\" y=\"{1}\" font-size=\"11\" fill=\"#c0392b\">{11}</text>"
+      "<text x=\"{10}\" y=\"{2}\" font-size=\"11\" fill=\"#c0392b\">0</text>\n",
+      kLeft, kTop, kBottom, kRight, kBottom + 15, max_x, (kLeft + kRight) / 2, kBottom + 32, kLeft - 6, max_i,
+      kRight + 6, max_f);
+  out += fmt::format(
+      "<polyline class=\"interleavings\" fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"2\" points=\"{}\"/>\n"
+      "<polyline class=\"findings\" fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\" points=\"{}\"/>\n"
+      "</svg>\n<p><span style=\"color:#1f5fa8\">distinct interleavings</span> (left scale, up to {}) and "
+      "<span style=\"color:#c0392b\">distinct findings</span> (right scale, up to {}) against schedules run, "
+      "at {} point(s): every 256 schedules, the start and the end.</p>\n",
+      interleavings, findings, max_i, max_f, points.size());
+  return out;
+}
+
+}  // namespace
+
 std::string render_campaign_index(const std::string& scenario, const std::string& variant, uint64_t schedules,
                                   double seconds, uint64_t interleavings,
-                                  const std::vector<CampaignFindingLink>& findings) {
+                                  const std::vector<CampaignFindingLink>& findings,
+                                  const std::vector<CampaignPoint>& progress) {
   std::string out = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>xfsim campaign: {}</title>"
       "<style>{}</style></head>\n<body>\n<h1>xfsim campaign: {} under {}</h1>\n"
@@ -249,7 +306,9 @@ std::string render_campaign_index(const std::string& scenario, const std::string
         html_escape(f.html), html_escape(f.signature), html_escape(f.verdict), f.schedule_index, html_escape(f.trace),
         f.scenario.empty() ? "" : fmt::format(", <a href=\"{}\">scenario</a>", html_escape(f.scenario)));
   }
-  return out + "</table>\n</body></html>\n";
+  out += "</table>\n";
+  out += campaign_chart(progress);
+  return out + "</body></html>\n";
 }
 
 }  // namespace xfsim::harness

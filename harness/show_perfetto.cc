@@ -131,6 +131,15 @@ std::string render_perfetto(const Timeline& t) {
                           {"pid", p},
                           {"args", Json{{"state", c.value}}}});
   }
+  // Outstanding references of the finding's objects (one counter track each).
+  for (const auto& c : t.object_counters) {
+    events.push_back(Json{{"name", c.track},
+                          {"cat", "refcount"},
+                          {"ph", "C"},
+                          {"ts", us(c.at_us)},
+                          {"pid", 1},
+                          {"args", Json{{c.unit, c.value}}}});
+  }
   Json document;
   document["displayTimeUnit"] = "ms";
   document["traceEvents"] = std::move(events);

@@ -167,18 +167,22 @@ void check_log(const Scenario& scenario, const sim::Trace& trace, sim::Scheduler
 }  // namespace
 
 RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim::Strategy& strategy, sim::Trace& trace,
-                   LifecycleObserver* observer) {
+                   LifecycleObserver* observer, const KmemSampler& kmem_sampler) {
   // Log expectations need the log, which campaigns otherwise do not keep.
   const bool expects_log = !scenario.log_require.empty() || !scenario.log_forbid.empty();
   if (expects_log) trace.logging = true;
   // Coverage: a strategy that samples the world before each decision.
   World* observed = nullptr;
-  const auto sample = [&observed, observer] {
-    observer->sample(observed->kmem, observed->store, std::string(kFrontend) + "/state",
-                     std::string(kBackend) + "/state");
+  const auto sample = [&observed, observer, &kmem_sampler] {
+    if (observer) {
+      observer->sample(observed->kmem, observed->store, std::string(kFrontend) + "/state",
+                       std::string(kBackend) + "/state");
+    }
+    if (kmem_sampler) kmem_sampler(observed->kmem, observed->scheduler.step());
   };
+  const bool sampled = observer != nullptr || kmem_sampler != nullptr;
   std::optional<SamplingStrategy> sampling;
-  if (observer) sampling.emplace(strategy, sample);
+  if (sampled) sampling.emplace(strategy, sample);
   auto world = std::make_unique<World>(scenario, variant, sampling ? *sampling : strategy, trace);
   World& w = *world;
   observed = &w;
@@ -218,7 +222,7 @@ RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim
     w.check_leaks();
     if (expects_log) check_log(scenario, trace, w.scheduler);
   }
-  if (observer) sample();
+  if (sampled) sample();
   result.violations = w.scheduler.violations();
   result.violations_dropped = w.scheduler.violations_dropped();
   result.strategy_error = w.scheduler.strategy_error();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -13,6 +14,10 @@
 #include "sim/strategy.h"
 #include "sim/trace.h"
 #include "sim/violation.h"
+
+namespace xfsim::fakes {
+class Kmem;
+}  // namespace xfsim::fakes
 
 namespace xfsim::harness {
 
@@ -48,11 +53,17 @@ struct RunResult {
 
 class LifecycleObserver;  // harness/lifecycle_coverage.h
 
+// A read-only look at every kmem object before each scheduling decision and
+// at the run's end; `counter` is the scheduler's step counter then (the step
+// that last ran is counter - 1). Only `xfsim show` passes one (the objects'
+// refcounts, harness/show.cc); with none, nothing is sampled.
+using KmemSampler = std::function<void(const fakes::Kmem& kmem, uint64_t counter)>;
+
 // Runs one schedule of `scenario` with `variant`; `trace` receives every
 // decision (and log lines when trace.logging). An `observer` samples the
 // run's lifecycle states at each decision and at its end (coverage; off,
-// and free, when null).
+// and free, when null); a `kmem_sampler` reads the objects at the same points.
 RunResult run_once(const Scenario& scenario, const driver::Variant& variant, sim::Strategy& strategy, sim::Trace& trace,
-                   LifecycleObserver* observer = nullptr);
+                   LifecycleObserver* observer = nullptr, const KmemSampler& kmem_sampler = nullptr);
 
 }  // namespace xfsim::harness

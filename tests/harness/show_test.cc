@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -333,6 +334,54 @@ TEST(ShowTest, PerfettoIsValidTraceEventJson) {
   EXPECT_EQ(processes.size(), 2u);
 }
 
+// The finding's object, dbuf-gemN (a plain kzalloc), is a 0/1 "live" track
+// from its allocation to its free, at the moments of the KASAN report; the
+// GEM object it stands for counts its references (a handle, then the
+// framebuffer's) down to 0. Each event is a change.
+TEST(ShowTest, PerfettoCountsTheReferencesOfTheFindingsObjects) {
+  const Timeline& t = standard_timeline();
+  const sim::Violation* v = t.result.first();
+  ASSERT_TRUE(v != nullptr && v->allocated && v->freed);
+  ASSERT_EQ(v->object_type, "xen_drm_front_dbuf");
+  ASSERT_EQ(v->object_name.rfind("dbuf-", 0), 0u);
+  const nlohmann::json doc = nlohmann::json::parse(render_perfetto(t));
+  std::map<std::string, std::vector<std::pair<double, int64_t>>> tracks;
+  std::map<std::string, double> kasan;  // "alloc", "free" -> ts
+  for (const auto& e : doc["traceEvents"]) {
+    if (e["ph"] == "C" && e["cat"] == "refcount") {
+      ASSERT_EQ(e["args"].size(), 1u);
+      tracks[e["name"]].push_back({e["ts"].get<double>(), e["args"].begin()->get<int64_t>()});
+    }
+    if (e["ph"] == "i" && e["cat"] == "kasan") {
+      const std::string name = e["name"];
+      kasan[name.substr(0, name.find(' '))] = e["ts"].get<double>();
+    }
+  }
+  const std::string live = fmt::format("live {} ({})", v->object_name, v->object_type);
+  const std::string refs = fmt::format("refs {} (xen_gem_object)", v->object_name.substr(5));
+  ASSERT_TRUE(tracks.count(live)) << live;
+  ASSERT_TRUE(tracks.count(refs)) << refs;
+  EXPECT_EQ(tracks.size(), 2u);
+  const std::vector<std::pair<double, int64_t>> expected{{kasan.at("alloc"), 1}, {kasan.at("free"), 0}};
+  EXPECT_EQ(tracks[live], expected);
+  const auto& gem = tracks[refs];
+  ASSERT_GE(gem.size(), 3u);
+  EXPECT_EQ(gem.back().second, 0);
+  EXPECT_LE(gem.back().first, kasan.at("free"));
+  EXPECT_EQ(std::max_element(gem.begin(), gem.end(), [](auto& a, auto& b) { return a.second < b.second; })->second, 2);
+  for (const auto& [name, values] : tracks) {
+    for (size_t i = 1; i < values.size(); ++i) {
+      EXPECT_LT(values[i - 1].first, values[i].first) << name;
+      EXPECT_NE(values[i - 1].second, values[i].second) << name;
+    }
+  }
+  // On the Timeline, the free is the step of the report's free stack.
+  const ShowObjectCounter& freed =
+      *std::find_if(t.object_counters.begin(), t.object_counters.end(),
+                    [&](const ShowObjectCounter& c) { return c.track == live && c.value == 0; });
+  EXPECT_EQ(freed.step, v->freed->step - 1);
+}
+
 // The checker itself catches what it is there for.
 TEST(ShowTest, TheTraceEventCheckerFindsBrokenDocuments) {
   const nlohmann::json good = nlohmann::json::parse(render_perfetto(standard_timeline()));
@@ -528,6 +577,62 @@ TEST(ShowOutputTest, FuzzWritesAPagePerFindingAndAnIndex) {
   }
   EXPECT_GT(traces, 0u);
   EXPECT_NE(slurp((fs::path(dir) / "index.html").string()).find("schedules/s"), std::string::npos);
+}
+
+// index.html draws distinct interleavings and findings against schedules
+// run: a point at the start, every 256 schedules and at the end, so 600
+// schedules make 4; x grows, and neither count ever falls (y never rises).
+TEST(ShowOutputTest, FuzzIndexChartsInterleavingsAndFindings) {
+  const std::string dir = scratch("campaign-chart");
+  const Outcome fuzz = shell(fmt::format(
+      "harness/xfsim fuzz scenarios/lifecycle/standard.json --variant upstream --strategy pct --schedules 600 "
+      "--no-minimize --out {}",
+      dir));
+  ASSERT_EQ(fuzz.status, 1) << fuzz.output;  // findings
+  const std::string index = slurp((fs::path(dir) / "index.html").string());
+  const size_t svg = index.find("<svg id=\"progress\"");
+  ASSERT_NE(svg, std::string::npos);
+  EXPECT_EQ(index.find("<script"), std::string::npos);
+  const auto polyline = [&](const std::string& cls) {
+    std::vector<std::pair<double, double>> points;
+    const std::string open = "<polyline class=\"" + cls + "\"";
+    const size_t at = index.find(open, svg);
+    EXPECT_NE(at, std::string::npos) << cls;
+    if (at == std::string::npos) return points;
+    const size_t begin = index.find("points=\"", at) + 8;
+    std::istringstream in(index.substr(begin, index.find('"', begin) - begin));
+    double x, y;
+    char comma;
+    while (in >> x >> comma >> y) points.push_back({x, y});
+    return points;
+  };
+  for (const char* cls : {"interleavings", "findings"}) {
+    const auto points = polyline(cls);
+    EXPECT_EQ(points.size(), 4u) << cls;
+    for (size_t i = 1; i < points.size(); ++i) {
+      EXPECT_LT(points[i - 1].first, points[i].first) << cls;
+      EXPECT_GE(points[i - 1].second, points[i].second) << cls;
+    }
+    ASSERT_FALSE(points.empty());
+    EXPECT_GT(points.front().second, points.back().second) << cls << ": the count rose";
+  }
+  // The x axis ends at the schedules run.
+  EXPECT_NE(index.find(">600</text>", svg), std::string::npos);
+}
+
+// A long campaign's chart is thinned to kCampaignChartPoints, first and last kept.
+TEST(ShowOutputTest, TheCampaignChartIsThinned) {
+  std::vector<CampaignPoint> progress;
+  for (uint64_t i = 0; i <= 1000; ++i) progress.push_back(CampaignPoint{i * 256, i * 100, i / 300});
+  const std::string index = render_campaign_index("s", "v", 256000, 1.0, 100000, {}, progress);
+  const size_t at = index.find("<polyline class=\"interleavings\"");
+  ASSERT_NE(at, std::string::npos);
+  const size_t begin = index.find("points=\"", at) + 8;
+  const std::string points = index.substr(begin, index.find('"', begin) - begin);
+  EXPECT_EQ(std::count(points.begin(), points.end(), ','), static_cast<long>(kCampaignChartPoints));
+  EXPECT_EQ(points.rfind("70.0,170.0", 0), 0u);                                                   // the start
+  EXPECT_EQ(points.substr(points.rfind(' ') + 1), "570.0,20.0");                                  // the end
+  EXPECT_EQ(render_campaign_index("s", "v", 0, 1.0, 0, {}, {}).find("<svg"), std::string::npos);  // no points, no chart
 }
 
 }  // namespace
