@@ -16,13 +16,14 @@
 #include "harness/world.h"
 #include "sim/random_strategy.h"
 #include "sim/scheduler.h"
+#include "tests/fakes/stub_drm_driver.h"
 
 namespace xfsim::fakes {
 namespace {
 
 // A driver with plain shmem-like pages: what PRIME needs and nothing else.
 // Its callbacks record the order they run in.
-struct StubDriver final : DrmDriver {
+struct StubDriver final : testing::StubDrmDriver {
   Kmem& kmem;
   Memory& memory;
   std::vector<std::string> calls;
@@ -45,22 +46,6 @@ struct StubDriver final : DrmDriver {
     }
     kmem.kfree(&obj, "stub_free");
   }
-  sim::Task<int> dumb_create(drm_file&, uint32_t, uint32_t, uint32_t, uint32_t&) override { co_return -ENOSYS; }
-  sim::Task<int> gem_mmap(drm_gem_object&, Vma&) override { co_return 0; }
-  bool has_fault_handler() const override { return false; }
-  sim::Task<int> fault(Vma&, uint32_t) override { co_return -1; }
-  sim::Task<int> fb_create(drm_file&, drm_framebuffer&) override { co_return 0; }
-  sim::Task<> fb_destroy(drm_framebuffer&) override { co_return; }
-  bool pipe_mode_valid_set() const override { return true; }
-  ModeStatus pipe_mode_valid(drm_device&, uint32_t, const drm_display_mode&) override { return ModeStatus::MODE_OK; }
-  sim::Task<int> display_check(drm_device&, uint32_t, const drm_pipe_state&) override { co_return 0; }
-  sim::Task<> display_enable(drm_device&, uint32_t, const drm_pipe_state&) override { co_return; }
-  sim::Task<> display_disable(drm_device&, uint32_t) override { co_return; }
-  sim::Task<> display_update(drm_device&, uint32_t, const drm_pipe_state&, const drm_pipe_state&,
-                             drm_pending_vblank_event*) override {
-    co_return;
-  }
-  sim::Task<ConnectorStatus> connector_detect(drm_device&, uint32_t) override { co_return ConnectorStatus::connected; }
 
   sim::Task<int> gem_prime_import_sg_table(drm_device& dev, dma_buf_attachment& attach,
                                            const std::vector<uint32_t>& sgt, drm_gem_object*& out) override {

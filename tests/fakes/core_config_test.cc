@@ -15,6 +15,7 @@
 #include "fakes/drm.h"
 #include "fakes/grant_table.h"
 #include "fakes/page_frames.h"
+#include "tests/fakes/stub_drm_driver.h"
 #include "tests/fakes/testing.h"
 
 namespace xfsim::fakes {
@@ -83,7 +84,7 @@ TEST(GrantTableXsa396, AnUnmappedGrantEndsWithoutTakingThePage) {
 
 // A driver whose mmap inserts every page up front and that has no .fault, as
 // xen-front's: a zapped PTE is SIGBUS from then on.
-struct MapAllDriver final : DrmDriver {
+struct MapAllDriver final : testing::StubDrmDriver {
   Kmem& kmem;
   Memory& memory;
   MapAllDriver(Kmem& k, Memory& m) : kmem(k), memory(m) {}
@@ -96,26 +97,11 @@ struct MapAllDriver final : DrmDriver {
     kmem.kfree(&obj, "stub_free");
     co_return;
   }
-  sim::Task<int> dumb_create(drm_file&, uint32_t, uint32_t, uint32_t, uint32_t&) override { co_return -ENOSYS; }
   sim::Task<int> gem_mmap(drm_gem_object& obj, Vma& vma) override {
     for (uint32_t i = 0; i < vma.ptes.size(); ++i)
       obj.dev->core->vm_insert_page(vma, i, static_cast<Object&>(obj).pages[i]);
     co_return 0;
   }
-  bool has_fault_handler() const override { return false; }
-  sim::Task<int> fault(Vma&, uint32_t) override { co_return -1; }
-  sim::Task<int> fb_create(drm_file&, drm_framebuffer&) override { co_return 0; }
-  sim::Task<> fb_destroy(drm_framebuffer&) override { co_return; }
-  bool pipe_mode_valid_set() const override { return true; }
-  ModeStatus pipe_mode_valid(drm_device&, uint32_t, const drm_display_mode&) override { return ModeStatus::MODE_OK; }
-  sim::Task<int> display_check(drm_device&, uint32_t, const drm_pipe_state&) override { co_return 0; }
-  sim::Task<> display_enable(drm_device&, uint32_t, const drm_pipe_state&) override { co_return; }
-  sim::Task<> display_disable(drm_device&, uint32_t) override { co_return; }
-  sim::Task<> display_update(drm_device&, uint32_t, const drm_pipe_state&, const drm_pipe_state&,
-                             drm_pending_vblank_event*) override {
-    co_return;
-  }
-  sim::Task<ConnectorStatus> connector_detect(drm_device&, uint32_t) override { co_return ConnectorStatus::connected; }
 };
 
 struct DrmBench : testing::FakesBench {
