@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "harness/show.h"
+#include "harness/trace_file.h"
 
 namespace xfsim::harness {
 
@@ -44,11 +45,7 @@ nlohmann::ordered_json result_json(const RunResult& result) {
   if (!result.strategy_error.empty()) out["detail"] = result.strategy_error;
   nlohmann::ordered_json findings = nlohmann::ordered_json::array();
   for (const auto& v : result.violations) {
-    nlohmann::ordered_json finding;
-    finding["kind"] = v.kind_name();
-    finding["signature"] = v.signature();
-    finding["step"] = v.step;
-    finding["task"] = v.task;
+    nlohmann::ordered_json finding = finding_json(v);
     finding["site"] = v.site;
     finding["function"] = v.function();
     finding["detail"] = v.detail;

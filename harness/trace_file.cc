@@ -19,6 +19,15 @@
 
 namespace xfsim::harness {
 
+nlohmann::ordered_json finding_json(const sim::Violation& violation) {
+  nlohmann::ordered_json finding;
+  finding["kind"] = violation.kind_name();
+  finding["signature"] = violation.signature();
+  finding["step"] = violation.step;
+  finding["task"] = violation.task;
+  return finding;
+}
+
 std::string render_trace(const Scenario& scenario, const TraceOrigin& origin, const sim::Trace& trace,
                          const RunResult& result) {
   std::ostringstream out;
@@ -46,12 +55,7 @@ std::string render_trace(const Scenario& scenario, const TraceOrigin& origin, co
     verdict["detail"] = first->detail;
     nlohmann::ordered_json findings = nlohmann::ordered_json::array();
     for (const auto& v : result.violations) {
-      nlohmann::ordered_json finding;
-      finding["kind"] = v.kind_name();
-      finding["signature"] = v.signature();
-      finding["step"] = v.step;
-      finding["task"] = v.task;
-      findings.push_back(finding);
+      findings.push_back(finding_json(v));
     }
     verdict["findings"] = findings;
   }

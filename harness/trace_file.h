@@ -23,6 +23,10 @@ struct TraceOrigin {
   uint64_t schedule_index = 0;
 };
 
+// A finding as the verdict line lists it: kind, signature, step, task
+// (`--json` adds where and what to the same object).
+nlohmann::ordered_json finding_json(const sim::Violation& violation);
+
 std::string render_trace(const Scenario& scenario, const TraceOrigin& origin, const sim::Trace& trace,
                          const RunResult& result);
 void write_file_atomically(const std::string& path, const std::string& contents);
